@@ -1,0 +1,37 @@
+# Two commands do everything: `make plan` (offline plan of a stack) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+STACK ?= dev
+# Which clouds' SDKs to install: aws (the default stack), or all.
+CLOUDS ?= aws
+PY := $(VENV)/bin/python
+
+.PHONY: setup setup-test plan test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.setup-$(CLOUDS): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[$(CLOUDS)]'
+	touch $@
+
+$(VENV)/.setup-test-$(CLOUDS): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[$(CLOUDS),test]'
+	touch $@
+
+setup: $(VENV)/.setup-$(CLOUDS)
+
+setup-test: $(VENV)/.setup-test-$(CLOUDS)
+
+plan: setup
+	$(PY) -m components.cli plan --stack $(STACK)
+
+test: setup-test
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) benchmarks/plan_vs_import.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

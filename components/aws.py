@@ -1,0 +1,148 @@
+"""`S3RecordingStorage`: a hardened, versioned S3 bucket and the IAM role Tavus assumes to write to it.
+
+The documents come from `components.aws_policy`; this module only wires them into resources.
+"""
+
+import json
+from typing import Any, Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import aws_policy, tavus
+from components.settings import DEFAULT_NONCURRENT_VERSION_DAYS
+
+
+class S3RecordingStorageArgs(TypedDict, total=False):
+    """Inputs of `S3RecordingStorage`; every field is optional."""
+
+    bucket_name: pulumi.Input[str]
+    """Name of the bucket to create; auto-named from the component name when absent."""
+    external_id: pulumi.Input[str]
+    """The sts:ExternalId the trust requires; default `tavus`, the value in Tavus's guide."""
+    kms_key_arn: pulumi.Input[str]
+    """Encrypt with this KMS key (SSE-KMS) instead of SSE-S3, and let the role use it."""
+    retention_days: pulumi.Input[int]
+    """Expire recordings this many days after upload; absent or 0 keeps them."""
+    noncurrent_version_days: pulumi.Input[int]
+    """Expire overwritten or deleted versions this many days after they stop being current."""
+
+
+def _json(document: Any) -> str:
+    return json.dumps(document, indent=2)
+
+
+class S3RecordingStorage(pulumi.ComponentResource):
+    """An S3 destination for Tavus recordings, and the `recording_storage` object that points at it."""
+
+    recording_storage: pulumi.Output[dict[str, str]]
+    """The `recording_storage` object for POST /v2/conversations."""
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: S3RecordingStorageArgs,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__("tavus-recording:index:S3RecordingStorage", name, None, opts)
+
+        external_id = pulumi.Output.from_input(args.get("external_id") or tavus.DEFAULT_EXTERNAL_ID)
+        kms_key_arn = pulumi.Output.from_input(args.get("kms_key_arn"))
+        retention_days = pulumi.Output.from_input(args.get("retention_days"))
+        noncurrent_days = pulumi.Output.from_input(
+            args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
+        )
+
+        child = pulumi.ResourceOptions(parent=self)
+        # The bucket and every setting on it outlive `pulumi destroy` (and any replacement):
+        # recordings are customer data, and a retained bucket must stay hardened.
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=args.get("bucket_name"),
+            force_destroy=False,
+            opts=kept,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=kept,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=kept,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=kept,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[kms_key_arn.apply(aws_policy.encryption_rule)],
+            opts=kept,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: _json(aws_policy.tls_only_bucket_policy(arn))),
+            # S3 rejects concurrent changes to one bucket's access settings.
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[public_access])),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
+                lambda days: aws_policy.lifecycle_rules(days[0], days[1])
+            ),
+            # Noncurrent-version rules act on a versioned bucket: enable versioning first.
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
+        )
+
+        role = aws.iam.Role(
+            f"{name}-writer",
+            description="Assumed by Tavus's recording service to write conversation recordings",
+            assume_role_policy=external_id.apply(lambda value: _json(aws_policy.trust_policy(value))),
+            max_session_duration=tavus.MAX_SESSION_SECONDS,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-writer-policy",
+            role=role.id,
+            policy=pulumi.Output.all(bucket.arn, kms_key_arn).apply(
+                lambda values: _json(aws_policy.writer_policy(values[0], values[1]))
+            ),
+            opts=child,
+        )
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.role_arn = role.arn
+        self.recording_storage = pulumi.Output.all(bucket.bucket, bucket.region, role.arn, external_id).apply(
+            lambda values: tavus.S3RecordingStorageConfig(
+                bucket_name=values[0],
+                bucket_region=values[1],
+                assume_role_arn=values[2],
+                external_id=values[3],
+            ).model_dump()
+        )
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "role_arn": self.role_arn,
+            }
+        )

@@ -1,0 +1,117 @@
+"""The IAM and bucket documents for an S3 destination, as pure functions.
+
+Plain values in, plain dicts out: the S3 component renders them into resources, the tests and
+the moto emulator check them on their own, and `plan` prints them for review.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from components.tavus import (
+    DEFAULT_EXTERNAL_ID,
+    KMS_WRITER_ACTIONS,
+    S3_WRITER_ACTIONS,
+    TAVUS_AWS_PRINCIPAL,
+)
+
+POLICY_VERSION = "2012-10-17"
+# Incomplete multipart uploads are billed until aborted; a week covers the longest call.
+ABORT_MULTIPART_AFTER_DAYS = 7
+
+
+def trust_policy(external_id: str = DEFAULT_EXTERNAL_ID) -> dict[str, Any]:
+    """Who may assume the writer role: only Tavus's recording account, and only with the ExternalId."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "TavusRecordingAssumeRole",
+                "Effect": "Allow",
+                "Principal": {"AWS": TAVUS_AWS_PRINCIPAL},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ],
+    }
+
+
+def writer_policy(bucket_arn: str, kms_key_arn: Optional[str] = None) -> dict[str, Any]:
+    """What the role may do: the eight writer actions on this bucket only, plus the key if SSE-KMS."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "TavusRecordingWrite",
+            "Effect": "Allow",
+            "Action": list(S3_WRITER_ACTIONS),
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        }
+    ]
+    if kms_key_arn:
+        statements.append(
+            {
+                "Sid": "TavusRecordingKms",
+                "Effect": "Allow",
+                "Action": list(KMS_WRITER_ACTIONS),
+                "Resource": kms_key_arn,
+            }
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
+    """Deny every request to the bucket that does not arrive over TLS."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def encryption_rule(kms_key_arn: Optional[str] = None) -> dict[str, Any]:
+    """Default encryption: SSE-KMS with the bucket key when a key is given, else SSE-S3."""
+    if kms_key_arn:
+        return {
+            "apply_server_side_encryption_by_default": {
+                "sse_algorithm": "aws:kms",
+                "kms_master_key_id": kms_key_arn,
+            },
+            # The bucket key cuts KMS calls (and cost) per object.
+            "bucket_key_enabled": True,
+        }
+    return {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
+
+
+def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] = None) -> list[dict[str, Any]]:
+    """Lifecycle rules, in the shape of `aws.s3.BucketLifecycleConfiguration` rules."""
+    rules: list[dict[str, Any]] = [
+        {
+            "id": "expire-noncurrent-versions",
+            "status": "Enabled",
+            "filter": {},
+            "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_days},
+        },
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "status": "Enabled",
+            "filter": {},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_AFTER_DAYS},
+        },
+    ]
+    if retention_days:
+        rules.append(
+            {
+                "id": "expire-recordings",
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"days": retention_days},
+            }
+        )
+    return rules

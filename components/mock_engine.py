@@ -1,0 +1,168 @@
+"""Run the program on Pulumi's mock engine: no Pulumi CLI, no cloud account, no network.
+
+The mocks answer each registration with the computed outputs a real deploy would give, shaped
+like the real thing; parts that only exist after a deploy (account ids, random suffixes) are
+written as `<...>` placeholders. The monitor records every registration, with the options a
+security reviewer cares about (parent, retain_on_delete, protect, depends_on).
+"""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pulumi
+from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.stack_files import PROJECT_DIR
+
+PLACEHOLDER_NOTE = "<...> marks a value known only after `pulumi up` (account id, random suffix)."
+ACCOUNT_PLACEHOLDER = "<account-id>"
+SUFFIX_PLACEHOLDER = "<random>"
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, as the engine saw it."""
+
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    protect: bool
+    retain_on_delete: bool
+    depends_on: list[str]
+    inputs: dict[str, Any]
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def urn(self) -> str:
+        return f"{self.type}::{self.name}"
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Computed outputs for the resource types this kit creates."""
+
+    def __init__(self, aws_region: Optional[str] = None) -> None:
+        self.aws_region = aws_region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        inputs = dict(args.inputs)
+        auto_name = f"{args.name}-{SUFFIX_PLACEHOLDER}"
+        if args.typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or auto_name
+            region = inputs.get("region") or self.aws_region
+            return bucket, {**inputs, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region}
+        if args.typ == "aws:iam/role:Role":
+            role = inputs.get("name") or auto_name
+            arn = f"arn:aws:iam::{ACCOUNT_PLACEHOLDER}:role/{role}"
+            return role, {**inputs, "name": role, "arn": arn}
+        if args.typ == "aws:iam/rolePolicy:RolePolicy":
+            return f"{inputs.get('role')}:{args.name}", inputs
+        if "bucket" in inputs:
+            # Bucket sub-resources are identified by their bucket.
+            return inputs["bucket"], inputs
+        return f"{args.name}-id", inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
+        return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that keeps every registration with its resource options."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            urn = self.make_urn(request.parent, request.type, request.name)
+            registered = self.resources.get(urn)
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    custom=bool(request.custom),
+                    parent=_short_urn(request.parent),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    depends_on=[_short_urn(dep) for dep in request.dependencies],
+                    inputs=rpc.deserialize_properties(request.object),
+                    id=registered.id if registered else "",
+                    outputs=dict(registered.state) if registered else {},
+                )
+            )
+        return response
+
+
+def _short_urn(urn: str) -> str:
+    """`type::name` of a URN (the part that identifies a resource within one stack)."""
+    if not urn:
+        return ""
+    parts = urn.split("::")
+    return f"{parts[2].split('$')[-1]}::{parts[3]}"
+
+
+@dataclass
+class ProgramRun:
+    """What one run of the program registered and exported."""
+
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+
+    def find(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.find(type_)
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_}, found {len(found)}")
+        return found[0]
+
+
+def run_program(
+    config: Mapping[str, str],
+    stack: str = "dev",
+    project: str = "tavus-recording",
+    program: Path = PROJECT_DIR / "__main__.py",
+    monitor: Optional[RecordingMonitor] = None,
+) -> ProgramRun:
+    """Run `program` with `config` on the mock engine; raises what the program raises.
+
+    Pass a `monitor` to see what was registered even when the program fails.
+    """
+    monitor = monitor or RecordingMonitor(PlanMocks(aws_region=config.get("aws:region")))
+    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_all_config(dict(config))
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+
+    root = runtime_settings.get_root_resource()
+    exported = getattr(root, "outputs", {}) or {}
+    outputs = {name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in exported.items()}
+    return ProgramRun(registrations=monitor.registrations, outputs=outputs)
+
+
+def run_component(build: Any, aws_region: Optional[str] = "us-east-1") -> tuple[ProgramRun, Any]:
+    """Build a component with `build()` on the mock engine; returns the run and what `build` returned."""
+    monitor = RecordingMonitor(PlanMocks(aws_region=aws_region))
+    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_all_config({})
+    pulumi.runtime.set_mocks(monitor.mocks, project="tavus-recording", stack="test", preview=False, monitor=monitor)
+    built: list[Any] = []
+    _sync_await(run_pulumi_func(lambda: built.append(build())))
+    return ProgramRun(registrations=monitor.registrations, outputs={}), built[0]
+
+
+def resolve(output: Any) -> Any:
+    """The value of an Output after a mock run."""
+    return _sync_await(pulumi.Output.from_input(output).future())

@@ -1,0 +1,273 @@
+"""The stack configuration schema, and the one readable RunError a bad stack gets.
+
+Every key is validated here, before `__main__.py` registers any resource. Keys live in the
+`tavus-recording:` namespace (declared in Pulumi.yaml); provider keys such as `aws:region` keep
+their own namespace. Pulumi hands a program every declared key, defaults included, so an optional
+key's "absent" is its Pulumi.yaml default: "" for text and 0 for `retentionDays`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from typing import Annotated, Any, Mapping, Optional
+
+import pulumi
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from components.naming import S3_BUCKET_RULES, s3_bucket_name_problem
+from components.tavus import DEFAULT_EXTERNAL_ID, PROVIDERS, Provider
+
+NAMESPACE = "tavus-recording"
+AWS_REGION_KEY = "aws:region"
+# Provider keys this kit reads; everything else outside our namespace is Pulumi's business.
+PROVIDER_KEYS = (AWS_REGION_KEY,)
+
+DEFAULT_NONCURRENT_VERSION_DAYS = 30
+
+# Regions outside the standard partition cannot trust an account that lives in it.
+_OTHER_PARTITION_PREFIXES = ("cn-", "us-gov-", "us-iso", "eu-isoe-", "eusc-")
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/"
+    r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+
+
+def _blank_is_absent(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _zero_is_absent(value: Any) -> Any:
+    return None if value in (0, "0", "") else value
+
+
+def _external_id(value: str) -> str:
+    if not _EXTERNAL_ID.match(value):
+        raise ValueError(
+            "is not a valid ExternalId; expected 2-1224 characters of letters, digits and + = , . @ : / - _ "
+            f"(Tavus's guide uses '{DEFAULT_EXTERNAL_ID}')"
+        )
+    return value
+
+
+OptionalText = Annotated[Optional[str], BeforeValidator(_blank_is_absent)]
+
+
+class StackSettings(BaseModel):
+    """One stack's configuration, by its config key names (the aliases)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=False
+    )
+
+    provider: Provider
+    aws_region: OptionalText = Field(default=None, alias=AWS_REGION_KEY, validate_default=True)
+    bucket_name: OptionalText = None
+    retention_days: Annotated[Optional[Annotated[int, Field(ge=1)]], BeforeValidator(_zero_is_absent)] = None
+    noncurrent_version_days: int = Field(default=DEFAULT_NONCURRENT_VERSION_DAYS, ge=1)
+    external_id: Annotated[str, AfterValidator(_external_id)] = DEFAULT_EXTERNAL_ID
+    kms_key_arn: OptionalText = None
+    location: str = "US"
+    storage_account: OptionalText = None
+    container: str = "recordings"
+    resource_group_name: OptionalText = None
+    tavus_oidc_issuer: OptionalText = None
+    tavus_oidc_subject: OptionalText = None
+    tavus_oidc_audience: OptionalText = None
+
+    @field_validator("aws_region")
+    @classmethod
+    def _aws_region(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if info.data.get("provider") != "s3":
+            return value
+        if value is None:
+            raise ValueError("is required for provider s3: the region the bucket is created in, e.g. us-east-1")
+        if value.startswith(_OTHER_PARTITION_PREFIXES):
+            raise ValueError(
+                "is outside the standard AWS partition; Tavus's recording account cannot be trusted "
+                "from China, GovCloud or isolated regions"
+            )
+        regions = aws_regions()
+        if value not in regions:
+            raise ValueError(f"is not an AWS region{_did_you_mean(value, regions)}; expected e.g. us-east-1")
+        return value
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket_name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is not None and info.data.get("provider") == "s3":
+            problem = s3_bucket_name_problem(value)
+            if problem:
+                raise ValueError(f"{problem}; an S3 bucket name is {S3_BUCKET_RULES}")
+        return value
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms_key_arn(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None:
+            return value
+        if ":alias/" in value:
+            raise ValueError("is an alias ARN; IAM grants need the key ARN (arn:aws:kms:<region>:<account>:key/<key-id>)")
+        match = _KMS_KEY_ARN.match(value)
+        if not match:
+            raise ValueError("is not a KMS key ARN; expected arn:aws:kms:<region>:<account>:key/<key-id>")
+        region = info.data.get("aws_region")
+        if region and match["region"] != region:
+            raise ValueError(
+                f"is in {match['region']} but the bucket is in {region}; SSE-KMS needs a key in the bucket's region"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _only_this_providers_keys(self) -> "StackSettings":
+        # A value for another cloud is a mistake worth stopping for (e.g. `location` meant as
+        # the AWS region); keys left at their Pulumi.yaml default are fine.
+        misplaced = [
+            (name, providers)
+            for name, providers in KEY_PROVIDERS.items()
+            if self.provider not in providers and getattr(self, name) != type(self).model_fields[name].default
+        ]
+        if misplaced:
+            raise _MisplacedKeys(misplaced, self.provider)
+        return self
+
+
+# Which providers each provider-specific key applies to; the rest apply to all.
+KEY_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "bucket_name": ("s3", "gcs"),
+    "external_id": ("s3",),
+    "kms_key_arn": ("s3",),
+    "location": ("gcs",),
+    "storage_account": ("azure_blob",),
+    "container": ("azure_blob",),
+    "resource_group_name": ("azure_blob",),
+    "tavus_oidc_issuer": ("gcs", "azure_blob"),
+    "tavus_oidc_subject": ("gcs", "azure_blob"),
+    "tavus_oidc_audience": ("gcs", "azure_blob"),
+}
+
+
+class _MisplacedKeys(ValueError):
+    def __init__(self, misplaced: list[tuple[str, tuple[str, ...]]], provider: str) -> None:
+        super().__init__("misplaced keys")
+        self.problems = [
+            (
+                config_key(name),
+                f"applies only to provider {' or '.join(providers)}, but this stack's provider is {provider}; "
+                "remove it from the stack" + (" (an S3 bucket's region is aws:region)" if name == "location" else ""),
+            )
+            for name, providers in misplaced
+        ]
+
+
+def _qualified(alias: str) -> str:
+    return alias if ":" in alias else f"{NAMESPACE}:{alias}"
+
+
+def _bare(key: str) -> str:
+    return key.removeprefix(f"{NAMESPACE}:")
+
+
+def config_key(field_name: str) -> str:
+    """The full config key of a settings field, e.g. `tavus-recording:bucketName`."""
+    return _qualified(StackSettings.model_fields[field_name].alias or to_camel(field_name))
+
+
+def known_keys() -> list[str]:
+    """Every config key this kit reads, fully qualified."""
+    return [config_key(name) for name in StackSettings.model_fields]
+
+
+@lru_cache(maxsize=1)
+def aws_regions() -> tuple[str, ...]:
+    """The standard-partition regions pulumi-aws knows, from its own Region enum."""
+    # Imported here so GCS and Azure stacks never load the AWS SDK.
+    import pulumi_aws
+
+    return tuple(r.value for r in pulumi_aws.Region if not r.value.startswith(_OTHER_PARTITION_PREFIXES))
+
+
+def _closest(word: str, candidates: Any) -> Optional[str]:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, candidates: Any) -> str:
+    close = _closest(word, candidates)
+    return f" (did you mean '{close}'?)" if close else ""
+
+
+def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(config key, what is wrong) for one pydantic error."""
+    loc = str(error["loc"][0]) if error["loc"] else "provider"
+    # pydantic reports a field by its alias, or by its name when a default was validated.
+    key = config_key(loc) if loc in StackSettings.model_fields else _qualified(loc)
+    kind = error["type"]
+    found = error.get("input")
+    if kind == "extra_forbidden":
+        bare = {_bare(known): known for known in known_keys()}
+        close = _closest(loc, bare)
+        suggestion = f" (did you mean '{bare[close]}'?)" if close else ""
+        return key, f"is not a key this kit knows{suggestion}; the keys are listed in Pulumi.yaml"
+    if kind == "missing":
+        return key, f"is required: one of {', '.join(PROVIDERS)}"
+    if kind == "literal_error":
+        return key, f"is {found!r}; expected one of {', '.join(PROVIDERS)}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return key, f"is {found!r}; expected a whole number of days"
+    if kind == "greater_than_equal":
+        return key, f"is {found!r}; expected a whole number of days, at least {error['ctx']['ge']}"
+    message = str(error["ctx"]["error"]) if kind == "value_error" else error["msg"]
+    return key, message if found is None else f"{found!r} {message}"
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, _MisplacedKeys):
+            problems.extend(cause.problems)
+        else:
+            problems.append(_problem(error))
+    return problems
+
+
+def parse_settings(config: Mapping[str, Any]) -> StackSettings:
+    """Validate a Pulumi config map (full keys to values) into settings, or raise one RunError."""
+    prefix = f"{NAMESPACE}:"
+    values = {key[len(prefix):]: value for key, value in config.items() if key.startswith(prefix)}
+    values.update({key: config[key] for key in PROVIDER_KEYS if key in config})
+    try:
+        return StackSettings.model_validate(values)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {key}: {what}" for key, what in _problems(exc))
+        raise pulumi.RunError(
+            f"invalid stack configuration:\n{lines}\n"
+            "Fix it with `pulumi config set <key> <value>` (or in stacks/Pulumi.<stack>.yaml); "
+            "README.md describes every key."
+        ) from None
+
+
+def current_config() -> dict[str, Any]:
+    """The config map Pulumi gave this program (the engine's PULUMI_CONFIG, plus any set in-process)."""
+    from pulumi.runtime import config as runtime_config
+
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+
+
+def load_settings() -> StackSettings:
+    """This stack's settings, read once at the program's edge."""
+    return parse_settings(current_config())

@@ -1,0 +1,83 @@
+"""Read Pulumi.yaml and a stack file into the config map the Pulumi CLI would hand the program.
+
+Mirrors the CLI: keys declared in Pulumi.yaml get their project namespace and default, the stack
+file's values win, and every value reaches the program as a string (objects as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class StackFileError(Exception):
+    """The project or stack file is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project: str
+    stack: str
+    path: Path
+    config: dict[str, str]
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+def _qualify(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise StackFileError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise StackFileError(f"{path} must hold a mapping")
+    return data
+
+
+def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The stacks that have a file in the project's stack config directory."""
+    project = _read_yaml(project_dir / "Pulumi.yaml")
+    folder = project_dir / project.get("stackConfigDir", ".")
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
+
+
+def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """The config map for `stack`, as `pulumi up -s <stack>` would pass it to the program."""
+    project = _read_yaml(project_dir / "Pulumi.yaml")
+    name = project["name"]
+    path = project_dir / project.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = ", ".join(stack_names(project_dir)) or "none"
+        raise StackFileError(f"no stack file {path.relative_to(project_dir)} (stacks with files: {known})")
+
+    config: dict[str, str] = {}
+    for key, declared in (project.get("config") or {}).items():
+        if isinstance(declared, dict) and ("default" in declared or "value" in declared):
+            config[_qualify(name, key)] = _encode(declared.get("default", declared.get("value")))
+        elif not isinstance(declared, dict):
+            config[_qualify(name, key)] = _encode(declared)
+    for key, value in (_read_yaml(path).get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            raise StackFileError(f"{key} is a secret; the offline plan cannot decrypt it")
+        config[_qualify(name, key)] = _encode(value)
+    return StackConfig(project=name, stack=stack, path=path, config=config)

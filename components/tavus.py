@@ -1,0 +1,108 @@
+"""What Tavus requires of a recording destination, in one place.
+
+Facts come from Tavus's recording guide and the `recording_storage_config` schema of
+`POST /v2/conversations`. The models mirror that schema so every stack output is validated
+against the API's own field names before it is exported.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# The AWS account that runs Tavus's recording infrastructure (operated through Daily).
+TAVUS_AWS_ACCOUNT_ID = "291871421005"
+TAVUS_AWS_PRINCIPAL = f"arn:aws:iam::{TAVUS_AWS_ACCOUNT_ID}:root"
+# Tavus's identifier with Daily; the trust requires it as sts:ExternalId (confused-deputy guard).
+DEFAULT_EXTERNAL_ID = "tavus"
+# The recording service asks for 12-hour sessions; a role left at the 3600 s default fails
+# Tavus's validation with "unable to assume role with given parameters".
+MAX_SESSION_SECONDS = 43200
+
+# Exactly the actions Tavus's guide grants the writer role, on the bucket and its objects.
+S3_WRITER_ACTIONS: tuple[str, ...] = (
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:ListBucketMultipartUploads",
+    "s3:AbortMultipartUpload",
+    "s3:ListBucketVersions",
+    "s3:ListBucket",
+    "s3:GetObjectVersion",
+    "s3:ListMultipartUploadParts",
+)
+# With SSE-KMS, uploads need a data key and multipart completion needs to decrypt it.
+KMS_WRITER_ACTIONS: tuple[str, ...] = ("kms:GenerateDataKey", "kms:Decrypt")
+
+# The API's storage provider discriminator.
+Provider = Literal["s3", "gcs", "azure_blob"]
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
+
+
+class _ApiObject(BaseModel):
+    # Only the API's own field names, nothing else, and immutable once built.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3RecordingStorageConfig(_ApiObject):
+    provider: Literal["s3"] = "s3"
+    bucket_name: NonEmpty
+    bucket_region: NonEmpty
+    assume_role_arn: NonEmpty
+    external_id: NonEmpty
+
+
+class GcsRecordingStorageConfig(_ApiObject):
+    provider: Literal["gcs"] = "gcs"
+    bucket_name: NonEmpty
+    project_id: NonEmpty
+    # Resource name without the //iam.googleapis.com/ prefix (Tavus prepends it).
+    workload_identity_provider: NonEmpty
+    service_account_email: NonEmpty
+
+
+class AzureBlobRecordingStorageConfig(_ApiObject):
+    provider: Literal["azure_blob"] = "azure_blob"
+    storage_account: NonEmpty
+    container: NonEmpty
+    tenant_id: NonEmpty
+    client_id: NonEmpty
+
+
+RecordingStorage = Annotated[
+    Union[S3RecordingStorageConfig, GcsRecordingStorageConfig, AzureBlobRecordingStorageConfig],
+    Field(discriminator="provider"),
+]
+
+
+class ConversationProperties(_ApiObject):
+    """The slice of `properties` on POST /v2/conversations that turns recording on."""
+
+    enable_recording: Literal[True] = True
+    recording_storage: RecordingStorage
+
+
+class LegacyS3Properties(_ApiObject):
+    """The deprecated flat fields, still accepted by the API for S3."""
+
+    enable_recording: Literal[True] = True
+    recording_s3_bucket_name: NonEmpty
+    recording_s3_bucket_region: NonEmpty
+    aws_assume_role_arn: NonEmpty
+
+
+def conversation_properties(recording_storage: dict[str, Any]) -> dict[str, Any]:
+    """`{"enable_recording": true, "recording_storage": ...}`, validated."""
+    return ConversationProperties(recording_storage=recording_storage).model_dump()
+
+
+def legacy_properties(recording_storage: dict[str, Any]) -> dict[str, Any]:
+    """The flat pre-`recording_storage` fields for an S3 destination, validated."""
+    s3 = S3RecordingStorageConfig.model_validate(recording_storage)
+    return LegacyS3Properties(
+        recording_s3_bucket_name=s3.bucket_name,
+        recording_s3_bucket_region=s3.bucket_region,
+        aws_assume_role_arn=s3.assume_role_arn,
+    ).model_dump()
