@@ -125,7 +125,9 @@ def plan(
     """Show every resource, document and output a stack would create, with no cloud account."""
     try:
         stack_config = load_stack_config(stack, project_dir)
-        run = run_program(stack_config.config, stack=stack, program=project_dir / "__main__.py")
+        run = run_program(
+            stack_config.config, stack=stack, project=stack_config.project, program=project_dir / "__main__.py"
+        )
     except (StackFileError, pulumi.RunError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
