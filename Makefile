@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 STACK ?= dev
-# Which clouds' SDKs to install: aws (the default stack), or all.
+# Which clouds' SDKs `make setup`/`make plan` install: aws (the default stack), gcp, or all.
+# The tests always install all of them.
 CLOUDS ?= aws
 PY := $(VENV)/bin/python
 
@@ -16,13 +17,13 @@ $(VENV)/.setup-$(CLOUDS): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[$(CLOUDS)]'
 	touch $@
 
-$(VENV)/.setup-test-$(CLOUDS): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[$(CLOUDS),test]'
+$(VENV)/.setup-test: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $@
 
 setup: $(VENV)/.setup-$(CLOUDS)
 
-setup-test: $(VENV)/.setup-test-$(CLOUDS)
+setup-test: $(VENV)/.setup-test
 
 plan: setup
 	$(PY) -m components.cli plan --stack $(STACK)

@@ -3,7 +3,7 @@
 import pulumi
 
 from components import tavus
-from components.settings import StackSettings, config_key, load_settings
+from components.settings import StackSettings, args_for, config_key, load_settings
 
 # The component's name prefixes every child (bucket, role, ...), and so auto-named buckets.
 COMPONENT_NAME = "tavus-recordings"
@@ -11,26 +11,27 @@ COMPONENT_NAME = "tavus-recordings"
 
 def build_s3(settings: StackSettings) -> pulumi.Output:
     # Imported only for s3, so GCS and Azure stacks never load the AWS SDK.
-    from components.aws import S3RecordingStorage
+    from components.aws import S3RecordingStorage, S3RecordingStorageArgs
 
-    storage = S3RecordingStorage(
-        COMPONENT_NAME,
-        {
-            "bucket_name": settings.bucket_name,
-            "external_id": settings.external_id,
-            "kms_key_arn": settings.kms_key_arn,
-            "retention_days": settings.retention_days,
-            "noncurrent_version_days": settings.noncurrent_version_days,
-        },
-    )
-    pulumi.export("bucket_name", storage.bucket_name)
-    pulumi.export("bucket_arn", storage.bucket_arn)
-    pulumi.export("role_arn", storage.role_arn)
+    storage = S3RecordingStorage(COMPONENT_NAME, args_for(settings, S3RecordingStorageArgs))
+    for name in ("bucket_name", "bucket_arn", "role_arn"):
+        pulumi.export(name, getattr(storage, name))
     pulumi.export("legacy_properties", storage.recording_storage.apply(tavus.legacy_properties))
     return storage.recording_storage
 
 
-BUILDERS = {"s3": build_s3}
+def build_gcs(settings: StackSettings) -> pulumi.Output:
+    from components.gcp import GcsRecordingStorage, GcsRecordingStorageArgs
+
+    storage = GcsRecordingStorage(COMPONENT_NAME, args_for(settings, GcsRecordingStorageArgs))
+    for name in ("bucket_name", "workload_identity_provider", "service_account_email"):
+        pulumi.export(name, getattr(storage, name))
+    return storage.recording_storage
+
+
+BUILDERS = {"s3": build_s3, "gcs": build_gcs}
+# The pip extra that brings each provider's SDK.
+EXTRAS = {"s3": "aws", "gcs": "gcp", "azure_blob": "azure"}
 
 settings = load_settings()
 build = BUILDERS.get(settings.provider)
@@ -39,6 +40,13 @@ if build is None:
         f"{config_key('provider')}: '{settings.provider}' is a Tavus provider this version of the kit "
         f"cannot build yet; it builds: {', '.join(BUILDERS)}"
     )
-recording_storage = build(settings)
+try:
+    recording_storage = build(settings)
+except ModuleNotFoundError as missing:
+    extra = EXTRAS[settings.provider]
+    raise pulumi.RunError(
+        f"provider {settings.provider} needs the {missing.name} package, which is not installed: "
+        f"run `make setup CLOUDS={extra}` (or pip install -e '.[{extra}]') and try again"
+    ) from None
 pulumi.export("recording_storage", recording_storage)
 pulumi.export("conversation_properties", recording_storage.apply(tavus.conversation_properties))

@@ -10,6 +10,8 @@ from typing import Any
 _COMPONENTS = {
     "S3RecordingStorage": "components.aws",
     "S3RecordingStorageArgs": "components.aws",
+    "GcsRecordingStorage": "components.gcp",
+    "GcsRecordingStorageArgs": "components.gcp",
 }
 
 __all__ = sorted(_COMPONENTS)

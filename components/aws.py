@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import aws_policy, tavus
-from components.settings import DEFAULT_NONCURRENT_VERSION_DAYS
+from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
 
 
 class S3RecordingStorageArgs(TypedDict, total=False):

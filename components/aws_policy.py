@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
 from components.tavus import (
     DEFAULT_EXTERNAL_ID,
     KMS_WRITER_ACTIONS,
@@ -16,8 +17,6 @@ from components.tavus import (
 )
 
 POLICY_VERSION = "2012-10-17"
-# Incomplete multipart uploads are billed until aborted; a week covers the longest call.
-ABORT_MULTIPART_AFTER_DAYS = 7
 
 
 def trust_policy(external_id: str = DEFAULT_EXTERNAL_ID) -> dict[str, Any]:

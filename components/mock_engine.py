@@ -21,8 +21,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.stack_files import PROJECT_DIR
 
-PLACEHOLDER_NOTE = "<...> marks a value known only after `pulumi up` (account id, random suffix)."
+PLACEHOLDER_NOTE = "<...> marks a value known only after `pulumi up` (account id, project number, random suffix)."
 ACCOUNT_PLACEHOLDER = "<account-id>"
+PROJECT_NUMBER_PLACEHOLDER = "<project-number>"
 SUFFIX_PLACEHOLDER = "<random>"
 
 
@@ -49,22 +50,18 @@ class Registration:
 class PlanMocks(pulumi.runtime.Mocks):
     """Computed outputs for the resource types this kit creates."""
 
-    def __init__(self, aws_region: Optional[str] = None) -> None:
-        self.aws_region = aws_region
+    def __init__(self, config: Optional[Mapping[str, str]] = None) -> None:
+        config = config or {}
+        self.aws_region = config.get("aws:region")
+        self.gcp_project = config.get("gcp:project")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         inputs = dict(args.inputs)
         auto_name = f"{args.name}-{SUFFIX_PLACEHOLDER}"
-        if args.typ == "aws:s3/bucket:Bucket":
-            bucket = inputs.get("bucket") or auto_name
-            region = inputs.get("region") or self.aws_region
-            return bucket, {**inputs, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region}
-        if args.typ == "aws:iam/role:Role":
-            role = inputs.get("name") or auto_name
-            arn = f"arn:aws:iam::{ACCOUNT_PLACEHOLDER}:role/{role}"
-            return role, {**inputs, "name": role, "arn": arn}
-        if args.typ == "aws:iam/rolePolicy:RolePolicy":
-            return f"{inputs.get('role')}:{args.name}", inputs
+        computed = _COMPUTED.get(args.typ)
+        if computed:
+            id_, outputs = computed(self, inputs, auto_name)
+            return id_, {**inputs, **outputs}
         if "bucket" in inputs:
             # Bucket sub-resources are identified by their bucket.
             return inputs["bucket"], inputs
@@ -72,6 +69,53 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
         return {}, None
+
+    # --- AWS
+
+    def _s3_bucket(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        bucket = inputs.get("bucket") or auto_name
+        return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": inputs.get("region") or self.aws_region}
+
+    def _iam_role(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        role = inputs.get("name") or auto_name
+        return role, {"name": role, "arn": f"arn:aws:iam::{ACCOUNT_PLACEHOLDER}:role/{role}"}
+
+    def _iam_role_policy(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        return f"{inputs.get('role')}:{auto_name}", {}
+
+    # --- GCP
+
+    def _project(self, inputs: dict) -> Optional[str]:
+        return inputs.get("project") or self.gcp_project
+
+    def _gcs_bucket(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        bucket = inputs.get("name") or auto_name
+        return bucket, {"name": bucket, "project": self._project(inputs), "url": f"gs://{bucket}"}
+
+    def _pool(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = f"projects/{PROJECT_NUMBER_PLACEHOLDER}/locations/global/workloadIdentityPools/{inputs['workloadIdentityPoolId']}"
+        return name, {"name": name, "state": "ACTIVE"}
+
+    def _pool_provider(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        pool = f"projects/{PROJECT_NUMBER_PLACEHOLDER}/locations/global/workloadIdentityPools/{inputs['workloadIdentityPoolId']}"
+        name = f"{pool}/providers/{inputs['workloadIdentityPoolProviderId']}"
+        return name, {"name": name, "state": "ACTIVE"}
+
+    def _service_account(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        email = f"{inputs['accountId']}@{self._project(inputs)}.iam.gserviceaccount.com"
+        name = f"projects/{self._project(inputs)}/serviceAccounts/{email}"
+        return name, {"name": name, "email": email, "member": f"serviceAccount:{email}", "uniqueId": "<unique-id>"}
+
+
+_COMPUTED = {
+    "aws:s3/bucket:Bucket": PlanMocks._s3_bucket,
+    "aws:iam/role:Role": PlanMocks._iam_role,
+    "aws:iam/rolePolicy:RolePolicy": PlanMocks._iam_role_policy,
+    "gcp:storage/bucket:Bucket": PlanMocks._gcs_bucket,
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": PlanMocks._pool,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": PlanMocks._pool_provider,
+    "gcp:serviceaccount/account:Account": PlanMocks._service_account,
+}
 
 
 class RecordingMonitor(MockMonitor):
@@ -139,7 +183,7 @@ def run_program(
 
     Pass a `monitor` to see what was registered even when the program fails.
     """
-    monitor = monitor or RecordingMonitor(PlanMocks(aws_region=config.get("aws:region")))
+    monitor = monitor or RecordingMonitor(PlanMocks(config))
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_all_config(dict(config))
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
@@ -152,11 +196,12 @@ def run_program(
     return ProgramRun(registrations=monitor.registrations, outputs=outputs)
 
 
-def run_component(build: Any, aws_region: Optional[str] = "us-east-1") -> tuple[ProgramRun, Any]:
+def run_component(build: Any, config: Optional[Mapping[str, str]] = None) -> tuple[ProgramRun, Any]:
     """Build a component with `build()` on the mock engine; returns the run and what `build` returned."""
-    monitor = RecordingMonitor(PlanMocks(aws_region=aws_region))
+    config = config if config is not None else {"aws:region": "us-east-1", "gcp:project": "acme-recordings"}
+    monitor = RecordingMonitor(PlanMocks(config))
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_all_config({})
+    pulumi.runtime.set_all_config(dict(config))
     pulumi.runtime.set_mocks(monitor.mocks, project="tavus-recording", stack="test", preview=False, monitor=monitor)
     built: list[Any] = []
     _sync_await(run_pulumi_func(lambda: built.append(build())))

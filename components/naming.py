@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import string
 from typing import Optional
 
 _S3_CHARS = frozenset(string.ascii_lowercase + string.digits + ".-")
-_S3_EDGE = frozenset(string.ascii_lowercase + string.digits)
+_EDGE = frozenset(string.ascii_lowercase + string.digits)
 # Reserved by S3 for access points, Object Lambda, directory and table buckets, and examples.
 _S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
@@ -18,22 +19,29 @@ S3_BUCKET_RULES = (
 )
 
 
-def s3_bucket_name_problem(name: str) -> Optional[str]:
-    """Why `name` is not a valid general-purpose S3 bucket name, or None if it is."""
-    if not 3 <= len(name) <= 63:
+def _bucket_name_problem(name: str, allowed: frozenset[str], max_length: int) -> Optional[str]:
+    """The rules S3 and Cloud Storage share: length, characters, edges, not an IP address."""
+    if not 3 <= len(name) <= max_length:
         return f"is {len(name)} characters long"
-    bad = sorted(set(name) - _S3_CHARS)
+    bad = sorted(set(name) - allowed)
     if bad:
         return "contains " + ", ".join(repr(c) for c in bad)
-    if name[0] not in _S3_EDGE or name[-1] not in _S3_EDGE:
+    if name[0] not in _EDGE or name[-1] not in _EDGE:
         return "must start and end with a lowercase letter or digit"
-    if ".." in name:
-        return "contains '..'"
     try:
         ipaddress.IPv4Address(name)
         return "is formatted as an IP address"
     except ValueError:
-        pass
+        return None
+
+
+def s3_bucket_name_problem(name: str) -> Optional[str]:
+    """Why `name` is not a valid general-purpose S3 bucket name, or None if it is."""
+    problem = _bucket_name_problem(name, _S3_CHARS, 63)
+    if problem:
+        return problem
+    if ".." in name:
+        return "contains '..'"
     for prefix in _S3_RESERVED_PREFIXES:
         if name.startswith(prefix):
             return f"starts with the reserved prefix '{prefix}'"
@@ -41,3 +49,65 @@ def s3_bucket_name_problem(name: str) -> Optional[str]:
         if name.endswith(suffix):
             return f"ends with the reserved suffix '{suffix}'"
     return None
+
+
+GCS_BUCKET_RULES = (
+    "3-63 lowercase letters, digits, hyphens, underscores and dots (up to 222 with dots, 63 between dots), "
+    "starting and ending with a letter or digit, not an IP address, not starting with 'goog' "
+    "and not containing 'google'"
+)
+_GCS_CHARS = frozenset(string.ascii_lowercase + string.digits + "-_.")
+
+
+def gcs_bucket_name_problem(name: str) -> Optional[str]:
+    """Why `name` is not a valid Cloud Storage bucket name, or None if it is."""
+    problem = _bucket_name_problem(name, _GCS_CHARS, 222 if "." in name else 63)
+    if problem:
+        return problem
+    if any(len(part) > 63 for part in name.split(".")):
+        return "has a dot-separated part longer than 63 characters"
+    if name.startswith("goog"):
+        return "starts with 'goog', which Google reserves"
+    if "google" in name or "g00gle" in name:
+        return "contains 'google', which Google reserves"
+    return None
+
+
+GCP_PROJECT_RULES = "6-30 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+_GCP_PROJECT = re.compile(r"^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def gcp_project_id_problem(value: str) -> Optional[str]:
+    """Why `value` is not a GCP project id (the id, not the display name or number), or None."""
+    if value.isdigit():
+        return "is a project number; expected the project id"
+    return None if _GCP_PROJECT.match(value) else "is not a project id"
+
+
+WORKLOAD_ID_RULES = "4-32 lowercase letters, digits and hyphens, not starting with 'gcp-'"
+_WORKLOAD_ID = re.compile(r"^[a-z0-9-]{4,32}$")
+
+
+def workload_identity_id_problem(value: str) -> Optional[str]:
+    """Why `value` is not a workload identity pool or provider id, or None."""
+    if value.startswith("gcp-"):
+        return "starts with 'gcp-', which Google reserves"
+    return None if _WORKLOAD_ID.match(value) else "is not a valid id"
+
+
+SERVICE_ACCOUNT_ID_RULES = "6-30 lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit"
+_SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def service_account_id_problem(value: str) -> Optional[str]:
+    """Why `value` is not a service account id (the part before @), or None."""
+    return None if _SERVICE_ACCOUNT_ID.match(value) else "is not a valid id"
+
+
+def gcp_id(*parts: str, max_length: int) -> str:
+    """A lowercase id of letters, digits and hyphens from `parts`, cut to `max_length`.
+
+    Used for default pool and service account ids, so two stacks in one project do not collide.
+    """
+    text = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+    return text[:max_length].rstrip("-")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from functools import lru_cache
+from urllib.parse import urlsplit
 from typing import Annotated, Any, Mapping, Optional
 
 import pulumi
@@ -27,15 +28,26 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.naming import S3_BUCKET_RULES, s3_bucket_name_problem
+from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
+from components.naming import (
+    GCP_PROJECT_RULES,
+    GCS_BUCKET_RULES,
+    S3_BUCKET_RULES,
+    SERVICE_ACCOUNT_ID_RULES,
+    WORKLOAD_ID_RULES,
+    gcp_project_id_problem,
+    gcs_bucket_name_problem,
+    s3_bucket_name_problem,
+    service_account_id_problem,
+    workload_identity_id_problem,
+)
 from components.tavus import DEFAULT_EXTERNAL_ID, PROVIDERS, Provider
 
 NAMESPACE = "tavus-recording"
 AWS_REGION_KEY = "aws:region"
+GCP_PROJECT_KEY = "gcp:project"
 # Provider keys this kit reads; everything else outside our namespace is Pulumi's business.
-PROVIDER_KEYS = (AWS_REGION_KEY,)
-
-DEFAULT_NONCURRENT_VERSION_DAYS = 30
+PROVIDER_KEYS = (AWS_REGION_KEY, GCP_PROJECT_KEY)
 
 # Regions outside the standard partition cannot trust an account that lives in it.
 _OTHER_PARTITION_PREFIXES = ("cn-", "us-gov-", "us-iso", "eu-isoe-", "eusc-")
@@ -44,6 +56,31 @@ _KMS_KEY_ARN = re.compile(
     r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+# GCS multi-regions and predefined dual-regions, or a region such as us-central1.
+_GCS_LOCATION = re.compile(r"^(?:US|EU|ASIA|NAM4|EUR4|EUR5|EUR7|EUR8|ASIA1|[a-z]+-[a-z]+[0-9]+)$", re.IGNORECASE)
+# Google caps the mapped google.subject at 127 bytes.
+_MAX_SUBJECT_BYTES = 127
+
+
+_FEDERATED = ("gcs", "azure_blob")
+_FROM_TAVUS = "Tavus's recording guide gives it (GCS and Azure tabs)"
+
+
+def _required(value: Optional[str], info: ValidationInfo, providers: tuple[str, ...], what: str) -> bool:
+    """Whether a provider-specific key is to be checked: it applies here and is set (unset: an error)."""
+    provider = info.data.get("provider")
+    if provider not in providers:
+        return False
+    if value is None:
+        raise ValueError(f"is required for provider {provider}: {what}")
+    return True
+
+
+def _checked(value: str, problem_of: Any, expected: str) -> str:
+    problem = problem_of(value)
+    if problem:
+        raise ValueError(f"{problem}; {expected}")
+    return value
 
 
 def _blank_is_absent(value: Any) -> Any:
@@ -75,6 +112,7 @@ class StackSettings(BaseModel):
 
     provider: Provider
     aws_region: OptionalText = Field(default=None, alias=AWS_REGION_KEY, validate_default=True)
+    gcp_project: OptionalText = Field(default=None, alias=GCP_PROJECT_KEY, validate_default=True)
     bucket_name: OptionalText = None
     retention_days: Annotated[Optional[Annotated[int, Field(ge=1)]], BeforeValidator(_zero_is_absent)] = None
     noncurrent_version_days: int = Field(default=DEFAULT_NONCURRENT_VERSION_DAYS, ge=1)
@@ -84,17 +122,18 @@ class StackSettings(BaseModel):
     storage_account: OptionalText = None
     container: str = "recordings"
     resource_group_name: OptionalText = None
-    tavus_oidc_issuer: OptionalText = None
-    tavus_oidc_subject: OptionalText = None
+    tavus_oidc_issuer: OptionalText = Field(default=None, validate_default=True)
+    tavus_oidc_subject: OptionalText = Field(default=None, validate_default=True)
     tavus_oidc_audience: OptionalText = None
+    workload_identity_pool_id: OptionalText = None
+    workload_identity_provider_id: OptionalText = None
+    service_account_id: OptionalText = None
 
     @field_validator("aws_region")
     @classmethod
     def _aws_region(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if info.data.get("provider") != "s3":
+        if not _required(value, info, ("s3",), "the region the bucket is created in, e.g. us-east-1"):
             return value
-        if value is None:
-            raise ValueError("is required for provider s3: the region the bucket is created in, e.g. us-east-1")
         if value.startswith(_OTHER_PARTITION_PREFIXES):
             raise ValueError(
                 "is outside the standard AWS partition; Tavus's recording account cannot be trusted "
@@ -105,14 +144,61 @@ class StackSettings(BaseModel):
             raise ValueError(f"is not an AWS region{_did_you_mean(value, regions)}; expected e.g. us-east-1")
         return value
 
+    @field_validator("gcp_project")
+    @classmethod
+    def _gcp_project(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if not _required(value, info, ("gcs",), "the project id the bucket and trust are created in"):
+            return value
+        return _checked(value, gcp_project_id_problem, f"expected {GCP_PROJECT_RULES}")
+
     @field_validator("bucket_name")
     @classmethod
     def _bucket_name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if value is not None and info.data.get("provider") == "s3":
-            problem = s3_bucket_name_problem(value)
-            if problem:
-                raise ValueError(f"{problem}; an S3 bucket name is {S3_BUCKET_RULES}")
+        if value is None:
+            return value
+        if info.data.get("provider") == "s3":
+            return _checked(value, s3_bucket_name_problem, f"an S3 bucket name is {S3_BUCKET_RULES}")
+        if info.data.get("provider") == "gcs":
+            return _checked(value, gcs_bucket_name_problem, f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}")
         return value
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("provider") == "gcs" and not _GCS_LOCATION.match(value):
+            raise ValueError("is not a Cloud Storage location; expected a multi-region (US, EU, ASIA), "
+                             "a dual-region (NAM4, EUR4, ...) or a region such as us-central1")
+        return value
+
+    @field_validator("tavus_oidc_issuer")
+    @classmethod
+    def _issuer(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if not _required(value, info, _FEDERATED, _FROM_TAVUS):
+            return value
+        # Kept exactly as given: it must equal the `iss` claim of Tavus's tokens, so no normalizing.
+        url = urlsplit(value)
+        if url.scheme != "https" or not url.hostname or url.query or url.fragment or any(c.isspace() for c in value):
+            raise ValueError(f"is not an https issuer URL; expected e.g. https://issuer.example.com ({_FROM_TAVUS})")
+        return value
+
+    @field_validator("tavus_oidc_subject")
+    @classmethod
+    def _subject(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if not _required(value, info, _FEDERATED, _FROM_TAVUS):
+            return value
+        if len(value.encode()) > _MAX_SUBJECT_BYTES or not value.isprintable():
+            raise ValueError(f"is not a usable subject; expected at most {_MAX_SUBJECT_BYTES} bytes of printable text")
+        return value
+
+    @field_validator("workload_identity_pool_id", "workload_identity_provider_id")
+    @classmethod
+    def _workload_id(cls, value: Optional[str]) -> Optional[str]:
+        return value if value is None else _checked(value, workload_identity_id_problem, f"expected {WORKLOAD_ID_RULES}")
+
+    @field_validator("service_account_id")
+    @classmethod
+    def _service_account_id(cls, value: Optional[str]) -> Optional[str]:
+        return value if value is None else _checked(value, service_account_id_problem, f"expected {SERVICE_ACCOUNT_ID_RULES}")
 
     @field_validator("kms_key_arn")
     @classmethod
@@ -151,6 +237,9 @@ KEY_PROVIDERS: dict[str, tuple[str, ...]] = {
     "external_id": ("s3",),
     "kms_key_arn": ("s3",),
     "location": ("gcs",),
+    "workload_identity_pool_id": ("gcs",),
+    "workload_identity_provider_id": ("gcs",),
+    "service_account_id": ("gcs",),
     "storage_account": ("azure_blob",),
     "container": ("azure_blob",),
     "resource_group_name": ("azure_blob",),
@@ -179,6 +268,12 @@ def _qualified(alias: str) -> str:
 
 def _bare(key: str) -> str:
     return key.removeprefix(f"{NAMESPACE}:")
+
+
+def args_for(settings: StackSettings, args_type: Any) -> dict[str, Any]:
+    """A component's args (a TypedDict whose keys are settings fields) from the settings that are set."""
+    values = {key: getattr(settings, key) for key in args_type.__annotations__}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def config_key(field_name: str) -> str:
@@ -231,7 +326,7 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "greater_than_equal":
         return key, f"is {found!r}; expected a whole number of days, at least {error['ctx']['ge']}"
     message = str(error["ctx"]["error"]) if kind == "value_error" else error["msg"]
-    return key, message if found is None else f"{found!r} {message}"
+    return key, message if found in (None, "") else f"{found!r} {message}"
 
 
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:

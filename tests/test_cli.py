@@ -54,6 +54,16 @@ def test_plan_for_the_kms_example():
     assert plan["outputs"]["recording_storage"]["bucket_name"] == "acme-tavus-recordings-prod"
 
 
+def test_plan_for_the_gcs_example_shows_the_trust():
+    result = cli("plan", "--stack", "gcs")
+    assert result.returncode == 0, result.stderr
+    assert 'attributeCondition: "assertion.sub == \\"tavus-recording-writer\\""' in result.stdout
+    assert "principal://iam.googleapis.com/projects/<project-number>/locations/global/workloadIdentityPools/" in result.stdout
+    assert 'role: "roles/storage.objectCreator"' in result.stdout
+    plan = json.loads(cli("plan", "--stack", "gcs", "--json").stdout)
+    assert plan["outputs"]["recording_storage"]["provider"] == "gcs"
+
+
 def test_unknown_stack_is_a_short_error_listing_the_stacks():
     result = cli("plan", "--stack", "prod")
     assert result.returncode == 1

@@ -21,7 +21,7 @@ def dev_run():
 
 
 def test_example_stacks_exist_and_dev_is_s3_in_us_east_1():
-    assert {"dev", "s3-kms"} <= set(stack_names())
+    assert {"dev", "s3-kms", "gcs"} <= set(stack_names())
     config = load_stack_config("dev").config
     assert config["tavus-recording:provider"] == "s3"
     assert config["aws:region"] == "us-east-1"
@@ -63,25 +63,63 @@ def test_kms_example_stack_builds_sse_kms_with_retention():
     assert policy["Statement"][1]["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
 
 
-@pytest.mark.parametrize("provider", ["gcs", "azure_blob"])
-def test_providers_not_built_yet_fail_clearly_before_any_resource(provider):
-    with pytest.raises(pulumi.RunError, match=rf"tavus-recording:provider: '{provider}' .* cannot build yet"):
-        run_program(s3_config(provider=provider))
+def test_providers_not_built_yet_fail_clearly_before_any_resource():
+    config = {
+        **load_stack_config("gcs").config,
+        "tavus-recording:provider": "azure_blob",
+        "tavus-recording:location": "US",
+    }
+    with pytest.raises(pulumi.RunError, match=r"tavus-recording:provider: 'azure_blob' .* cannot build yet"):
+        run_program(config)
 
 
-def test_s3_program_never_imports_the_gcp_or_azure_sdks():
-    # A fresh interpreter, so nothing else in the test session has imported them.
+@pytest.mark.parametrize(("stack", "sdk"), [("dev", "pulumi_aws"), ("gcs", "pulumi_gcp")])
+def test_a_stack_loads_only_its_own_clouds_sdk(stack, sdk):
+    # A fresh interpreter, so nothing else in the test session has imported an SDK.
     probe = (
         "import sys, json\n"
         "from components.mock_engine import run_program\n"
         "from components.stack_files import load_stack_config\n"
-        "run = run_program(load_stack_config('dev').config)\n"
+        f"run = run_program(load_stack_config({stack!r}).config, stack={stack!r})\n"
         "print(json.dumps({'built': run.outputs['recording_storage']['provider'],"
-        " 'loaded': sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi_gcp', 'pulumi_azure_native', 'pulumi_aws'))[:1]}))\n"
+        " 'loaded': sorted({m.split('.')[0] for m in sys.modules} & {'pulumi_aws', 'pulumi_gcp', 'pulumi_azure_native'})}))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == {"built": "s3", "loaded": ["pulumi_aws"]}
+    assert report == {"built": load_stack_config(stack).config["tavus-recording:provider"], "loaded": [sdk]}
+
+
+def test_gcs_example_stack_exports_the_gcs_object():
+    run = run_program(load_stack_config("gcs").config, stack="gcs")
+    storage = run.outputs["recording_storage"]
+    assert set(storage) == {"provider", "bucket_name", "project_id", "workload_identity_provider", "service_account_email"}
+    assert storage["project_id"] == "acme-recordings-prod"
+    assert storage["workload_identity_provider"] == run.one(
+        "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+    ).outputs["name"]
+    assert storage["service_account_email"] == run.outputs["service_account_email"]
+    assert run.outputs["conversation_properties"] == {"enable_recording": True, "recording_storage": storage}
+    assert "legacy_properties" not in run.outputs  # S3 only
+    # Stack-derived default ids, so dev and prod can share a project.
+    assert run.one("gcp:iam/workloadIdentityPool:WorkloadIdentityPool").inputs["workloadIdentityPoolId"] == "tavus-recordings-gcs"
+
+
+def test_a_missing_cloud_sdk_is_a_readable_error():
+    # Simulate an AWS-only install running a gcs stack: pulumi_gcp cannot be imported.
+    probe = (
+        "import sys\n"
+        "sys.modules['pulumi_gcp'] = None\n"
+        "import pulumi\n"
+        "from components.mock_engine import run_program\n"
+        "from components.stack_files import load_stack_config\n"
+        "try:\n"
+        "    run_program(load_stack_config('gcs').config, stack='gcs')\n"
+        "except pulumi.RunError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    assert "provider gcs needs the pulumi_gcp package" in result.stdout
+    assert "make setup CLOUDS=gcp" in result.stdout
 
 
 def test_importing_components_loads_no_cloud_sdk():

@@ -212,7 +212,7 @@ def test_pulumi_yaml_contract():
 
 # --- Fuzz: any config the schema rejects fails as one RunError naming a key, before any resource.
 
-KEY_NAMED = re.compile(r"^  - (tavus-recording:[A-Za-z]+|aws:region): ", re.MULTILINE)
+KEY_NAMED = re.compile(r"^  - (tavus-recording:[A-Za-z]+|aws:region|gcp:project): ", re.MULTILINE)
 _keys = st.sampled_from(
     [key.removeprefix("tavus-recording:") for key in known_keys()]
     + ["bucketNme", "Provider", "region", "retention_days", "kms", "aws:region"]
@@ -224,16 +224,19 @@ _values = st.one_of(
 )
 
 
-@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(_keys, _values, max_size=5))
-def test_fuzz_rejected_configs_fail_before_any_resource(overrides):
-    config = s3_config(**overrides)
-    monitor = RecordingMonitor(PlanMocks(aws_region=config.get("aws:region")))
+def assert_refused_before_any_resource_or_built(config: dict[str, str], model: type) -> None:
+    """The fuzz invariant: one RunError naming a key with nothing registered, or a valid output."""
+    monitor = RecordingMonitor(PlanMocks(config))
     try:
         run = run_program(config, monitor=monitor)
     except pulumi.RunError as exc:
         assert KEY_NAMED.search(str(exc)), str(exc)
         assert monitor.registrations == []
         return
-    # Accepted: the destination was built and its output passed the API model.
-    assert S3RecordingStorageConfig.model_validate(run.outputs["recording_storage"])
+    assert model.model_validate(run.outputs["recording_storage"])
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _values, max_size=5))
+def test_fuzz_rejected_configs_fail_before_any_resource(overrides):
+    assert_refused_before_any_resource_or_built(s3_config(**overrides), S3RecordingStorageConfig)

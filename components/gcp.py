@@ -1,0 +1,160 @@
+"""`GcsRecordingStorage`: a private, versioned Cloud Storage bucket Tavus writes to through
+workload identity federation.
+
+The trust settings come from `components.gcp_policy`; this module only wires them into resources.
+"""
+
+from typing import NotRequired, Optional, TypedDict
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components import gcp_policy, tavus
+from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
+
+
+class GcsRecordingStorageArgs(TypedDict):
+    """Inputs of `GcsRecordingStorage`: Tavus's issuer and subject, the rest optional."""
+
+    tavus_oidc_issuer: pulumi.Input[str]
+    """https issuer URL of the tokens Tavus presents (Tavus's recording guide, GCS tab)."""
+    tavus_oidc_subject: pulumi.Input[str]
+    """Subject claim of the tokens Tavus presents; the only identity the pool admits."""
+    tavus_oidc_audience: NotRequired[pulumi.Input[str]]
+    """Audience Tavus's tokens carry; absent: the provider's own resource name, GCP's default."""
+    bucket_name: NotRequired[pulumi.Input[str]]
+    """Name of the bucket to create; auto-named from the component name when absent."""
+    location: NotRequired[pulumi.Input[str]]
+    """Bucket location; default `US`."""
+    retention_days: NotRequired[pulumi.Input[int]]
+    """Delete recordings this many days after upload; absent or 0 keeps them."""
+    noncurrent_version_days: NotRequired[pulumi.Input[int]]
+    """Delete superseded versions this many days after they stop being current."""
+    workload_identity_pool_id: NotRequired[pulumi.Input[str]]
+    """Pool id; default from the component and stack names. Deleted ids stay taken for 30 days."""
+    workload_identity_provider_id: NotRequired[pulumi.Input[str]]
+    """Provider id within the pool; default `tavus`."""
+    service_account_id: NotRequired[pulumi.Input[str]]
+    """Writer service account id; default from the component and stack names."""
+
+
+class GcsRecordingStorage(pulumi.ComponentResource):
+    """A Cloud Storage destination for Tavus recordings, and the `recording_storage` object that points at it."""
+
+    recording_storage: pulumi.Output[dict[str, str]]
+    """The `recording_storage` object for POST /v2/conversations."""
+    bucket_name: pulumi.Output[str]
+    workload_identity_provider: pulumi.Output[str]
+    service_account_email: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: GcsRecordingStorageArgs,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__("tavus-recording:index:GcsRecordingStorage", name, None, opts)
+
+        stack = pulumi.get_stack()
+        subject = pulumi.Output.from_input(args["tavus_oidc_subject"])
+        retention_days = pulumi.Output.from_input(args.get("retention_days"))
+        noncurrent_days = pulumi.Output.from_input(
+            args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
+        )
+        child = pulumi.ResourceOptions(parent=self)
+
+        # Left enabled on destroy: other workloads in the project may rely on them.
+        services = {
+            service: gcp.projects.Service(
+                f"{name}-{service.split('.')[0]}",
+                service=service,
+                disable_on_destroy=False,
+                disable_dependent_services=False,
+                opts=child,
+            )
+            for service in gcp_policy.REQUIRED_SERVICES
+        }
+        iam_ready = child.merge(
+            pulumi.ResourceOptions(depends_on=[services[s] for s in gcp_policy.REQUIRED_SERVICES if s != "storage.googleapis.com"])
+        )
+
+        bucket = gcp.storage.Bucket(
+            f"{name}-bucket",
+            name=args.get("bucket_name"),
+            location=args.get("location") or "US",
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": True},
+            lifecycle_rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
+                lambda days: gcp_policy.lifecycle_rules(days[0], days[1])
+            ),
+            force_destroy=False,
+            # Recordings are customer data: the bucket outlives `pulumi destroy` and replacements.
+            opts=pulumi.ResourceOptions(
+                parent=self, retain_on_delete=True, depends_on=[services["storage.googleapis.com"]]
+            ),
+        )
+
+        pool = gcp.iam.WorkloadIdentityPool(
+            f"{name}-pool",
+            workload_identity_pool_id=args.get("workload_identity_pool_id")
+            or gcp_policy.default_pool_id(name, stack),
+            display_name="Tavus recording",
+            description="Tavus's recording service, federated to write conversation recordings",
+            opts=iam_ready,
+        )
+        provider = gcp.iam.WorkloadIdentityPoolProvider(
+            f"{name}-provider",
+            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id=args.get("workload_identity_provider_id")
+            or gcp_policy.DEFAULT_PROVIDER_ID,
+            display_name="Tavus",
+            attribute_mapping=gcp_policy.ATTRIBUTE_MAPPING,
+            attribute_condition=subject.apply(gcp_policy.attribute_condition),
+            oidc=pulumi.Output.all(args["tavus_oidc_issuer"], args.get("tavus_oidc_audience")).apply(
+                lambda values: gcp_policy.oidc(values[0], values[1])
+            ),
+            opts=iam_ready,
+        )
+        writer = gcp.serviceaccount.Account(
+            f"{name}-writer",
+            account_id=args.get("service_account_id") or gcp_policy.default_service_account_id(name, stack),
+            display_name="Tavus recording writer",
+            description="Impersonated by Tavus's recording service to write conversation recordings",
+            opts=iam_ready,
+        )
+        # Authoritative for this role on an account the kit owns: the Tavus subject, nobody else.
+        gcp.serviceaccount.IAMBinding(
+            f"{name}-writer-impersonation",
+            service_account_id=writer.name,
+            role=gcp_policy.IMPERSONATION_ROLE,
+            members=[pulumi.Output.all(pool.name, subject).apply(lambda v: gcp_policy.workload_principal(v[0], v[1]))],
+            opts=child,
+        )
+        gcp.storage.BucketIAMMember(
+            f"{name}-writer-object-creator",
+            bucket=bucket.name,
+            role=gcp_policy.WRITER_ROLE,
+            member=writer.email.apply(lambda email: f"serviceAccount:{email}"),
+            opts=child,
+        )
+
+        self.bucket_name = bucket.name
+        self.workload_identity_provider = provider.name
+        self.service_account_email = writer.email
+        self.recording_storage = pulumi.Output.all(bucket.name, bucket.project, provider.name, writer.email).apply(
+            lambda values: tavus.GcsRecordingStorageConfig(
+                bucket_name=values[0],
+                project_id=values[1],
+                workload_identity_provider=values[2],
+                service_account_email=values[3],
+            ).model_dump()
+        )
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                "bucket_name": self.bucket_name,
+                "workload_identity_provider": self.workload_identity_provider,
+                "service_account_email": self.service_account_email,
+            }
+        )

@@ -1,0 +1,74 @@
+"""The trust and bucket settings for a Cloud Storage destination, as pure functions.
+
+Tavus reaches the bucket through workload identity federation: it presents an OIDC token from
+its issuer, the pool's provider accepts it only for Tavus's subject, and the resulting principal
+may impersonate one writer service account that can create objects in one bucket.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
+from components.naming import gcp_id
+
+# The token exchange needs STS, impersonation needs IAM Credentials, pools need IAM.
+REQUIRED_SERVICES: tuple[str, ...] = (
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "sts.googleapis.com",
+    "storage.googleapis.com",
+)
+# Lets the federated principal act as the writer service account.
+IMPERSONATION_ROLE = "roles/iam.workloadIdentityUser"
+# storage.objects.create on the bucket: Tavus writes recordings and nothing else.
+WRITER_ROLE = "roles/storage.objectCreator"
+
+ATTRIBUTE_MAPPING = {"google.subject": "assertion.sub"}
+DEFAULT_PROVIDER_ID = "tavus"
+
+
+def attribute_condition(subject: str) -> str:
+    """CEL that admits only tokens whose subject is Tavus's (a JSON string is a valid CEL literal)."""
+    return f"assertion.sub == {json.dumps(subject)}"
+
+
+def workload_principal(pool_name: str, subject: str) -> str:
+    """The single federated identity allowed to impersonate the writer (never a principalSet)."""
+    return f"principal://iam.googleapis.com/{pool_name}/subject/{subject}"
+
+
+def oidc(issuer: str, audience: Optional[str] = None) -> dict[str, Any]:
+    """The provider's OIDC settings; without an audience GCP expects the provider's own name."""
+    settings: dict[str, Any] = {"issuer_uri": issuer}
+    if audience:
+        settings["allowed_audiences"] = [audience]
+    return settings
+
+
+def default_pool_id(component: str, stack: str) -> str:
+    """A pool id unique per stack in one project (4-32 chars)."""
+    return gcp_id(component, stack, max_length=32)
+
+
+def default_service_account_id(component: str, stack: str) -> str:
+    """A writer account id unique per stack in one project (6-30 chars)."""
+    return gcp_id(component, stack, max_length=30)
+
+
+def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] = None) -> list[dict[str, Any]]:
+    """Lifecycle rules, in the shape of `gcp.storage.Bucket` lifecycle_rules."""
+    rules: list[dict[str, Any]] = [
+        {
+            "action": {"type": "Delete"},
+            "condition": {"days_since_noncurrent_time": noncurrent_version_days, "with_state": "ARCHIVED"},
+        },
+        {
+            "action": {"type": "AbortIncompleteMultipartUpload"},
+            "condition": {"age": ABORT_MULTIPART_AFTER_DAYS},
+        },
+    ]
+    if retention_days:
+        rules.append({"action": {"type": "Delete"}, "condition": {"age": retention_days, "with_state": "LIVE"}})
+    return rules

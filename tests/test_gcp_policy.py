@@ -1,0 +1,71 @@
+"""The Cloud Storage destination's trust settings, checked exactly, on their own."""
+
+from hypothesis import given, strategies as st
+
+from components import gcp_policy
+from components.naming import service_account_id_problem, workload_identity_id_problem
+
+POOL = "projects/123456/locations/global/workloadIdentityPools/tavus-recordings-prod"
+
+
+def test_condition_admits_only_the_tavus_subject():
+    assert gcp_policy.attribute_condition("tavus-writer") == 'assertion.sub == "tavus-writer"'
+
+
+def test_condition_escapes_the_subject_so_it_cannot_widen_the_expression():
+    condition = gcp_policy.attribute_condition('x" || true || "')
+    assert condition == r'assertion.sub == "x\" || true || \""'
+
+
+def test_subject_is_mapped_from_the_token_sub_claim():
+    assert gcp_policy.ATTRIBUTE_MAPPING == {"google.subject": "assertion.sub"}
+
+
+def test_principal_is_one_subject_in_this_pool_never_a_set():
+    principal = gcp_policy.workload_principal(POOL, "tavus-writer")
+    assert principal == f"principal://iam.googleapis.com/{POOL}/subject/tavus-writer"
+    assert "principalSet" not in principal and "*" not in principal
+
+
+def test_roles_are_impersonation_on_the_account_and_object_create_on_the_bucket():
+    assert gcp_policy.IMPERSONATION_ROLE == "roles/iam.workloadIdentityUser"
+    assert gcp_policy.WRITER_ROLE == "roles/storage.objectCreator"
+
+
+def test_services_the_token_exchange_needs():
+    assert set(gcp_policy.REQUIRED_SERVICES) == {
+        "sts.googleapis.com",
+        "iamcredentials.googleapis.com",
+        "iam.googleapis.com",
+        "storage.googleapis.com",
+    }
+
+
+def test_oidc_sets_audience_only_when_given():
+    assert gcp_policy.oidc("https://issuer.tavus.example") == {"issuer_uri": "https://issuer.tavus.example"}
+    assert gcp_policy.oidc("https://issuer.tavus.example", "tavus-aud") == {
+        "issuer_uri": "https://issuer.tavus.example",
+        "allowed_audiences": ["tavus-aud"],
+    }
+
+
+def test_lifecycle_rules():
+    assert gcp_policy.lifecycle_rules(30) == [
+        {"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": 30, "with_state": "ARCHIVED"}},
+        {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}},
+    ]
+    assert gcp_policy.lifecycle_rules(30, 90)[-1] == {
+        "action": {"type": "Delete"},
+        "condition": {"age": 90, "with_state": "LIVE"},
+    }
+
+
+def test_default_ids_are_per_stack():
+    assert gcp_policy.default_pool_id("tavus-recordings", "prod") == "tavus-recordings-prod"
+    assert gcp_policy.default_service_account_id("tavus-recordings", "Prod_EU.1") == "tavus-recordings-prod-eu-1"
+
+
+@given(st.text(min_size=1, max_size=100))
+def test_default_ids_are_valid_for_any_stack_name(stack):
+    assert workload_identity_id_problem(gcp_policy.default_pool_id("tavus-recordings", stack)) is None
+    assert service_account_id_problem(gcp_policy.default_service_account_id("tavus-recordings", stack)) is None
