@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 STACK ?= dev
-# Which clouds' SDKs `make setup`/`make plan` install: aws (the default stack), gcp, or all.
+# Which clouds' SDKs `make setup`/`make plan` install: aws (the default stack), gcp, azure, or all.
 # The tests always install all of them.
 CLOUDS ?= aws
 PY := $(VENV)/bin/python

@@ -29,7 +29,16 @@ def build_gcs(settings: StackSettings) -> pulumi.Output:
     return storage.recording_storage
 
 
-BUILDERS = {"s3": build_s3, "gcs": build_gcs}
+def build_azure_blob(settings: StackSettings) -> pulumi.Output:
+    from components.azure import AzureBlobRecordingStorage, AzureBlobRecordingStorageArgs
+
+    storage = AzureBlobRecordingStorage(COMPONENT_NAME, args_for(settings, AzureBlobRecordingStorageArgs))
+    for name in ("storage_account", "container", "container_id", "client_id", "tenant_id"):
+        pulumi.export(name, getattr(storage, name))
+    return storage.recording_storage
+
+
+BUILDERS = {"s3": build_s3, "gcs": build_gcs, "azure_blob": build_azure_blob}
 # The pip extra that brings each provider's SDK.
 EXTRAS = {"s3": "aws", "gcs": "gcp", "azure_blob": "azure"}
 

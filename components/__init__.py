@@ -12,6 +12,8 @@ _COMPONENTS = {
     "S3RecordingStorageArgs": "components.aws",
     "GcsRecordingStorage": "components.gcp",
     "GcsRecordingStorageArgs": "components.gcp",
+    "AzureBlobRecordingStorage": "components.azure",
+    "AzureBlobRecordingStorageArgs": "components.azure",
 }
 
 __all__ = sorted(_COMPONENTS)

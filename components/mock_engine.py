@@ -21,9 +21,11 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.stack_files import PROJECT_DIR
 
-PLACEHOLDER_NOTE = "<...> marks a value known only after `pulumi up` (account id, project number, random suffix)."
+PLACEHOLDER_NOTE = "<...> marks a value known only after `pulumi up` (account, project, subscription or tenant id, random suffix)."
 ACCOUNT_PLACEHOLDER = "<account-id>"
 PROJECT_NUMBER_PLACEHOLDER = "<project-number>"
+SUBSCRIPTION_PLACEHOLDER = "<subscription-id>"
+TENANT_PLACEHOLDER = "<tenant-id>"
 SUFFIX_PLACEHOLDER = "<random>"
 
 
@@ -54,10 +56,13 @@ class PlanMocks(pulumi.runtime.Mocks):
         config = config or {}
         self.aws_region = config.get("aws:region")
         self.gcp_project = config.get("gcp:project")
+        self.azure_location = config.get("azure-native:location")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         inputs = dict(args.inputs)
-        auto_name = f"{args.name}-{SUFFIX_PLACEHOLDER}"
+        # Classic providers autoname `<name>-<7 chars>`; azure-native appends 8 with no hyphen.
+        separator = "" if args.typ.startswith("azure-native:") else "-"
+        auto_name = f"{args.name}{separator}{SUFFIX_PLACEHOLDER}"
         computed = _COMPUTED.get(args.typ)
         if computed:
             id_, outputs = computed(self, inputs, auto_name)
@@ -67,8 +72,15 @@ class PlanMocks(pulumi.runtime.Mocks):
             return inputs["bucket"], inputs
         return f"{args.name}-id", inputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "subscriptionId": SUBSCRIPTION_PLACEHOLDER,
+                "tenantId": TENANT_PLACEHOLDER,
+                "clientId": "<deployer-client-id>",
+                "objectId": "<deployer-object-id>",
+            }, []
+        return {}, []
 
     # --- AWS
 
@@ -106,6 +118,37 @@ class PlanMocks(pulumi.runtime.Mocks):
         name = f"projects/{self._project(inputs)}/serviceAccounts/{email}"
         return name, {"name": name, "email": email, "member": f"serviceAccount:{email}", "uniqueId": "<unique-id>"}
 
+    # --- Azure
+
+    def _resource_group(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("resourceGroupName") or auto_name
+        return f"/subscriptions/{SUBSCRIPTION_PLACEHOLDER}/resourceGroups/{name}", {"name": name}
+
+    def _storage_account(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("accountName") or auto_name
+        id_ = f"{_azure_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{name}"
+        return id_, {"name": name, "location": inputs.get("location") or self.azure_location}
+
+    def _blob_container(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("containerName") or auto_name
+        account = f"{_azure_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
+        return f"{account}/blobServices/default/containers/{name}", {"name": name}
+
+    def _managed_identity(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("resourceName") or auto_name
+        id_ = f"{_azure_group_id(inputs)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+        return id_, {
+            "name": name,
+            "clientId": "<identity-client-id>",
+            "principalId": "<identity-principal-id>",
+            "tenantId": TENANT_PLACEHOLDER,
+            "location": inputs.get("location") or self.azure_location,
+        }
+
+
+def _azure_group_id(inputs: dict) -> str:
+    return f"/subscriptions/{SUBSCRIPTION_PLACEHOLDER}/resourceGroups/{inputs['resourceGroupName']}"
+
 
 _COMPUTED = {
     "aws:s3/bucket:Bucket": PlanMocks._s3_bucket,
@@ -115,6 +158,10 @@ _COMPUTED = {
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": PlanMocks._pool,
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": PlanMocks._pool_provider,
     "gcp:serviceaccount/account:Account": PlanMocks._service_account,
+    "azure-native:resources:ResourceGroup": PlanMocks._resource_group,
+    "azure-native:storage:StorageAccount": PlanMocks._storage_account,
+    "azure-native:storage:BlobContainer": PlanMocks._blob_container,
+    "azure-native:managedidentity:UserAssignedIdentity": PlanMocks._managed_identity,
 }
 
 
@@ -198,7 +245,11 @@ def run_program(
 
 def run_component(build: Any, config: Optional[Mapping[str, str]] = None) -> tuple[ProgramRun, Any]:
     """Build a component with `build()` on the mock engine; returns the run and what `build` returned."""
-    config = config if config is not None else {"aws:region": "us-east-1", "gcp:project": "acme-recordings"}
+    config = config if config is not None else {
+        "aws:region": "us-east-1",
+        "gcp:project": "acme-recordings",
+        "azure-native:location": "eastus",
+    }
     monitor = RecordingMonitor(PlanMocks(config))
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_all_config(dict(config))

@@ -111,3 +111,30 @@ def gcp_id(*parts: str, max_length: int) -> str:
     """
     text = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
     return text[:max_length].rstrip("-")
+
+
+STORAGE_ACCOUNT_RULES = "3-24 lowercase letters and digits"
+_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+
+
+def storage_account_name_problem(name: str) -> Optional[str]:
+    """Why `name` is not a valid Azure storage account name, or None."""
+    return None if _STORAGE_ACCOUNT.match(name) else "is not a valid storage account name"
+
+
+CONTAINER_RULES = "3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit"
+_CONTAINER = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+
+
+def container_name_problem(name: str) -> Optional[str]:
+    """Why `name` is not a valid Azure Blob container name, or None."""
+    return None if _CONTAINER.match(name) else "is not a valid container name"
+
+
+RESOURCE_GROUP_RULES = "1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period"
+_RESOURCE_GROUP = re.compile(r"^[\w().-]{0,89}[\w()-]$")
+
+
+def resource_group_name_problem(name: str) -> Optional[str]:
+    """Why `name` is not a valid Azure resource group name, or None."""
+    return None if _RESOURCE_GROUP.match(name) else "is not a valid resource group name"

@@ -30,15 +30,21 @@ from pydantic.alias_generators import to_camel
 
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
 from components.naming import (
+    CONTAINER_RULES,
     GCP_PROJECT_RULES,
     GCS_BUCKET_RULES,
+    RESOURCE_GROUP_RULES,
     S3_BUCKET_RULES,
     SERVICE_ACCOUNT_ID_RULES,
+    STORAGE_ACCOUNT_RULES,
     WORKLOAD_ID_RULES,
+    container_name_problem,
     gcp_project_id_problem,
     gcs_bucket_name_problem,
+    resource_group_name_problem,
     s3_bucket_name_problem,
     service_account_id_problem,
+    storage_account_name_problem,
     workload_identity_id_problem,
 )
 from components.tavus import DEFAULT_EXTERNAL_ID, PROVIDERS, Provider
@@ -46,8 +52,9 @@ from components.tavus import DEFAULT_EXTERNAL_ID, PROVIDERS, Provider
 NAMESPACE = "tavus-recording"
 AWS_REGION_KEY = "aws:region"
 GCP_PROJECT_KEY = "gcp:project"
+AZURE_LOCATION_KEY = "azure-native:location"
 # Provider keys this kit reads; everything else outside our namespace is Pulumi's business.
-PROVIDER_KEYS = (AWS_REGION_KEY, GCP_PROJECT_KEY)
+PROVIDER_KEYS = (AWS_REGION_KEY, GCP_PROJECT_KEY, AZURE_LOCATION_KEY)
 
 # Regions outside the standard partition cannot trust an account that lives in it.
 _OTHER_PARTITION_PREFIXES = ("cn-", "us-gov-", "us-iso", "eu-isoe-", "eusc-")
@@ -58,8 +65,9 @@ _KMS_KEY_ARN = re.compile(
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 # GCS multi-regions and predefined dual-regions, or a region such as us-central1.
 _GCS_LOCATION = re.compile(r"^(?:US|EU|ASIA|NAM4|EUR4|EUR5|EUR7|EUR8|ASIA1|[a-z]+-[a-z]+[0-9]+)$", re.IGNORECASE)
-# Google caps the mapped google.subject at 127 bytes.
-_MAX_SUBJECT_BYTES = 127
+_AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]+$")
+# Google caps the mapped google.subject at 127 bytes; Entra caps a federated subject at 600.
+_MAX_SUBJECT_BYTES = {"gcs": 127, "azure_blob": 600}
 
 
 _FEDERATED = ("gcs", "azure_blob")
@@ -102,6 +110,16 @@ def _external_id(value: str) -> str:
 
 OptionalText = Annotated[Optional[str], BeforeValidator(_blank_is_absent)]
 
+# Names the kit creates, by settings field: what is wrong with one, and the rules to quote.
+_NAME_RULES = {
+    "workload_identity_pool_id": (workload_identity_id_problem, WORKLOAD_ID_RULES),
+    "workload_identity_provider_id": (workload_identity_id_problem, WORKLOAD_ID_RULES),
+    "service_account_id": (service_account_id_problem, SERVICE_ACCOUNT_ID_RULES),
+    "storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
+    "container": (container_name_problem, CONTAINER_RULES),
+    "resource_group_name": (resource_group_name_problem, RESOURCE_GROUP_RULES),
+}
+
 
 class StackSettings(BaseModel):
     """One stack's configuration, by its config key names (the aliases)."""
@@ -113,6 +131,7 @@ class StackSettings(BaseModel):
     provider: Provider
     aws_region: OptionalText = Field(default=None, alias=AWS_REGION_KEY, validate_default=True)
     gcp_project: OptionalText = Field(default=None, alias=GCP_PROJECT_KEY, validate_default=True)
+    azure_location: OptionalText = Field(default=None, alias=AZURE_LOCATION_KEY, validate_default=True)
     bucket_name: OptionalText = None
     retention_days: Annotated[Optional[Annotated[int, Field(ge=1)]], BeforeValidator(_zero_is_absent)] = None
     noncurrent_version_days: int = Field(default=DEFAULT_NONCURRENT_VERSION_DAYS, ge=1)
@@ -122,6 +141,7 @@ class StackSettings(BaseModel):
     storage_account: OptionalText = None
     container: str = "recordings"
     resource_group_name: OptionalText = None
+    sku_name: str = "Standard_LRS"
     tavus_oidc_issuer: OptionalText = Field(default=None, validate_default=True)
     tavus_oidc_subject: OptionalText = Field(default=None, validate_default=True)
     tavus_oidc_audience: OptionalText = None
@@ -150,6 +170,16 @@ class StackSettings(BaseModel):
         if not _required(value, info, ("gcs",), "the project id the bucket and trust are created in"):
             return value
         return _checked(value, gcp_project_id_problem, f"expected {GCP_PROJECT_RULES}")
+
+    @field_validator("azure_location")
+    @classmethod
+    def _azure_location(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if not _required(value, info, ("azure_blob",), "the Azure region, e.g. eastus or westeurope"):
+            return value
+        if not _AZURE_LOCATION.match(value):
+            normal = re.sub(r"\s+", "", value.lower())
+            raise ValueError(f"is not an Azure region name; expected the short form, e.g. {normal or 'eastus'}")
+        return value
 
     @field_validator("bucket_name")
     @classmethod
@@ -186,19 +216,20 @@ class StackSettings(BaseModel):
     def _subject(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
         if not _required(value, info, _FEDERATED, _FROM_TAVUS):
             return value
-        if len(value.encode()) > _MAX_SUBJECT_BYTES or not value.isprintable():
-            raise ValueError(f"is not a usable subject; expected at most {_MAX_SUBJECT_BYTES} bytes of printable text")
+        limit = _MAX_SUBJECT_BYTES[info.data["provider"]]
+        if len(value.encode()) > limit or not value.isprintable():
+            raise ValueError(f"is not a usable subject; expected at most {limit} bytes of printable text")
         return value
 
-    @field_validator("workload_identity_pool_id", "workload_identity_provider_id")
+    @field_validator("sku_name")
     @classmethod
-    def _workload_id(cls, value: Optional[str]) -> Optional[str]:
-        return value if value is None else _checked(value, workload_identity_id_problem, f"expected {WORKLOAD_ID_RULES}")
-
-    @field_validator("service_account_id")
-    @classmethod
-    def _service_account_id(cls, value: Optional[str]) -> Optional[str]:
-        return value if value is None else _checked(value, service_account_id_problem, f"expected {SERVICE_ACCOUNT_ID_RULES}")
+    def _sku(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("provider") != "azure_blob":
+            return value
+        skus = azure_standard_skus()
+        if value not in skus:
+            raise ValueError(f"is not a standard storage SKU{_did_you_mean(value, skus)}; expected one of {', '.join(skus)}")
+        return value
 
     @field_validator("kms_key_arn")
     @classmethod
@@ -216,6 +247,12 @@ class StackSettings(BaseModel):
                 f"is in {match['region']} but the bucket is in {region}; SSE-KMS needs a key in the bucket's region"
             )
         return value
+
+    @field_validator(*list(_NAME_RULES))
+    @classmethod
+    def _name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        problem_of, rules = _NAME_RULES[info.field_name]
+        return value if value is None else _checked(value, problem_of, f"expected {rules}")
 
     @model_validator(mode="after")
     def _only_this_providers_keys(self) -> "StackSettings":
@@ -243,6 +280,7 @@ KEY_PROVIDERS: dict[str, tuple[str, ...]] = {
     "storage_account": ("azure_blob",),
     "container": ("azure_blob",),
     "resource_group_name": ("azure_blob",),
+    "sku_name": ("azure_blob",),
     "tavus_oidc_issuer": ("gcs", "azure_blob"),
     "tavus_oidc_subject": ("gcs", "azure_blob"),
     "tavus_oidc_audience": ("gcs", "azure_blob"),
@@ -298,6 +336,15 @@ def aws_regions() -> tuple[str, ...]:
 def _closest(word: str, candidates: Any) -> Optional[str]:
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+@lru_cache(maxsize=1)
+def azure_standard_skus() -> tuple[str, ...]:
+    """The Standard general-purpose v2 SKUs, from azure-native's own SkuName enum."""
+    # Imported here so S3 and GCS stacks never load the Azure SDK.
+    from pulumi_azure_native.storage import SkuName
+
+    return tuple(sku.value for sku in SkuName if sku.value.startswith("Standard_"))
 
 
 def _did_you_mean(word: str, candidates: Any) -> str:

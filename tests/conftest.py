@@ -28,3 +28,8 @@ def gcs_config(**overrides: str) -> dict[str, str]:
 @pytest.fixture
 def dev_config() -> dict[str, str]:
     return s3_config()
+
+
+def azure_config(**overrides: str) -> dict[str, str]:
+    """The `azure` example stack with overrides."""
+    return stack_config("azure", **overrides)

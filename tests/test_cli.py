@@ -64,6 +64,16 @@ def test_plan_for_the_gcs_example_shows_the_trust():
     assert plan["outputs"]["recording_storage"]["provider"] == "gcs"
 
 
+def test_plan_for_the_azure_example_shows_the_trust():
+    plan = json.loads(cli("plan", "--stack", "azure", "--json").stdout)
+    types = {r["type"]: r for r in plan["resources"]}
+    credential = types["azure-native:managedidentity:FederatedIdentityCredential"]["inputs"]
+    assert credential["audiences"] == ["api://AzureADTokenExchange"]
+    assignment = types["azure-native:authorization:RoleAssignment"]["inputs"]
+    assert assignment["roleDefinitionId"].endswith("/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe")
+    assert plan["outputs"]["recording_storage"]["provider"] == "azure_blob"
+
+
 def test_unknown_stack_is_a_short_error_listing_the_stacks():
     result = cli("plan", "--stack", "prod")
     assert result.returncode == 1

@@ -10,11 +10,13 @@ from components.stack_files import PROJECT_DIR
 
 def test_components_are_importable_from_the_package():
     from components.aws import S3RecordingStorage
+    from components.azure import AzureBlobRecordingStorage
     from components.gcp import GcsRecordingStorage
 
     assert components.S3RecordingStorage is S3RecordingStorage
     assert components.GcsRecordingStorage is GcsRecordingStorage
-    assert {"S3RecordingStorage", "GcsRecordingStorage"} <= set(components.__all__)
+    assert components.AzureBlobRecordingStorage is AzureBlobRecordingStorage
+    assert {"S3RecordingStorage", "GcsRecordingStorage", "AzureBlobRecordingStorage"} <= set(components.__all__)
 
 
 def test_s3_component_can_be_hosted_as_a_provider():
@@ -44,5 +46,9 @@ def test_component_args_are_named_like_the_settings_they_come_from():
     # __main__ fills each component's args from the settings field of the same name.
     from components.settings import StackSettings
 
-    for args_type in (components.S3RecordingStorageArgs, components.GcsRecordingStorageArgs):
+    for args_type in (
+        components.S3RecordingStorageArgs,
+        components.GcsRecordingStorageArgs,
+        components.AzureBlobRecordingStorageArgs,
+    ):
         assert set(args_type.__annotations__) <= set(StackSettings.model_fields), args_type.__name__

@@ -12,7 +12,6 @@ import pytest
 from components import tavus
 from components.mock_engine import run_program
 from components.stack_files import PROJECT_DIR, load_stack_config, stack_names
-from tests.conftest import s3_config
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +20,7 @@ def dev_run():
 
 
 def test_example_stacks_exist_and_dev_is_s3_in_us_east_1():
-    assert {"dev", "s3-kms", "gcs"} <= set(stack_names())
+    assert {"dev", "s3-kms", "gcs", "azure"} <= set(stack_names())
     config = load_stack_config("dev").config
     assert config["tavus-recording:provider"] == "s3"
     assert config["aws:region"] == "us-east-1"
@@ -63,17 +62,14 @@ def test_kms_example_stack_builds_sse_kms_with_retention():
     assert policy["Statement"][1]["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
 
 
-def test_providers_not_built_yet_fail_clearly_before_any_resource():
-    config = {
-        **load_stack_config("gcs").config,
-        "tavus-recording:provider": "azure_blob",
-        "tavus-recording:location": "US",
-    }
-    with pytest.raises(pulumi.RunError, match=r"tavus-recording:provider: 'azure_blob' .* cannot build yet"):
-        run_program(config)
+@pytest.mark.parametrize(("stack", "provider"), [("dev", "s3"), ("gcs", "gcs"), ("azure", "azure_blob")])
+def test_every_tavus_provider_has_an_example_stack_that_builds(stack, provider):
+    run = run_program(load_stack_config(stack).config, stack=stack)
+    assert run.outputs["recording_storage"]["provider"] == provider
+    tavus.ConversationProperties.model_validate(run.outputs["conversation_properties"])
 
 
-@pytest.mark.parametrize(("stack", "sdk"), [("dev", "pulumi_aws"), ("gcs", "pulumi_gcp")])
+@pytest.mark.parametrize(("stack", "sdk"), [("dev", "pulumi_aws"), ("gcs", "pulumi_gcp"), ("azure", "pulumi_azure_native")])
 def test_a_stack_loads_only_its_own_clouds_sdk(stack, sdk):
     # A fresh interpreter, so nothing else in the test session has imported an SDK.
     probe = (

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from components.mock_engine import PlanMocks, RecordingMonitor, run_program
-from components.settings import StackSettings, config_key, known_keys, parse_settings
+from components.settings import PROVIDER_KEYS, StackSettings, config_key, known_keys, parse_settings
 from components.stack_files import PROJECT_DIR
 from components.tavus import S3RecordingStorageConfig
 from tests.conftest import s3_config
@@ -212,7 +212,9 @@ def test_pulumi_yaml_contract():
 
 # --- Fuzz: any config the schema rejects fails as one RunError naming a key, before any resource.
 
-KEY_NAMED = re.compile(r"^  - (tavus-recording:[A-Za-z]+|aws:region|gcp:project): ", re.MULTILINE)
+KEY_NAMED = re.compile(
+    r"^  - (tavus-recording:[A-Za-z_]+|" + "|".join(map(re.escape, PROVIDER_KEYS)) + "): ", re.MULTILINE
+)
 _keys = st.sampled_from(
     [key.removeprefix("tavus-recording:") for key in known_keys()]
     + ["bucketNme", "Provider", "region", "retention_days", "kms", "aws:region"]

@@ -1,0 +1,168 @@
+"""`AzureBlobRecordingStorage`: a hardened storage account and container Tavus writes to through a
+managed identity with a federated credential.
+
+The trust and lifecycle settings come from `components.azure_policy`; this module only wires them
+into resources.
+"""
+
+from typing import NotRequired, Optional, TypedDict
+
+import pulumi
+from pulumi_azure_native import authorization, managedidentity, resources, storage
+
+from components import azure_policy, tavus
+from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS, SOFT_DELETE_DAYS
+
+
+class AzureBlobRecordingStorageArgs(TypedDict):
+    """Inputs of `AzureBlobRecordingStorage`: Tavus's issuer and subject, the rest optional."""
+
+    tavus_oidc_issuer: pulumi.Input[str]
+    """https issuer URL of the tokens Tavus presents (Tavus's recording guide, Azure tab)."""
+    tavus_oidc_subject: pulumi.Input[str]
+    """Subject claim of the tokens Tavus presents; the only identity the credential accepts."""
+    tavus_oidc_audience: NotRequired[pulumi.Input[str]]
+    """Audience of Tavus's tokens; default `api://AzureADTokenExchange`."""
+    storage_account: NotRequired[pulumi.Input[str]]
+    """Storage account to create; auto-named from the component name when absent."""
+    container: NotRequired[pulumi.Input[str]]
+    """Container to create; default `recordings`."""
+    resource_group_name: NotRequired[pulumi.Input[str]]
+    """An existing resource group to use; absent: one is created (and kept on destroy)."""
+    sku_name: NotRequired[pulumi.Input[str]]
+    """Storage account SKU; default `Standard_LRS`, which every region offers."""
+    retention_days: NotRequired[pulumi.Input[int]]
+    """Delete recordings this many days after upload; absent or 0 keeps them."""
+    noncurrent_version_days: NotRequired[pulumi.Input[int]]
+    """Delete superseded versions this many days after they stop being current."""
+
+
+class AzureBlobRecordingStorage(pulumi.ComponentResource):
+    """An Azure Blob destination for Tavus recordings, and the `recording_storage` object that points at it."""
+
+    recording_storage: pulumi.Output[dict[str, str]]
+    """The `recording_storage` object for POST /v2/conversations."""
+    storage_account: pulumi.Output[str]
+    container: pulumi.Output[str]
+    client_id: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+    container_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: AzureBlobRecordingStorageArgs,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        super().__init__("tavus-recording:index:AzureBlobRecordingStorage", name, None, opts)
+
+        container_name = pulumi.Output.from_input(args.get("container") or "recordings")
+        retention_days = pulumi.Output.from_input(args.get("retention_days"))
+        noncurrent_days = pulumi.Output.from_input(
+            args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        # Recordings are customer data: the group, account, container and their settings outlive
+        # `pulumi destroy`. Deleting a resource group deletes everything in it, so a created one is kept too.
+        # No CanNotDelete lock: the role assignment under the account would inherit it, and destroy
+        # could then not revoke Tavus's access.
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+
+        resource_group_name: pulumi.Input[str]
+        if args.get("resource_group_name"):
+            resource_group_name = args["resource_group_name"]
+        else:
+            resource_group_name = resources.ResourceGroup(f"{name}-rg", opts=kept).name
+
+        account = storage.StorageAccount(
+            azure_policy.account_name_prefix(name),
+            account_name=args.get("storage_account"),
+            resource_group_name=resource_group_name,
+            kind="StorageV2",
+            sku={"name": args.get("sku_name") or "Standard_LRS"},
+            minimum_tls_version="TLS1_2",
+            enable_https_traffic_only=True,
+            allow_blob_public_access=False,
+            # Entra ID only: no account keys or SAS tokens that could bypass the role assignment.
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            allow_cross_tenant_replication=False,
+            opts=kept,
+        )
+        storage.BlobServiceProperties(
+            f"{name}-blob-service",
+            account_name=account.name,
+            resource_group_name=resource_group_name,
+            blob_services_name="default",
+            is_versioning_enabled=True,
+            delete_retention_policy={"enabled": True, "days": SOFT_DELETE_DAYS},
+            container_delete_retention_policy={"enabled": True, "days": SOFT_DELETE_DAYS},
+            opts=kept,
+        )
+        container = storage.BlobContainer(
+            f"{name}-container",
+            account_name=account.name,
+            resource_group_name=resource_group_name,
+            container_name=container_name,
+            public_access="None",
+            opts=kept,
+        )
+        storage.ManagementPolicy(
+            f"{name}-lifecycle",
+            account_name=account.name,
+            resource_group_name=resource_group_name,
+            management_policy_name="default",
+            policy=pulumi.Output.all(container_name, noncurrent_days, retention_days).apply(
+                lambda values: azure_policy.management_policy(values[0], values[1], values[2])
+            ),
+            opts=kept,
+        )
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-writer",
+            resource_group_name=resource_group_name,
+            opts=child,
+        )
+        managedidentity.FederatedIdentityCredential(
+            f"{name}-tavus",
+            resource_group_name=resource_group_name,
+            resource_name_=identity.name,
+            issuer=args["tavus_oidc_issuer"],
+            subject=args["tavus_oidc_subject"],
+            audiences=pulumi.Output.from_input(args.get("tavus_oidc_audience")).apply(azure_policy.audiences),
+            opts=child,
+        )
+        subscription_id = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).subscription_id
+        authorization.RoleAssignment(
+            f"{name}-blob-contributor",
+            principal_id=identity.principal_id,
+            principal_type=azure_policy.PRINCIPAL_TYPE,
+            role_definition_id=subscription_id.apply(azure_policy.role_definition_id),
+            scope=container.id,
+            description="Tavus's recording service writes conversation recordings to this container",
+            opts=child,
+        )
+
+        self.storage_account = account.name
+        self.container = container.name
+        self.container_id = container.id
+        self.client_id = identity.client_id
+        self.tenant_id = identity.tenant_id
+        self.recording_storage = pulumi.Output.all(account.name, container.name, identity.tenant_id, identity.client_id).apply(
+            lambda values: tavus.AzureBlobRecordingStorageConfig(
+                storage_account=values[0],
+                container=values[1],
+                tenant_id=values[2],
+                client_id=values[3],
+            ).model_dump()
+        )
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                "storage_account": self.storage_account,
+                "container": self.container,
+                "container_id": self.container_id,
+                "client_id": self.client_id,
+                "tenant_id": self.tenant_id,
+            }
+        )
