@@ -287,6 +287,10 @@ KEY_PROVIDERS: dict[str, tuple[str, ...]] = {
 }
 
 
+# `location` is GCS's; on the other clouds the region has its own provider key.
+_REGION_HINTS = {"s3": f" (the region is {AWS_REGION_KEY})", "azure_blob": f" (the region is {AZURE_LOCATION_KEY})"}
+
+
 class _MisplacedKeys(ValueError):
     def __init__(self, misplaced: list[tuple[str, tuple[str, ...]]], provider: str) -> None:
         super().__init__("misplaced keys")
@@ -294,7 +298,7 @@ class _MisplacedKeys(ValueError):
             (
                 config_key(name),
                 f"applies only to provider {' or '.join(providers)}, but this stack's provider is {provider}; "
-                "remove it from the stack" + (" (an S3 bucket's region is aws:region)" if name == "location" else ""),
+                "remove it from the stack" + (_REGION_HINTS.get(provider, "") if name == "location" else ""),
             )
             for name, providers in misplaced
         ]
@@ -333,11 +337,6 @@ def aws_regions() -> tuple[str, ...]:
     return tuple(r.value for r in pulumi_aws.Region if not r.value.startswith(_OTHER_PARTITION_PREFIXES))
 
 
-def _closest(word: str, candidates: Any) -> Optional[str]:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
 @lru_cache(maxsize=1)
 def azure_standard_skus() -> tuple[str, ...]:
     """The Standard general-purpose v2 SKUs, from azure-native's own SkuName enum."""
@@ -345,6 +344,11 @@ def azure_standard_skus() -> tuple[str, ...]:
     from pulumi_azure_native.storage import SkuName
 
     return tuple(sku.value for sku in SkuName if sku.value.startswith("Standard_"))
+
+
+def _closest(word: str, candidates: Any) -> Optional[str]:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _did_you_mean(word: str, candidates: Any) -> str:

@@ -161,7 +161,7 @@ def test_provider_must_be_the_apis_enum():
 
 def test_another_clouds_key_on_an_s3_stack_is_refused():
     line = problem_line(error_for(s3_config(location="eu-west-1")), "tavus-recording:location")
-    assert "applies only to provider gcs" in line and "aws:region" in line
+    assert "applies only to provider gcs" in line and "(the region is aws:region)" in line
 
 
 def test_every_problem_is_reported_at_once_with_how_to_fix():
