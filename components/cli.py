@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import typer
@@ -118,9 +118,9 @@ def render_text(stack: str, run: ProgramRun, stack_file: str) -> str:
 
 @app.command()
 def plan(
-    stack: str = typer.Option("dev", "--stack", "-s", help="Stack to plan: stacks/Pulumi.<stack>.yaml."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object with `resources` and `outputs`."),
-    project_dir: Path = typer.Option(PROJECT_DIR, "--project-dir", help="The project (Pulumi.yaml, __main__.py)."),
+    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack to plan: stacks/Pulumi.<stack>.yaml.")] = "dev",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with `resources` and `outputs`.")] = False,
+    project_dir: Annotated[Path, typer.Option(help="The project (Pulumi.yaml, __main__.py).")] = PROJECT_DIR,
 ) -> None:
     """Show every resource, document and output a stack would create, with no cloud account."""
     try:

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pulumi
 import pytest
 
 from components import tavus
