@@ -105,7 +105,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
             f"{name}-lifecycle",
             bucket=bucket.id,
             rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
-                lambda days: aws_policy.lifecycle_rules(days[0], days[1])
+                lambda days: aws_policy.lifecycle_rules(*days)
             ),
             # Noncurrent-version rules act on a versioned bucket: enable versioning first.
             opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
@@ -122,7 +122,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
             f"{name}-writer-policy",
             role=role.id,
             policy=pulumi.Output.all(bucket.arn, kms_key_arn).apply(
-                lambda values: _json(aws_policy.writer_policy(values[0], values[1]))
+                lambda values: _json(aws_policy.writer_policy(*values))
             ),
             opts=child,
         )

@@ -89,10 +89,11 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             opts=kept,
         )
+        # The account's sub-resources all name it by account and group.
+        in_account = {"account_name": account.name, "resource_group_name": resource_group_name}
         storage.BlobServiceProperties(
             f"{name}-blob-service",
-            account_name=account.name,
-            resource_group_name=resource_group_name,
+            **in_account,
             blob_services_name="default",
             is_versioning_enabled=True,
             delete_retention_policy={"enabled": True, "days": SOFT_DELETE_DAYS},
@@ -101,19 +102,17 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         )
         container = storage.BlobContainer(
             f"{name}-container",
-            account_name=account.name,
-            resource_group_name=resource_group_name,
+            **in_account,
             container_name=container_name,
             public_access="None",
             opts=kept,
         )
         storage.ManagementPolicy(
             f"{name}-lifecycle",
-            account_name=account.name,
-            resource_group_name=resource_group_name,
+            **in_account,
             management_policy_name="default",
             policy=pulumi.Output.all(container_name, noncurrent_days, retention_days).apply(
-                lambda values: azure_policy.management_policy(values[0], values[1], values[2])
+                lambda values: azure_policy.management_policy(*values)
             ),
             opts=kept,
         )

@@ -86,7 +86,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             public_access_prevention="enforced",
             versioning={"enabled": True},
             lifecycle_rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
-                lambda days: gcp_policy.lifecycle_rules(days[0], days[1])
+                lambda days: gcp_policy.lifecycle_rules(*days)
             ),
             force_destroy=False,
             # Recordings are customer data: the bucket outlives `pulumi destroy` and replacements.
@@ -112,7 +112,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             attribute_mapping=gcp_policy.ATTRIBUTE_MAPPING,
             attribute_condition=subject.apply(gcp_policy.attribute_condition),
             oidc=pulumi.Output.all(args["tavus_oidc_issuer"], args.get("tavus_oidc_audience")).apply(
-                lambda values: gcp_policy.oidc(values[0], values[1])
+                lambda values: gcp_policy.oidc(*values)
             ),
             opts=iam_ready,
         )
@@ -128,7 +128,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             f"{name}-writer-impersonation",
             service_account_id=writer.name,
             role=gcp_policy.IMPERSONATION_ROLE,
-            members=[pulumi.Output.all(pool.name, subject).apply(lambda v: gcp_policy.workload_principal(v[0], v[1]))],
+            members=[pulumi.Output.all(pool.name, subject).apply(lambda values: gcp_policy.workload_principal(*values))],
             opts=child,
         )
         gcp.storage.BucketIAMMember(
