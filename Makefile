@@ -7,7 +7,7 @@ STACK ?= dev
 CLOUDS ?= aws
 PY := $(VENV)/bin/python
 
-.PHONY: setup setup-test plan test bench clean
+.PHONY: setup setup-test plan verify test bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ setup-test: $(VENV)/.setup-test
 
 plan: setup
 	$(PY) -m components.cli plan --stack $(STACK)
+
+# Check a deployed stack against the live cloud (and Tavus, with VERIFY_FLAGS=--tavus).
+verify: setup
+	$(PY) -m components.cli verify --stack $(STACK) $(VERIFY_FLAGS)
 
 test: setup-test
 	$(PY) -m pytest

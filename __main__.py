@@ -20,12 +20,21 @@ def build_s3(settings: StackSettings) -> pulumi.Output:
     return storage.recording_storage
 
 
+def export_federation(settings: StackSettings) -> None:
+    """The token Tavus presents, so `verify` can compare the live trust with what was asked for."""
+    pulumi.export("tavus_oidc_issuer", settings.tavus_oidc_issuer)
+    pulumi.export("tavus_oidc_subject", settings.tavus_oidc_subject)
+    if settings.tavus_oidc_audience:
+        pulumi.export("tavus_oidc_audience", settings.tavus_oidc_audience)
+
+
 def build_gcs(settings: StackSettings) -> pulumi.Output:
     from components.gcp import GcsRecordingStorage, GcsRecordingStorageArgs
 
     storage = GcsRecordingStorage(COMPONENT_NAME, args_for(settings, GcsRecordingStorageArgs))
     for name in ("bucket_name", "workload_identity_provider", "service_account_email"):
         pulumi.export(name, getattr(storage, name))
+    export_federation(settings)
     return storage.recording_storage
 
 
@@ -33,8 +42,11 @@ def build_azure_blob(settings: StackSettings) -> pulumi.Output:
     from components.azure import AzureBlobRecordingStorage, AzureBlobRecordingStorageArgs
 
     storage = AzureBlobRecordingStorage(COMPONENT_NAME, args_for(settings, AzureBlobRecordingStorageArgs))
-    for name in ("storage_account", "container", "container_id", "client_id", "tenant_id"):
+    names = ("storage_account", "container", "container_id", "client_id", "tenant_id")
+    # verify reads the identity by these, so it never has to search the subscription.
+    for name in names + ("subscription_id", "resource_group_name", "identity_id"):
         pulumi.export(name, getattr(storage, name))
+    export_federation(settings)
     return storage.recording_storage
 
 

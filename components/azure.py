@@ -47,6 +47,10 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
     client_id: pulumi.Output[str]
     tenant_id: pulumi.Output[str]
     container_id: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    resource_group_name: pulumi.Output[str]
+    identity_id: pulumi.Output[str]
+    """The managed identity's resource id; `verify` reads the identity and its credentials by it."""
 
     def __init__(
         self,
@@ -147,6 +151,9 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         self.container_id = container.id
         self.client_id = identity.client_id
         self.tenant_id = identity.tenant_id
+        self.subscription_id = subscription_id
+        self.resource_group_name = pulumi.Output.from_input(resource_group_name)
+        self.identity_id = identity.id
         self.recording_storage = pulumi.Output.all(account.name, container.name, identity.tenant_id, identity.client_id).apply(
             lambda values: tavus.AzureBlobRecordingStorageConfig(
                 storage_account=values[0],
@@ -163,5 +170,8 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
                 "container_id": self.container_id,
                 "client_id": self.client_id,
                 "tenant_id": self.tenant_id,
+                "subscription_id": self.subscription_id,
+                "resource_group_name": self.resource_group_name,
+                "identity_id": self.identity_id,
             }
         )

@@ -1,119 +1,39 @@
-"""`python -m components.cli plan [--stack NAME] [--json]`: what a stack will create, offline.
+"""The kit's verbs.
 
-Runs the real program for a stack file on Pulumi's mock engine and shows every resource with its
-settings (trust and permission documents in full) and the stack outputs.
+`plan [--stack NAME] [--json]`: what a stack will create, offline. Runs the real program for a stack
+file on Pulumi's mock engine and shows every resource with its settings (trust and permission
+documents in full) and the stack outputs.
+
+`verify [--stack NAME | --outputs FILE] [--json] [--tavus] [--replica-id ID]`: whether Tavus can write
+to a deployed destination right now, checked against the live cloud (and the Tavus API).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from importlib import import_module
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
-import pulumi
 import typer
 
-from components.mock_engine import PLACEHOLDER_NOTE, ProgramRun, Registration, run_program
-from components.stack_files import PROJECT_DIR, StackFileError, load_stack_config
+from components.stack_files import PROJECT_DIR
+from components.verify.outputs import OutputsError, read_outputs, recording_storage
+from components.verify.report import Report
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Offline tools for the tavus-recording Pulumi project.",
+    help="The tavus-recording kit: plan a stack offline, verify a deployed one.",
 )
 
 
 @app.callback()
 def main() -> None:
-    """Offline tools for the tavus-recording Pulumi project."""
-
-
-def _plain(value: Any) -> Any:
-    """Values for display: JSON documents decoded, whole floats (protobuf numbers) as ints."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.startswith("{"):
-        try:
-            return _plain(json.loads(value))
-        except ValueError:
-            return value
-    return value
-
-
-def plan_document(stack: str, run: ProgramRun, stack_file: str) -> dict[str, Any]:
-    """The plan as one JSON-able object: `resources` (each with `type` and `name`) and `outputs`."""
-    return {
-        "project": "tavus-recording",
-        "stack": stack,
-        "stack_file": stack_file,
-        "note": PLACEHOLDER_NOTE,
-        "resources": [
-            {
-                "type": r.type,
-                "name": r.name,
-                "parent": r.parent,
-                "retain_on_delete": r.retain_on_delete,
-                "protect": r.protect,
-                "depends_on": r.depends_on,
-                "id": r.id if r.custom else None,
-                "inputs": _plain(r.inputs),
-            }
-            for r in run.registrations
-        ],
-        "outputs": _plain(run.outputs),
-    }
-
-
-def _indent(text: str, prefix: str) -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
-
-
-def _render_value(key: str, value: Any, prefix: str) -> str:
-    if isinstance(value, (dict, list)):
-        return f"{prefix}{key}:\n{_indent(json.dumps(value, indent=2), prefix + '    ')}"
-    return f"{prefix}{key}: {json.dumps(value)}"
-
-
-def _render_resource(r: Registration, children: dict[str, list[Registration]], depth: int) -> list[str]:
-    prefix = "  " * depth
-    flags = [flag for flag, on in (("kept on destroy", r.retain_on_delete), ("protected", r.protect)) if on]
-    lines = [f"{prefix}+ {r.type}  {r.name}" + (f"  [{', '.join(flags)}]" if flags else "")]
-    if r.custom:
-        lines.append(f"{prefix}    (id: {r.id})")
-    for key, value in sorted(_plain(r.inputs).items()):
-        lines.append(_render_value(key, value, prefix + "    "))
-    for child in children.get(r.urn, []):
-        lines.extend(_render_resource(child, children, depth + 1))
-    return lines
-
-
-def render_text(stack: str, run: ProgramRun, stack_file: str) -> str:
-    """The plan for a human reviewer."""
-    children: dict[str, list[Registration]] = {}
-    for r in run.registrations:
-        children.setdefault(r.parent, []).append(r)
-    urns = {r.urn for r in run.registrations}
-    roots = [r for r in run.registrations if r.parent not in urns]
-
-    lines = [
-        f"Plan for stack '{stack}' ({stack_file}), offline on Pulumi's mock engine.",
-        PLACEHOLDER_NOTE,
-        "",
-        f"Resources ({len(run.registrations)}):",
-    ]
-    for root in roots:
-        lines.extend(_render_resource(root, children, 1))
-    lines += ["", "Outputs:"]
-    for name, value in _plain(run.outputs).items():
-        lines.append(_render_value(name, value, "  "))
-    lines += ["", "Deploy with: pulumi up -s " + stack]
-    return "\n".join(lines)
+    """The tavus-recording kit: plan a stack offline, verify a deployed one."""
 
 
 @app.command()
@@ -123,6 +43,13 @@ def plan(
     project_dir: Annotated[Path, typer.Option(help="The project (Pulumi.yaml, __main__.py).")] = PROJECT_DIR,
 ) -> None:
     """Show every resource, document and output a stack would create, with no cloud account."""
+    # Imported here so `verify` does not pay for loading the Pulumi SDK.
+    import pulumi
+
+    from components.mock_engine import run_program
+    from components.plan import plan_document, render_text
+    from components.stack_files import StackFileError, load_stack_config
+
     try:
         stack_config = load_stack_config(stack, project_dir)
         run = run_program(
@@ -136,6 +63,77 @@ def plan(
         typer.echo(json.dumps(plan_document(stack, run, stack_file), indent=2))
     else:
         typer.echo(render_text(stack, run, stack_file))
+
+
+# Each provider's checks, and the pip extra that brings its cloud's client.
+VERIFIERS = {"s3": ("components.verify.aws", "aws"), "gcs": ("components.verify.gcp", "gcp"), "azure_blob": ("components.verify.azure", "azure")}
+# verify's exit codes: every check holds / one fails or is unknown / verify could not run.
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+def _cannot_run(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=EXIT_CANNOT_RUN)
+
+
+def _subject(storage: Any) -> str:
+    """Which destination the report is about, in the provider's own terms."""
+    if storage.provider == "s3":
+        return f"bucket {storage.bucket_name} ({storage.bucket_region}), role {storage.assume_role_arn}"
+    if storage.provider == "gcs":
+        return f"bucket {storage.bucket_name} (project {storage.project_id}), writer {storage.service_account_email}"
+    return f"container {storage.container} in account {storage.storage_account}, client {storage.client_id}"
+
+
+@app.command()
+def verify(
+    stack: Annotated[Optional[str], typer.Option("--stack", "-s", help="Deployed stack whose outputs to check (default dev).")] = None,
+    outputs_file: Annotated[
+        Optional[Path], typer.Option("--outputs", help="Outputs as `pulumi stack output --json --show-secrets` prints them.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object: {"provider", "ok", "checks"}.')] = False,
+    with_tavus: Annotated[
+        bool, typer.Option("--tavus", help="Also ask the Tavus API to accept the destination (test mode; needs TAVUS_API_KEY).")
+    ] = False,
+    replica_id: Annotated[Optional[str], typer.Option("--replica-id", help="Replica for --tavus (default $TAVUS_REPLICA_ID).")] = None,
+    project_dir: Annotated[Path, typer.Option(help="The project, where `pulumi stack output` runs.")] = PROJECT_DIR,
+) -> None:
+    """Check a deployed destination against the live cloud: exit 0 if Tavus can write there, 1 if not, 2 if verify could not run."""
+    if stack and outputs_file:
+        raise _cannot_run("give --stack or --outputs, not both")
+    api_key = os.environ.get("TAVUS_API_KEY", "")
+    replica_id = replica_id or os.environ.get("TAVUS_REPLICA_ID", "")
+    if with_tavus and not api_key:
+        raise _cannot_run("--tavus needs a Tavus API key in TAVUS_API_KEY (Developer Portal > API Keys)")
+    if with_tavus and not replica_id:
+        raise _cannot_run("--tavus needs a replica: pass --replica-id ID or set TAVUS_REPLICA_ID")
+    try:
+        outputs = read_outputs(stack or "dev", outputs_file, cwd=project_dir)
+        storage = recording_storage(outputs, str(outputs_file) if outputs_file else f"stack {stack or 'dev'}")
+    except OutputsError as exc:
+        raise _cannot_run(str(exc)) from None
+
+    module_name, extra = VERIFIERS[storage.provider]
+    try:
+        checks = import_module(module_name).verify(storage, outputs)
+    except ModuleNotFoundError as missing:
+        raise _cannot_run(
+            f"verifying {storage.provider} needs the {missing.name} package: run `make setup CLOUDS={extra}` "
+            f"(or pip install -e '.[{extra}]')"
+        ) from None
+    except OutputsError as exc:
+        raise _cannot_run(str(exc)) from None
+    if with_tavus:
+        from components.verify.tavus_api import handshake
+
+        properties = outputs.get("conversation_properties") or {"recording_storage": storage.model_dump()}
+        checks.append(
+            handshake(properties, api_key=api_key, replica_id=replica_id, api_url=os.environ.get("TAVUS_API_URL"))
+        )
+
+    report = Report(provider=storage.provider, subject=_subject(storage), checks=checks)
+    typer.echo(json.dumps(report.as_json(), indent=2) if as_json else report.render())
+    raise typer.Exit(code=EXIT_OK if report.ok else EXIT_FAILED)
 
 
 if __name__ == "__main__":

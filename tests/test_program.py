@@ -121,3 +121,28 @@ def test_importing_components_loads_no_cloud_sdk():
     probe = "import sys, components\nprint(any(m.startswith(('pulumi_aws', 'pulumi_gcp', 'pulumi_azure_native')) for m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("stack", ["gcs", "azure"])
+def test_federated_stacks_export_the_token_verify_compares_the_trust_with(stack):
+    config = load_stack_config(stack).config
+    outputs = run_program(config, stack=stack).outputs
+    assert outputs["tavus_oidc_issuer"] == config["tavus-recording:tavusOidcIssuer"]
+    assert outputs["tavus_oidc_subject"] == config["tavus-recording:tavusOidcSubject"]
+    # Unset in the examples: verify then expects each cloud's default audience.
+    assert "tavus_oidc_audience" not in outputs
+    audience = run_program({**config, "tavus-recording:tavusOidcAudience": "api://tavus"}, stack=stack).outputs
+    assert audience["tavus_oidc_audience"] == "api://tavus"
+
+
+def test_azure_stack_exports_where_verify_finds_the_identity():
+    run = run_program(load_stack_config("azure").config, stack="azure")
+    identity = run.one("azure-native:managedidentity:UserAssignedIdentity")
+    group = run.one("azure-native:resources:ResourceGroup")
+    assert run.outputs["identity_id"] == identity.id
+    assert run.outputs["resource_group_name"] == group.outputs["name"]
+    assert run.outputs["subscription_id"] == "<subscription-id>"
+    assert identity.id.startswith(f"/subscriptions/<subscription-id>/resourceGroups/{group.outputs['name']}/")
+    # With an existing group, the output is that group.
+    existing = run_program({**load_stack_config("azure").config, "tavus-recording:resourceGroupName": "acme-rg"}, stack="azure")
+    assert existing.outputs["resource_group_name"] == "acme-rg"

@@ -1,0 +1,7 @@
+"""`verify`: check a deployed destination against the live cloud and, optionally, the Tavus API.
+
+`report` holds the check and report types every cloud shares, `outputs` reads a stack's outputs,
+and one module per cloud (`aws`, `gcp`, `azure`) runs that cloud's checks with its SDK's default
+credentials. A cloud's module is imported only when a stack of that cloud is verified, so an
+AWS-only install never needs the Google or Azure clients.
+"""

@@ -1,0 +1,78 @@
+"""What a verify run found: one `Check` per property Tavus relies on, and the report around them.
+
+A check passes (`ok=True`), fails (`ok=False`, with the fix), or is unknown (`ok=None`): the caller
+could not read what it needs (access denied, cloud unreachable), and the detail names what is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+# Shown in the human table, in front of each check.
+MARKS = {True: "✔", False: "✘", None: "?"}
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    ok: Optional[bool]
+    detail: str
+    # How to mend a failing or unknown check: a `pulumi up`, a console path or a CLI line.
+    fix: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        detail = f"{self.detail} Fix: {self.fix}" if self.fix and self.ok is not True else self.detail
+        return {"id": self.id, "ok": self.ok, "detail": detail}
+
+
+def passed(check_id: str, detail: str) -> Check:
+    return Check(check_id, True, detail)
+
+
+def failed(check_id: str, detail: str, fix: str) -> Check:
+    return Check(check_id, False, detail, fix)
+
+
+def unknown(check_id: str, detail: str, fix: str = "") -> Check:
+    return Check(check_id, None, detail, fix)
+
+
+def skipped(check_ids: list[str] | tuple[str, ...], reason: str) -> list[Check]:
+    """Checks that could not be made because something they read is missing or unreadable."""
+    return [unknown(check_id, f"not checked: {reason}") for check_id in check_ids]
+
+
+@dataclass
+class Report:
+    provider: str
+    # Who was checked, for the table's heading (bucket, role, account...).
+    subject: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(check.ok is True for check in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {"provider": self.provider, "ok": self.ok, "checks": [check.as_json() for check in self.checks]}
+
+    def render(self) -> str:
+        """The table for a person: a mark, the id and what was found; the fix under each miss."""
+        width = max((len(check.id) for check in self.checks), default=0)
+        lines = [f"Verifying {self.provider} destination: {self.subject}", ""]
+        for check in self.checks:
+            lines.append(f"  {MARKS[check.ok]} {check.id.ljust(width)}  {check.detail}")
+            if check.fix and check.ok is not True:
+                lines.append(f"    {' ' * width}  fix: {check.fix}")
+        counts = {mark: sum(1 for check in self.checks if check.ok is mark) for mark in (True, False, None)}
+        lines += [
+            "",
+            f"{counts[True]} passed, {counts[False]} failed, {counts[None]} unknown: "
+            + ("Tavus can write here." if self.ok else "Tavus may not be able to write here; see the fixes above."),
+        ]
+        return "\n".join(lines)
