@@ -35,8 +35,10 @@ verify: setup
 test: setup-test
 	$(PY) -m pytest
 
-bench: setup
+# The verify benchmark serves moto, a test tool.
+bench: setup-test
 	$(PY) benchmarks/plan_vs_import.py
+	$(PY) benchmarks/verify_s3.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -153,3 +153,76 @@ def test_report_table_marks_each_check_and_shows_the_fix_under_a_miss():
         "",
         "1 passed, 1 failed, 1 unknown: Tavus may not be able to write here; see the fixes above.",
     ]
+
+
+# --- end to end: the CLI as a user's shell runs it, against moto and a fake Tavus API -------------
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    """A healthy S3 destination in a moto server, its outputs file, and the environment to reach it."""
+    import boto3
+    from fakes.aws_destination import ROLE_NAME, deploy_destination, running_moto
+
+    with pytest.MonkeyPatch.context() as patch, running_moto() as moto:
+        # moto keeps its accounts per process: start from none, whatever ran before.
+        moto.reset()
+        for name, value in moto.environment.items():
+            patch.setenv(name, value)
+        session = boto3.Session()
+        path = tmp_path_factory.mktemp("outputs") / "outputs.json"
+        path.write_text(json.dumps(deploy_destination(session)))
+        iam = session.client("iam")
+        yield path, moto.environment, lambda seconds: iam.update_role(RoleName=ROLE_NAME, MaxSessionDuration=seconds)
+        moto.reset()
+
+
+def test_a_healthy_stack_with_tavus_accepting_exits_0(deployed):
+    from fakes.tavus_api import running
+
+    path, env, _ = deployed
+    with running() as fake:
+        result = verify(
+            "--outputs", str(path), "--json", "--tavus", "--replica-id", "r1",
+            env={**env, "TAVUS_API_URL": fake.url, "TAVUS_API_KEY": "tvs-key"},
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["provider"] == "s3"
+    assert report["checks"][-1]["id"] == "tavus.accepted" and report["checks"][-1]["ok"] is True
+    # Tavus got the stack's own conversation_properties.
+    assert fake.received[0].body["properties"] == json.loads(path.read_text())["conversation_properties"]
+    assert "tvs-key" not in result.stdout + result.stderr
+
+
+def test_tavus_refusing_the_destination_exits_1(deployed):
+    from fakes.tavus_api import FakeTavus, running
+
+    path, env, _ = deployed
+    refusal = FakeTavus(status=400, answer={"error": "unable to assume role with given parameters"})
+    with running(refusal) as fake:
+        result = verify("--outputs", str(path), "--tavus", env={**env, "TAVUS_API_URL": fake.url, "TAVUS_API_KEY": "k", "TAVUS_REPLICA_ID": "r1"})
+    assert result.returncode == 1
+    assert "✘ tavus.accepted" in result.stdout and "HTTP 400: unable to assume role" in result.stdout
+
+
+def test_a_drifted_role_exits_1_and_the_table_says_what_and_how_to_fix(deployed):
+    path, env, set_max_session = deployed
+    set_max_session(3600)
+    try:
+        result = verify("--outputs", str(path), env=env)
+    finally:
+        set_max_session(43200)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    failing = [i for i, line in enumerate(lines) if line.lstrip().startswith("✘")]
+    assert len(failing) == 1
+    line, fix = lines[failing[0]], lines[failing[0] + 1]
+    assert line.split()[:2] == ["✘", "aws.role.max_session"]
+    assert "MaxSessionDuration is 3600 s" in line and "unable to assume role with given parameters" in line
+    assert fix.strip() == (
+        "fix: run `pulumi up` for this stack to restore the kit's role, or: "
+        "aws iam update-role --role-name tavus-recordings-writer --max-session-duration 43200"
+    )
+    assert sum(line.lstrip().startswith("✔") for line in lines) == 11
+    assert lines[-1] == "11 passed, 1 failed, 0 unknown: Tavus may not be able to write here; see the fixes above."

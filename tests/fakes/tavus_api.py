@@ -7,16 +7,14 @@ ends or after LIFETIME_SECONDS, whichever comes first. Each test sets the answer
 from __future__ import annotations
 
 import json
-import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
-MAX_REQUESTS = 50
-SOCKET_TIMEOUT_SECONDS = 5
-LIFETIME_SECONDS = 120
+from fakes.loopback import MAX_REQUESTS, SOCKET_TIMEOUT_SECONDS, send_json, serving
+
 
 # Shapes from the API reference (seeds/002): 200 returns the conversation, 400 `error`, 401 `message`.
 CREATED = {
@@ -61,15 +59,7 @@ def _handler(fake: FakeTavus) -> type[BaseHTTPRequestHandler]:
             )
             if fake.delay:
                 time.sleep(fake.delay)
-            body = json.dumps(fake.answer).encode()
-            try:
-                self.send_response(fake.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:  # the client gave up waiting
-                pass
+            send_json(self, fake.status, fake.answer)
 
         def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
             pass
@@ -81,18 +71,6 @@ def _handler(fake: FakeTavus) -> type[BaseHTTPRequestHandler]:
 def running(fake: Optional[FakeTavus] = None) -> Iterator[FakeTavus]:
     """Serve `fake` on a loopback port until the block ends."""
     fake = fake or FakeTavus()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    stopper = threading.Timer(LIFETIME_SECONDS, server.shutdown)
-    stopper.daemon = True
-    thread.start()
-    stopper.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))) as port:
+        fake.url = f"http://127.0.0.1:{port}"
         yield fake
-    finally:
-        stopper.cancel()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=SOCKET_TIMEOUT_SECONDS)

@@ -1,0 +1,63 @@
+"""What every fake API here shares: a loopback server that answers a bounded number of requests,
+times out idle sockets, and stops by itself; JSON answers; and a port nothing answers on."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator, Optional
+
+MAX_REQUESTS = 60
+SOCKET_TIMEOUT_SECONDS = 5
+# A server a test forgot to stop still stops.
+LIFETIME_SECONDS = 120
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[int]:
+    """Run `server` (bound to 127.0.0.1) in a daemon thread until the block ends; yields its port."""
+    assert server.server_address[0] == "127.0.0.1", "fakes listen on loopback only"
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    stopper = threading.Timer(LIFETIME_SECONDS, server.shutdown)
+    stopper.daemon = True
+    thread.start()
+    stopper.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        stopper.cancel()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=SOCKET_TIMEOUT_SECONDS)
+
+
+def send_json(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: Any,
+    content_type: str = "application/json",
+    headers: Optional[dict[str, str]] = None,
+) -> None:
+    payload = json.dumps(body).encode()
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(payload)
+    except OSError:  # the client gave up waiting
+        pass
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound but not listening, so no one else can take it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]
