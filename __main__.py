@@ -71,3 +71,4 @@ except ModuleNotFoundError as missing:
     ) from None
 pulumi.export("recording_storage", recording_storage)
 pulumi.export("conversation_properties", recording_storage.apply(tavus.conversation_properties))
+pulumi.export("recording_storage_json", recording_storage.apply(tavus.recording_storage_json))

@@ -38,8 +38,11 @@ class S3RecordingStorage(pulumi.ComponentResource):
     recording_storage: pulumi.Output[dict[str, str]]
     """The `recording_storage` object for POST /v2/conversations."""
     bucket_name: pulumi.Output[str]
+    """Name of the bucket recordings are written to."""
     bucket_arn: pulumi.Output[str]
+    """ARN of the bucket."""
     role_arn: pulumi.Output[str]
+    """ARN of the IAM role Tavus assumes to write recordings."""
 
     def __init__(
         self,

@@ -43,12 +43,19 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
     recording_storage: pulumi.Output[dict[str, str]]
     """The `recording_storage` object for POST /v2/conversations."""
     storage_account: pulumi.Output[str]
+    """Name of the storage account."""
     container: pulumi.Output[str]
+    """Name of the container recordings are written to."""
     client_id: pulumi.Output[str]
+    """Client id of the managed identity Tavus signs in as."""
     tenant_id: pulumi.Output[str]
+    """Entra tenant of the managed identity."""
     container_id: pulumi.Output[str]
+    """Resource id of the container, the scope of the role assignment."""
     subscription_id: pulumi.Output[str]
+    """Subscription the storage account is in."""
     resource_group_name: pulumi.Output[str]
+    """Resource group of the storage account and the identity."""
     identity_id: pulumi.Output[str]
     """The managed identity's resource id; `verify` reads the identity and its credentials by it."""
 

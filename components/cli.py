@@ -6,6 +6,11 @@ documents in full) and the stack outputs.
 
 `verify [--stack NAME | --outputs FILE] [--json] [--tavus] [--replica-id ID]`: whether Tavus can write
 to a deployed destination right now, checked against the live cloud (and the Tavus API).
+
+`schema`: the Pulumi package schema the component plugin (provider/) serves to the Pulumi CLI.
+
+`init NAME --provider P [--region R] [--project ID] [--set key=value ...]`: a new stack file,
+stacks/Pulumi.NAME.yaml, validated like `plan` reads it before it is written.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from components.stack_files import PROJECT_DIR
+from components.tavus import Provider
 from components.verify.outputs import OutputsError, read_outputs, recording_storage
 from components.verify.report import Report
 
@@ -27,13 +33,13 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="The tavus-recording kit: plan a stack offline, verify a deployed one.",
+    help="The tavus-recording kit: plan a stack offline, verify a deployed one, start a new one.",
 )
 
 
 @app.callback()
 def main() -> None:
-    """The tavus-recording kit: plan a stack offline, verify a deployed one."""
+    """The tavus-recording kit: plan a stack offline, verify a deployed one, start a new one."""
 
 
 @app.command()
@@ -63,6 +69,15 @@ def plan(
         typer.echo(json.dumps(plan_document(stack, run, stack_file), indent=2))
     else:
         typer.echo(render_text(stack, run, stack_file))
+
+
+@app.command()
+def schema() -> None:
+    """Print the package schema that `pulumi package add` reads from the plugin in provider/."""
+    # Imported here: hosting loads every cloud's SDK.
+    from components.package import schema_json
+
+    typer.echo(schema_json())
 
 
 # Each provider's checks, and the pip extra that brings its cloud's client.
@@ -134,6 +149,86 @@ def verify(
     report = Report(provider=storage.provider, subject=_subject(storage), checks=checks)
     typer.echo(json.dumps(report.as_json(), indent=2) if as_json else report.render())
     raise typer.Exit(code=EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _stdin_is_terminal() -> bool:
+    """Whether a person can answer prompts (CI and pipes get errors, never a hung question)."""
+    return sys.stdin.isatty()
+
+
+@app.command()
+def init(
+    stack: Annotated[str, typer.Argument(metavar="NAME", help="The new stack's name: writes stacks/Pulumi.<NAME>.yaml.")],
+    provider: Annotated[Optional[Provider], typer.Option(help="Where recordings go.")] = None,
+    region: Annotated[
+        Optional[str],
+        typer.Option(help="Where the storage lives: aws:region (s3), location (gcs, default US), azure-native:location (azure_blob)."),
+    ] = None,
+    project: Annotated[Optional[str], typer.Option("--project", help="gcs: the Google Cloud project id (gcp:project).")] = None,
+    assignments: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="Any other setting as key=value (repeatable); a bare key is a tavus-recording: key."),
+    ] = None,
+    interactive: Annotated[
+        Optional[bool],
+        typer.Option("--interactive/--non-interactive", help="Ask for missing values (default: when stdin is a terminal)."),
+    ] = None,
+    project_dir: Annotated[Path, typer.Option(help="The project (Pulumi.yaml) whose stacks/ gets the file.")] = PROJECT_DIR,
+) -> None:
+    """Write a new stack file, after checking it as `plan` will read it; exit 2, writing nothing, if it is not valid."""
+    import pulumi
+
+    from components import stack_init
+    from components.stack_files import StackFileError, read_project, stack_file
+
+    problem = stack_init.stack_name_problem(stack)
+    if problem:
+        raise _cannot_run(problem)
+    try:
+        project_file = read_project(project_dir)
+    except StackFileError as exc:
+        raise _cannot_run(str(exc)) from None
+    path = stack_file(project_file, project_dir, stack)
+    shown = path.relative_to(project_dir)
+    exists = f"{shown} already exists; init never overwrites a stack file: edit it, or choose another name"
+    if path.exists():
+        raise _cannot_run(exists)
+
+    ask = _stdin_is_terminal() if interactive is None else interactive
+    questions = stack_init.prompts(project_file)
+    if provider is None:
+        if not ask:
+            raise _cannot_run(f"{stack_init.PROVIDER_KEY} is required: pass --provider s3, gcs or azure_blob")
+        text, default = questions[stack_init.PROVIDER_KEY]
+        provider = typer.prompt(text, default=default, type=Provider)
+    try:
+        given = stack_init.parse_assignments(assignments or [], stack_init.integer_keys(project_file))
+        values = stack_init.stack_values(provider, region, project, given)
+    except stack_init.InitError as exc:
+        raise _cannot_run(str(exc)) from None
+    if ask:
+        for key in stack_init.missing_keys(values):
+            text, default = questions[key]
+            values[key] = typer.prompt(text, default=default)
+
+    content = stack_init.render(stack, values)
+    try:
+        stack_init.check(content, project_file)
+    except pulumi.RunError as exc:
+        lines = "\n".join(stack_init.problem_lines(exc))
+        raise _cannot_run(
+            f"invalid stack configuration, so {shown} was not written:\n{lines}\n"
+            "Give the value with --region, --project or --set key=value and run init again."
+        ) from None
+    except StackFileError as exc:
+        raise _cannot_run(str(exc)) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x") as out:  # "x": never replace a file that appeared meanwhile
+            out.write(content)
+    except FileExistsError:
+        raise _cannot_run(exists) from None
+    typer.echo(f"Wrote {shown} (provider {provider}). Preview it offline: make plan STACK={stack}")
 
 
 if __name__ == "__main__":

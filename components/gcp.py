@@ -44,8 +44,11 @@ class GcsRecordingStorage(pulumi.ComponentResource):
     recording_storage: pulumi.Output[dict[str, str]]
     """The `recording_storage` object for POST /v2/conversations."""
     bucket_name: pulumi.Output[str]
+    """Name of the bucket recordings are written to."""
     workload_identity_provider: pulumi.Output[str]
+    """Resource name of the OIDC provider Tavus exchanges its token at (projects/<number>/locations/global/...)."""
     service_account_email: pulumi.Output[str]
+    """Email of the writer service account Tavus impersonates."""
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -56,28 +56,45 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
     """The stacks that have a file in the project's stack config directory."""
-    project = _read_yaml(project_dir / "Pulumi.yaml")
-    folder = project_dir / project.get("stackConfigDir", ".")
+    folder = project_dir / read_project(project_dir).get("stackConfigDir", ".")
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
 
 
-def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
-    """The config map for `stack`, as `pulumi up -s <stack>` would pass it to the program."""
+def read_project(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """Pulumi.yaml as a mapping."""
     project = _read_yaml(project_dir / "Pulumi.yaml")
-    name = project["name"]
-    path = project_dir / project.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        known = ", ".join(stack_names(project_dir)) or "none"
-        raise StackFileError(f"no stack file {path.relative_to(project_dir)} (stacks with files: {known})")
+    if "name" not in project:
+        raise StackFileError(f"{project_dir / 'Pulumi.yaml'} is not a Pulumi project file (no name)")
+    return project
 
+
+def stack_file(project: Mapping[str, Any], project_dir: Path, stack: str) -> Path:
+    """Where Pulumi keeps `stack`'s config: the project's stackConfigDir."""
+    return project_dir / project.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
+
+
+def config_map(project: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:
+    """Pulumi.yaml's declared defaults overlaid with a stack file's `config:` values, as the CLI passes them."""
+    name = project["name"]
     config: dict[str, str] = {}
     for key, declared in (project.get("config") or {}).items():
         if isinstance(declared, dict) and ("default" in declared or "value" in declared):
             config[_qualify(name, key)] = _encode(declared.get("default", declared.get("value")))
         elif not isinstance(declared, dict):
             config[_qualify(name, key)] = _encode(declared)
-    for key, value in (_read_yaml(path).get("config") or {}).items():
+    for key, value in values.items():
         if isinstance(value, dict) and "secure" in value:
             raise StackFileError(f"{key} is a secret; the offline plan cannot decrypt it")
         config[_qualify(name, key)] = _encode(value)
-    return StackConfig(project=name, stack=stack, path=path, config=config)
+    return config
+
+
+def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """The config map for `stack`, as `pulumi up -s <stack>` would pass it to the program."""
+    project = read_project(project_dir)
+    path = stack_file(project, project_dir, stack)
+    if not path.exists():
+        known = ", ".join(stack_names(project_dir)) or "none"
+        raise StackFileError(f"no stack file {path.relative_to(project_dir)} (stacks with files: {known})")
+    values = _read_yaml(path).get("config") or {}
+    return StackConfig(project=project["name"], stack=stack, path=path, config=config_map(project, values))

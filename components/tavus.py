@@ -7,6 +7,7 @@ against the API's own field names before it is exported.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -96,6 +97,11 @@ class LegacyS3Properties(_ApiObject):
 def conversation_properties(recording_storage: dict[str, Any]) -> dict[str, Any]:
     """`{"enable_recording": true, "recording_storage": ...}`, validated."""
     return ConversationProperties(recording_storage=recording_storage).model_dump()
+
+
+def recording_storage_json(recording_storage: dict[str, Any]) -> str:
+    """The object as one compact JSON string: Pulumi ESC exports only scalars as environment variables."""
+    return json.dumps(recording_storage, separators=(",", ":"), sort_keys=True)
 
 
 def legacy_properties(recording_storage: dict[str, Any]) -> dict[str, Any]:

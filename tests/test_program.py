@@ -146,3 +146,13 @@ def test_azure_stack_exports_where_verify_finds_the_identity():
     # With an existing group, the output is that group.
     existing = run_program({**load_stack_config("azure").config, "tavus-recording:resourceGroupName": "acme-rg"}, stack="azure")
     assert existing.outputs["resource_group_name"] == "acme-rg"
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_recording_storage_json_is_the_object_as_one_compact_string(stack):
+    # Pulumi ESC exports only scalars as environment variables: apps read this one instead.
+    outputs = run_program(load_stack_config(stack).config, stack=stack).outputs
+    text = outputs["recording_storage_json"]
+    assert isinstance(text, str) and "\n" not in text
+    assert json.loads(text) == outputs["recording_storage"]
+    assert text == json.dumps(outputs["recording_storage"], separators=(",", ":"), sort_keys=True)

@@ -660,7 +660,7 @@ def test_bucket_location_constraint_to_region(constraint, region):
 
 
 def test_the_fake_prints_the_outputs_the_program_exports_and_talks_to_loopback_only(outputs):
-    assert set(outputs) == {"bucket_name", "bucket_arn", "role_arn", "legacy_properties", "recording_storage", "conversation_properties"}
+    assert set(outputs) == {"bucket_name", "bucket_arn", "role_arn", "legacy_properties", "recording_storage", "conversation_properties", "recording_storage_json"}
     assert outputs["bucket_arn"] == BUCKET_ARN and outputs["role_arn"] == ROLE_ARN
     assert outputs["conversation_properties"]["recording_storage"] == outputs["recording_storage"]
     assert os.environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
