@@ -1,0 +1,21 @@
+"""The policies of the `tavus-recording` pack, importable without starting the policy server.
+
+The Pulumi CLI runs the pack with this directory on `sys.path` (runpy of `__main__.py`), so the rule
+modules beside this file import by their own names; to import `POLICIES` elsewhere, put `policy/` on
+`sys.path` first. Nothing here imports a cloud SDK: the pack's virtualenv holds pulumi-policy and the
+kit's base install only (`components.tavus` and the pure `*_policy` modules).
+
+Levels: mandatory for what breaks Tavus or opens a door, advisory for hardening. Each one, and the
+ExternalId `aws-tavus-role-trust` expects, can be changed per policy with `--policy-pack-config`
+(see config.example.json).
+"""
+
+from pulumi_policy import Policy
+
+from aws_rules import AWS_POLICIES
+from azure_rules import AZURE_POLICIES
+from gcp_rules import GCP_POLICIES
+
+PACK_NAME = "tavus-recording"
+
+POLICIES: list[Policy] = [*AWS_POLICIES, *GCP_POLICIES, *AZURE_POLICIES]
