@@ -200,10 +200,12 @@ def init(
         if not ask:
             raise _cannot_run(f"{stack_init.PROVIDER_KEY} is required: pass --provider s3, gcs or azure_blob")
         text, default = questions[stack_init.PROVIDER_KEY]
-        provider = typer.prompt(text, default=default, type=Provider)
+        chosen: str = typer.prompt(text, default=default, type=Provider)
+    else:
+        chosen = provider
     try:
         given = stack_init.parse_assignments(assignments or [], stack_init.integer_keys(project_file))
-        values = stack_init.stack_values(provider, region, project, given)
+        values = stack_init.stack_values(chosen, region, project, given)
     except stack_init.InitError as exc:
         raise _cannot_run(str(exc)) from None
     if ask:
@@ -228,7 +230,7 @@ def init(
             out.write(content)
     except FileExistsError:
         raise _cannot_run(exists) from None
-    typer.echo(f"Wrote {shown} (provider {provider}). Preview it offline: make plan STACK={stack}")
+    typer.echo(f"Wrote {shown} (provider {chosen}). Preview it offline: make plan STACK={stack}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ GetSchema with, inferred by the SDK's analyzer from the components' type annotat
 
 import json
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 from pulumi.errors import InputPropertiesError
@@ -18,7 +18,7 @@ PACKAGE_NAME = "tavus-recording"
 DISTRIBUTION = "tavus-recording"
 
 
-def _integer_input(name: str, value: Any) -> pulumi.Input[int]:
+def _integer_input(name: str, value: Any) -> pulumi.Input[Optional[int]]:
     """An integer input as a component expects it: an int, or an Output of one.
 
     Every number crosses the wire as a float (30.0), and a value from another resource arrives as
