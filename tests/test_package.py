@@ -8,11 +8,8 @@ what `pulumi package add` validates before generating an SDK.
 
 import json
 import re
-import select
 import subprocess
 import sys
-import tempfile
-import time
 import tomllib
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +28,7 @@ from pulumi.runtime.sync_await import _sync_await
 from components.mock_engine import resolve, run_component
 from components.package import package_schema, provider, schema_json
 from components.stack_files import PROJECT_DIR
+from fakes.plugin_process import plugin_channel as serving_plugin
 
 SCHEMAS = PROJECT_DIR.parent / "shared" / "schemas"
 TOKEN = "tavus-recording:index:{}"
@@ -65,33 +63,8 @@ def plugin_channel() -> Iterator[grpc.Channel]:
     """`python provider <engine address>` as the language host runs it; yields a channel to its port."""
     # The host only records the engine address at startup (pulumi.provider.server.main); it dials
     # the engine during Construct, which these tests drive in-process instead.
-    engine = "127.0.0.1:1"
-    with (
-        tempfile.TemporaryFile() as stderr,
-        subprocess.Popen([sys.executable, "provider", engine], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=stderr) as plugin,
-    ):
-        try:
-            port = _read_port(plugin, stderr)
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                grpc.channel_ready_future(channel).result(timeout=10)
-                yield channel
-        finally:
-            plugin.kill()  # and leaving the block waits for it
-
-
-def _read_port(plugin: subprocess.Popen, stderr: Any) -> int:
-    assert plugin.stdout is not None
-    deadline = time.monotonic() + PLUGIN_START_SECONDS
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([plugin.stdout], [], [], 0.5)
-        if ready:
-            line = plugin.stdout.readline().decode().strip()
-            assert line.isdigit(), f"the plugin's first line is not a port: {line!r}"
-            return int(line)
-        if plugin.poll() is not None:
-            break
-    stderr.seek(0)
-    pytest.fail(f"the plugin printed no port (exit {plugin.poll()}):\n{stderr.read().decode()}")
+    with serving_plugin([sys.executable, "provider", "127.0.0.1:1"], PROJECT_DIR, PLUGIN_START_SECONDS) as channel:
+        yield channel
 
 
 def test_plugin_started_as_the_cli_does_serves_package_schema(plugin_channel, schema):

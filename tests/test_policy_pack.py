@@ -7,15 +7,11 @@ address is only recorded at startup, so a dead loopback one will do.
 """
 
 import json
-import select
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
 import yaml
 from google.protobuf import empty_pb2, json_format
@@ -24,6 +20,7 @@ from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from components import aws_policy
+from fakes.plugin_process import plugin_channel
 from test_policy_rules import LEVELS, POLICY_DIR, POLICIES, PROTO_LEVELS, _struct, urn
 
 START_SECONDS = 30
@@ -33,37 +30,9 @@ CLOUD_SDKS = ("pulumi_aws", "pulumi_gcp", "pulumi_azure_native")
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    with (
-        tempfile.TemporaryFile() as stderr,
-        subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", ENGINE, "."],
-            cwd=POLICY_DIR,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        ) as pack,
-    ):
-        try:
-            port = _read_port(pack, stderr)
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                grpc.channel_ready_future(channel).result(timeout=10)
-                yield analyzer_pb2_grpc.AnalyzerStub(channel)
-        finally:
-            pack.kill()  # and leaving the block waits for it
-
-
-def _read_port(pack: subprocess.Popen, stderr: Any) -> int:
-    assert pack.stdout is not None
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([pack.stdout], [], [], 0.5)
-        if ready:
-            line = pack.stdout.readline().decode().strip()
-            assert line.isdigit(), f"the pack's first line is not a port: {line!r}"
-            return int(line)
-        if pack.poll() is not None:
-            break
-    stderr.seek(0)
-    pytest.fail(f"the pack printed no port (exit {pack.poll()}):\n{stderr.read().decode()}")
+    argv = [sys.executable, "-u", "-m", "pulumi.policy", ENGINE, "."]
+    with plugin_channel(argv, POLICY_DIR, START_SECONDS) as channel:
+        yield analyzer_pb2_grpc.AnalyzerStub(channel)
 
 
 def config_properties(policy_info: Any) -> dict[str, Any]:
