@@ -1,16 +1,18 @@
-"""`S3RecordingStorage`: a hardened, versioned S3 bucket and the IAM role Tavus assumes to write to it.
+"""`S3RecordingStorage`: a hardened, versioned S3 bucket (or one you already have) and the IAM role
+Tavus assumes to write to it.
 
 The documents come from `components.aws_policy`; this module only wires them into resources.
 """
 
 import json
-from typing import Any, Optional, TypedDict
+from typing import Any, Mapping, NamedTuple, Optional, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components import aws_policy, tavus
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
+from components.tags import with_default
 
 
 class S3RecordingStorageArgs(TypedDict, total=False):
@@ -18,14 +20,24 @@ class S3RecordingStorageArgs(TypedDict, total=False):
 
     bucket_name: pulumi.Input[str]
     """Name of the bucket to create; auto-named from the component name when absent."""
+    existing_bucket: pulumi.Input[str]
+    """An existing bucket to grant Tavus on instead: no bucket is created and none of its settings change."""
     external_id: pulumi.Input[str]
     """The sts:ExternalId the trust requires; default `tavus`, the value in Tavus's guide."""
     kms_key_arn: pulumi.Input[str]
-    """Encrypt with this KMS key (SSE-KMS) instead of SSE-S3, and let the role use it."""
+    """Encrypt with this KMS key (SSE-KMS) instead of SSE-S3, and let the role use it (with an existing bucket: its key)."""
     retention_days: pulumi.Input[int]
     """Expire recordings this many days after upload; absent or 0 keeps them."""
     noncurrent_version_days: pulumi.Input[int]
     """Expire overwritten or deleted versions this many days after they stop being current."""
+    tags: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    """Tags on the bucket and the role; `managed-by: tavus-recording` is added."""
+
+
+class _Bucket(NamedTuple):
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    region: pulumi.Output[str]
 
 
 def _json(document: Any) -> str:
@@ -54,12 +66,69 @@ class S3RecordingStorage(pulumi.ComponentResource):
 
         external_id = pulumi.Output.from_input(args.get("external_id") or tavus.DEFAULT_EXTERNAL_ID)
         kms_key_arn = pulumi.Output.from_input(args.get("kms_key_arn"))
+        tags = pulumi.Output.from_input(args.get("tags")).apply(with_default)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # An empty name from another language's SDK means "not set", like an absent one.
+        existing = args.get("existing_bucket") or None
+        bucket = self._create_bucket(name, args, kms_key_arn, tags) if existing is None else self._find_bucket(existing)
+
+        role = aws.iam.Role(
+            f"{name}-writer",
+            description="Assumed by Tavus's recording service to write conversation recordings",
+            assume_role_policy=external_id.apply(lambda value: _json(aws_policy.trust_policy(value))),
+            max_session_duration=tavus.MAX_SESSION_SECONDS,
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-writer-policy",
+            role=role.id,
+            policy=pulumi.Output.all(bucket.arn, kms_key_arn).apply(
+                lambda values: _json(aws_policy.writer_policy(*values))
+            ),
+            opts=child,
+        )
+
+        self.bucket_name = bucket.name
+        self.bucket_arn = bucket.arn
+        self.role_arn = role.arn
+        self.recording_storage = pulumi.Output.all(bucket.name, bucket.region, role.arn, external_id).apply(
+            lambda values: tavus.S3RecordingStorageConfig(
+                bucket_name=values[0],
+                bucket_region=values[1],
+                assume_role_arn=values[2],
+                external_id=values[3],
+            ).model_dump()
+        )
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "role_arn": self.role_arn,
+            }
+        )
+
+    def _find_bucket(self, existing: pulumi.Input[str]) -> _Bucket:
+        """An existing bucket, read and never managed: its real region comes from S3, not the provider."""
+        found = aws.s3.get_bucket_output(bucket=existing, opts=pulumi.InvokeOutputOptions(parent=self))
+        return _Bucket(
+            found.apply(lambda b: b.bucket), found.apply(lambda b: b.arn), found.apply(lambda b: b.bucket_region)
+        )
+
+    def _create_bucket(
+        self,
+        name: str,
+        args: S3RecordingStorageArgs,
+        kms_key_arn: pulumi.Output[Optional[str]],
+        tags: pulumi.Output[dict[str, str]],
+    ) -> _Bucket:
+        """A new bucket, versioned, private, encrypted and TLS-only, with the lifecycle rules asked for."""
         retention_days = pulumi.Output.from_input(args.get("retention_days"))
         noncurrent_days = pulumi.Output.from_input(
             args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
         )
-
-        child = pulumi.ResourceOptions(parent=self)
         # The bucket and every setting on it outlive `pulumi destroy` (and any replacement):
         # recordings are customer data, and a retained bucket must stay hardened.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
@@ -68,6 +137,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
             f"{name}-bucket",
             bucket=args.get("bucket_name"),
             force_destroy=False,
+            tags=tags,
             opts=kept,
         )
         versioning = aws.s3.BucketVersioning(
@@ -113,39 +183,4 @@ class S3RecordingStorage(pulumi.ComponentResource):
             # Noncurrent-version rules act on a versioned bucket: enable versioning first.
             opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
         )
-
-        role = aws.iam.Role(
-            f"{name}-writer",
-            description="Assumed by Tavus's recording service to write conversation recordings",
-            assume_role_policy=external_id.apply(lambda value: _json(aws_policy.trust_policy(value))),
-            max_session_duration=tavus.MAX_SESSION_SECONDS,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-writer-policy",
-            role=role.id,
-            policy=pulumi.Output.all(bucket.arn, kms_key_arn).apply(
-                lambda values: _json(aws_policy.writer_policy(*values))
-            ),
-            opts=child,
-        )
-
-        self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket.arn
-        self.role_arn = role.arn
-        self.recording_storage = pulumi.Output.all(bucket.bucket, bucket.region, role.arn, external_id).apply(
-            lambda values: tavus.S3RecordingStorageConfig(
-                bucket_name=values[0],
-                bucket_region=values[1],
-                assume_role_arn=values[2],
-                external_id=values[3],
-            ).model_dump()
-        )
-        self.register_outputs(
-            {
-                "recording_storage": self.recording_storage,
-                "bucket_name": self.bucket_name,
-                "bucket_arn": self.bucket_arn,
-                "role_arn": self.role_arn,
-            }
-        )
+        return _Bucket(bucket.bucket, bucket.arn, bucket.region)

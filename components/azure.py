@@ -1,17 +1,18 @@
-"""`AzureBlobRecordingStorage`: a hardened storage account and container Tavus writes to through a
-managed identity with a federated credential.
+"""`AzureBlobRecordingStorage`: a hardened storage account and container (or ones you already have)
+Tavus writes to through a managed identity with a federated credential.
 
 The trust and lifecycle settings come from `components.azure_policy`; this module only wires them
 into resources.
 """
 
-from typing import NotRequired, Optional, TypedDict
+from typing import Mapping, NamedTuple, NotRequired, Optional, TypedDict
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, resources, storage
 
 from components import azure_policy, tavus
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS, SOFT_DELETE_DAYS
+from components.tags import with_default
 
 
 class AzureBlobRecordingStorageArgs(TypedDict):
@@ -27,14 +28,26 @@ class AzureBlobRecordingStorageArgs(TypedDict):
     """Storage account to create; auto-named from the component name when absent."""
     container: NotRequired[pulumi.Input[str]]
     """Container to create; default `recordings`."""
+    existing_storage_account: NotRequired[pulumi.Input[str]]
+    """An existing storage account to grant Tavus on instead (with `existing_container` and `resource_group_name`): no storage is created or changed."""
+    existing_container: NotRequired[pulumi.Input[str]]
+    """The existing container in `existing_storage_account` that Tavus writes to."""
     resource_group_name: NotRequired[pulumi.Input[str]]
-    """An existing resource group to use; absent: one is created (and kept on destroy)."""
+    """An existing resource group to use (with an existing account: the account's); absent: one is created (and kept on destroy)."""
     sku_name: NotRequired[pulumi.Input[str]]
     """Storage account SKU; default `Standard_LRS`, which every region offers."""
     retention_days: NotRequired[pulumi.Input[int]]
     """Delete recordings this many days after upload; absent or 0 keeps them."""
     noncurrent_version_days: NotRequired[pulumi.Input[int]]
     """Delete superseded versions this many days after they stop being current."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
+    """Tags on the resource group, storage account and identity the kit creates; `managed-by: tavus-recording` is added."""
+
+
+class _Container(NamedTuple):
+    account: pulumi.Output[str]
+    name: pulumi.Output[str]
+    id: pulumi.Output[str]
 
 
 class AzureBlobRecordingStorage(pulumi.ComponentResource):
@@ -67,23 +80,113 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tavus-recording:index:AzureBlobRecordingStorage", name, None, opts)
 
+        tags = pulumi.Output.from_input(args.get("tags")).apply(with_default)
+        child = pulumi.ResourceOptions(parent=self)
+        # An empty name from another language's SDK means "not set", like an absent one.
+        existing_account = args.get("existing_storage_account") or None
+
+        resource_group_name: pulumi.Input[str]
+        if args.get("resource_group_name"):
+            resource_group_name = args["resource_group_name"]
+        elif existing_account is None:
+            # Deleting a resource group deletes everything in it, so a created one is kept on destroy.
+            kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+            resource_group_name = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=kept).name
+        else:
+            raise ValueError("existing_storage_account needs resource_group_name: the group that holds the account")
+
+        if existing_account is None:
+            container = self._create_storage(name, args, resource_group_name, tags)
+        else:
+            container = self._find_container(existing_account, args.get("existing_container"), resource_group_name)
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-writer",
+            resource_group_name=resource_group_name,
+            tags=tags,
+            opts=child,
+        )
+        managedidentity.FederatedIdentityCredential(
+            f"{name}-tavus",
+            resource_group_name=resource_group_name,
+            resource_name_=identity.name,
+            issuer=args["tavus_oidc_issuer"],
+            subject=args["tavus_oidc_subject"],
+            audiences=pulumi.Output.from_input(args.get("tavus_oidc_audience")).apply(azure_policy.audiences),
+            opts=child,
+        )
+        subscription_id = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).subscription_id
+        authorization.RoleAssignment(
+            f"{name}-blob-contributor",
+            principal_id=identity.principal_id,
+            principal_type=azure_policy.PRINCIPAL_TYPE,
+            role_definition_id=subscription_id.apply(azure_policy.role_definition_id),
+            scope=container.id,
+            description="Tavus's recording service writes conversation recordings to this container",
+            opts=child,
+        )
+
+        self.storage_account = container.account
+        self.container = container.name
+        self.container_id = container.id
+        self.client_id = identity.client_id
+        self.tenant_id = identity.tenant_id
+        self.subscription_id = subscription_id
+        self.resource_group_name = pulumi.Output.from_input(resource_group_name)
+        self.identity_id = identity.id
+        self.recording_storage = pulumi.Output.all(container.account, container.name, identity.tenant_id, identity.client_id).apply(
+            lambda values: tavus.AzureBlobRecordingStorageConfig(
+                storage_account=values[0],
+                container=values[1],
+                tenant_id=values[2],
+                client_id=values[3],
+            ).model_dump()
+        )
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                "storage_account": self.storage_account,
+                "container": self.container,
+                "container_id": self.container_id,
+                "client_id": self.client_id,
+                "tenant_id": self.tenant_id,
+                "subscription_id": self.subscription_id,
+                "resource_group_name": self.resource_group_name,
+                "identity_id": self.identity_id,
+            }
+        )
+
+    def _find_container(
+        self, account: pulumi.Input[str], container: Optional[pulumi.Input[str]], resource_group_name: pulumi.Input[str]
+    ) -> _Container:
+        """An existing container, read and never managed: the role assignment's scope."""
+        if not container:
+            raise ValueError("existing_storage_account needs existing_container: the container Tavus writes to")
+        found = storage.get_blob_container_output(
+            account_name=account,
+            container_name=container,
+            resource_group_name=resource_group_name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return _Container(pulumi.Output.from_input(account), found.apply(lambda c: c.name), found.apply(lambda c: c.id))
+
+    def _create_storage(
+        self,
+        name: str,
+        args: AzureBlobRecordingStorageArgs,
+        resource_group_name: pulumi.Input[str],
+        tags: pulumi.Output[dict[str, str]],
+    ) -> _Container:
+        """A new storage account, hardened and versioned, with the container and lifecycle rules."""
         container_name = pulumi.Output.from_input(args.get("container") or "recordings")
         retention_days = pulumi.Output.from_input(args.get("retention_days"))
         noncurrent_days = pulumi.Output.from_input(
             args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
         )
-        child = pulumi.ResourceOptions(parent=self)
-        # Recordings are customer data: the group, account, container and their settings outlive
-        # `pulumi destroy`. Deleting a resource group deletes everything in it, so a created one is kept too.
+        # Recordings are customer data: the account, container and their settings outlive `pulumi destroy`.
         # No CanNotDelete lock: the role assignment under the account would inherit it, and destroy
         # could then not revoke Tavus's access.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-
-        resource_group_name: pulumi.Input[str]
-        if args.get("resource_group_name"):
-            resource_group_name = args["resource_group_name"]
-        else:
-            resource_group_name = resources.ResourceGroup(f"{name}-rg", opts=kept).name
 
         account = storage.StorageAccount(
             azure_policy.account_name_prefix(name),
@@ -98,6 +201,7 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             allow_shared_key_access=False,
             default_to_o_auth_authentication=True,
             allow_cross_tenant_replication=False,
+            tags=tags,
             opts=kept,
         )
         # The account's sub-resources all name it by account and group.
@@ -127,58 +231,4 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             ),
             opts=kept,
         )
-
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-writer",
-            resource_group_name=resource_group_name,
-            opts=child,
-        )
-        managedidentity.FederatedIdentityCredential(
-            f"{name}-tavus",
-            resource_group_name=resource_group_name,
-            resource_name_=identity.name,
-            issuer=args["tavus_oidc_issuer"],
-            subject=args["tavus_oidc_subject"],
-            audiences=pulumi.Output.from_input(args.get("tavus_oidc_audience")).apply(azure_policy.audiences),
-            opts=child,
-        )
-        subscription_id = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).subscription_id
-        authorization.RoleAssignment(
-            f"{name}-blob-contributor",
-            principal_id=identity.principal_id,
-            principal_type=azure_policy.PRINCIPAL_TYPE,
-            role_definition_id=subscription_id.apply(azure_policy.role_definition_id),
-            scope=container.id,
-            description="Tavus's recording service writes conversation recordings to this container",
-            opts=child,
-        )
-
-        self.storage_account = account.name
-        self.container = container.name
-        self.container_id = container.id
-        self.client_id = identity.client_id
-        self.tenant_id = identity.tenant_id
-        self.subscription_id = subscription_id
-        self.resource_group_name = pulumi.Output.from_input(resource_group_name)
-        self.identity_id = identity.id
-        self.recording_storage = pulumi.Output.all(account.name, container.name, identity.tenant_id, identity.client_id).apply(
-            lambda values: tavus.AzureBlobRecordingStorageConfig(
-                storage_account=values[0],
-                container=values[1],
-                tenant_id=values[2],
-                client_id=values[3],
-            ).model_dump()
-        )
-        self.register_outputs(
-            {
-                "recording_storage": self.recording_storage,
-                "storage_account": self.storage_account,
-                "container": self.container,
-                "container_id": self.container_id,
-                "client_id": self.client_id,
-                "tenant_id": self.tenant_id,
-                "subscription_id": self.subscription_id,
-                "resource_group_name": self.resource_group_name,
-                "identity_id": self.identity_id,
-            }
-        )
+        return _Container(account.name, container.name, container.id)

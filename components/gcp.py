@@ -1,16 +1,17 @@
-"""`GcsRecordingStorage`: a private, versioned Cloud Storage bucket Tavus writes to through
-workload identity federation.
+"""`GcsRecordingStorage`: a private, versioned Cloud Storage bucket (or one you already have) Tavus
+writes to through workload identity federation.
 
 The trust settings come from `components.gcp_policy`; this module only wires them into resources.
 """
 
-from typing import NotRequired, Optional, TypedDict
+from typing import Mapping, NamedTuple, NotRequired, Optional, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
 
 from components import gcp_policy, tavus
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
+from components.tags import with_default
 
 
 class GcsRecordingStorageArgs(TypedDict):
@@ -24,6 +25,8 @@ class GcsRecordingStorageArgs(TypedDict):
     """Audience Tavus's tokens carry; absent: the provider's own resource name, GCP's default."""
     bucket_name: NotRequired[pulumi.Input[str]]
     """Name of the bucket to create; auto-named from the component name when absent."""
+    existing_bucket: NotRequired[pulumi.Input[str]]
+    """An existing bucket (in the provider's project) to grant Tavus on instead: no bucket is created and none of its settings change."""
     location: NotRequired[pulumi.Input[str]]
     """Bucket location; default `US`."""
     retention_days: NotRequired[pulumi.Input[int]]
@@ -36,6 +39,13 @@ class GcsRecordingStorageArgs(TypedDict):
     """Provider id within the pool; default `tavus`."""
     service_account_id: NotRequired[pulumi.Input[str]]
     """Writer service account id; default from the component and stack names."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
+    """Labels on the bucket; `managed-by: tavus-recording` is added."""
+
+
+class _Bucket(NamedTuple):
+    name: pulumi.Output[str]
+    project: pulumi.Output[str]
 
 
 class GcsRecordingStorage(pulumi.ComponentResource):
@@ -60,11 +70,9 @@ class GcsRecordingStorage(pulumi.ComponentResource):
 
         stack = pulumi.get_stack()
         subject = pulumi.Output.from_input(args["tavus_oidc_subject"])
-        retention_days = pulumi.Output.from_input(args.get("retention_days"))
-        noncurrent_days = pulumi.Output.from_input(
-            args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
-        )
         child = pulumi.ResourceOptions(parent=self)
+        # An empty name from another language's SDK means "not set", like an absent one.
+        existing = args.get("existing_bucket") or None
 
         # Left enabled on destroy: other workloads in the project may rely on them.
         services = {
@@ -75,28 +83,16 @@ class GcsRecordingStorage(pulumi.ComponentResource):
                 disable_dependent_services=False,
                 opts=child,
             )
-            for service in gcp_policy.REQUIRED_SERVICES
+            # An existing bucket means the Storage API is on already: the kit leaves the project's storage be.
+            for service in (gcp_policy.REQUIRED_SERVICES if existing is None else gcp_policy.IAM_SERVICES)
         }
         iam_ready = child.merge(
-            pulumi.ResourceOptions(depends_on=[services[s] for s in gcp_policy.REQUIRED_SERVICES if s != "storage.googleapis.com"])
+            pulumi.ResourceOptions(depends_on=[services[s] for s in gcp_policy.IAM_SERVICES])
         )
-
-        bucket = gcp.storage.Bucket(
-            f"{name}-bucket",
-            name=args.get("bucket_name"),
-            location=args.get("location") or "US",
-            uniform_bucket_level_access=True,
-            public_access_prevention="enforced",
-            versioning={"enabled": True},
-            lifecycle_rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
-                lambda days: gcp_policy.lifecycle_rules(*days)
-            ),
-            force_destroy=False,
-            # Recordings are customer data: the bucket outlives `pulumi destroy` and replacements.
-            opts=pulumi.ResourceOptions(
-                parent=self, retain_on_delete=True, depends_on=[services["storage.googleapis.com"]]
-            ),
-        )
+        if existing is None:
+            bucket = self._create_bucket(name, args, services[gcp_policy.STORAGE_SERVICE])
+        else:
+            bucket = self._find_bucket(existing)
 
         pool = gcp.iam.WorkloadIdentityPool(
             f"{name}-pool",
@@ -161,3 +157,32 @@ class GcsRecordingStorage(pulumi.ComponentResource):
                 "service_account_email": self.service_account_email,
             }
         )
+
+    def _find_bucket(self, existing: pulumi.Input[str]) -> _Bucket:
+        """An existing bucket, read and never managed."""
+        found = gcp.storage.get_bucket_output(name=existing, opts=pulumi.InvokeOutputOptions(parent=self))
+        # The lookup reports the provider's project (gcp:project), the one the kit builds the trust in.
+        return _Bucket(found.apply(lambda b: b.name), found.apply(lambda b: b.project or gcp.config.project or ""))
+
+    def _create_bucket(self, name: str, args: GcsRecordingStorageArgs, storage_api: gcp.projects.Service) -> _Bucket:
+        """A new bucket: private, uniformly accessed, versioned, with the lifecycle rules asked for."""
+        retention_days = pulumi.Output.from_input(args.get("retention_days"))
+        noncurrent_days = pulumi.Output.from_input(
+            args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
+        )
+        bucket = gcp.storage.Bucket(
+            f"{name}-bucket",
+            name=args.get("bucket_name"),
+            location=args.get("location") or "US",
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": True},
+            lifecycle_rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
+                lambda days: gcp_policy.lifecycle_rules(*days)
+            ),
+            labels=pulumi.Output.from_input(args.get("tags")).apply(with_default),
+            force_destroy=False,
+            # Recordings are customer data: the bucket outlives `pulumi destroy` and replacements.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[storage_api]),
+        )
+        return _Bucket(bucket.name, bucket.project)

@@ -14,12 +14,14 @@ from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
 from components.naming import gcp_id
 
 # The token exchange needs STS, impersonation needs IAM Credentials, pools need IAM.
-REQUIRED_SERVICES: tuple[str, ...] = (
+IAM_SERVICES: tuple[str, ...] = (
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "sts.googleapis.com",
-    "storage.googleapis.com",
 )
+# A bucket the kit creates needs the Storage API too.
+STORAGE_SERVICE = "storage.googleapis.com"
+REQUIRED_SERVICES: tuple[str, ...] = (*IAM_SERVICES, STORAGE_SERVICE)
 # Lets the federated principal act as the writer service account.
 IMPERSONATION_ROLE = "roles/iam.workloadIdentityUser"
 # storage.objects.create on the bucket: Tavus writes recordings and nothing else.

@@ -21,12 +21,24 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.stack_files import PROJECT_DIR
 
-PLACEHOLDER_NOTE = "<...> marks a value known only after `pulumi up` (account, project, subscription or tenant id, random suffix)."
+PLACEHOLDER_NOTE = (
+    "<...> marks a value known only after `pulumi up` (account, project, subscription or tenant id, random suffix) "
+    "or read from the cloud when it runs (an existing bucket's region)."
+)
 ACCOUNT_PLACEHOLDER = "<account-id>"
 PROJECT_NUMBER_PLACEHOLDER = "<project-number>"
 SUBSCRIPTION_PLACEHOLDER = "<subscription-id>"
 TENANT_PLACEHOLDER = "<tenant-id>"
 SUFFIX_PLACEHOLDER = "<random>"
+BUCKET_REGION_PLACEHOLDER = "<bucket-region>"
+
+
+@dataclass
+class Read:
+    """One lookup the program made (a data source): read from the cloud, never created or changed."""
+
+    token: str
+    args: dict[str, Any]
 
 
 @dataclass
@@ -73,14 +85,30 @@ class PlanMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
-        if args.token == "azure-native:authorization:getClientConfig":
-            return {
-                "subscriptionId": SUBSCRIPTION_PLACEHOLDER,
-                "tenantId": TENANT_PLACEHOLDER,
-                "clientId": "<deployer-client-id>",
-                "objectId": "<deployer-object-id>",
-            }, []
-        return {}, []
+        answer = _LOOKUPS.get(args.token)
+        return (answer(self, dict(args.args)) if answer else {}), []
+
+    def _client_config(self, args: dict) -> dict:
+        return {
+            "subscriptionId": SUBSCRIPTION_PLACEHOLDER,
+            "tenantId": TENANT_PLACEHOLDER,
+            "clientId": "<deployer-client-id>",
+            "objectId": "<deployer-object-id>",
+        }
+
+    # Existing storage: what the lookup answers for a bucket or container that exists. Its region
+    # is S3's to tell, so the plan shows a placeholder rather than assume the provider's.
+
+    def _existing_s3_bucket(self, args: dict) -> dict:
+        bucket = args["bucket"]
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "bucketRegion": BUCKET_REGION_PLACEHOLDER, "region": self.aws_region}
+
+    def _existing_gcs_bucket(self, args: dict) -> dict:
+        return {"name": args["name"], "project": self._project(args), "projectNumber": 0, "url": f"gs://{args['name']}"}
+
+    def _existing_blob_container(self, args: dict) -> dict:
+        account = f"{_azure_group_id(args)}/providers/Microsoft.Storage/storageAccounts/{args['accountName']}"
+        return {"id": f"{account}/blobServices/default/containers/{args['containerName']}", "name": args["containerName"]}
 
     # --- AWS
 
@@ -150,6 +178,13 @@ def _azure_group_id(inputs: dict) -> str:
     return f"/subscriptions/{SUBSCRIPTION_PLACEHOLDER}/resourceGroups/{inputs['resourceGroupName']}"
 
 
+_LOOKUPS = {
+    "azure-native:authorization:getClientConfig": PlanMocks._client_config,
+    "aws:s3/getBucket:getBucket": PlanMocks._existing_s3_bucket,
+    "gcp:storage/getBucket:getBucket": PlanMocks._existing_gcs_bucket,
+    "azure-native:storage:getBlobContainer": PlanMocks._existing_blob_container,
+}
+
 _COMPUTED = {
     "aws:s3/bucket:Bucket": PlanMocks._s3_bucket,
     "aws:iam/role:Role": PlanMocks._iam_role,
@@ -171,6 +206,11 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.reads: list[Read] = []
+
+    def Invoke(self, request: Any) -> Any:
+        self.reads.append(Read(token=request.tok, args=rpc.deserialize_properties(request.args)))
+        return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -208,6 +248,7 @@ class ProgramRun:
 
     registrations: list[Registration]
     outputs: dict[str, Any]
+    reads: list[Read] = field(default_factory=list)
 
     def find(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -240,7 +281,7 @@ def run_program(
     root = runtime_settings.get_root_resource()
     exported = getattr(root, "outputs", {}) or {}
     outputs = {name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in exported.items()}
-    return ProgramRun(registrations=monitor.registrations, outputs=outputs)
+    return ProgramRun(registrations=monitor.registrations, outputs=outputs, reads=monitor.reads)
 
 
 def run_component(build: Any, config: Optional[Mapping[str, str]] = None) -> tuple[ProgramRun, Any]:
@@ -256,7 +297,7 @@ def run_component(build: Any, config: Optional[Mapping[str, str]] = None) -> tup
     pulumi.runtime.set_mocks(monitor.mocks, project="tavus-recording", stack="test", preview=False, monitor=monitor)
     built: list[Any] = []
     _sync_await(run_pulumi_func(lambda: built.append(build())))
-    return ProgramRun(registrations=monitor.registrations, outputs={}), built[0]
+    return ProgramRun(registrations=monitor.registrations, outputs={}, reads=monitor.reads), built[0]
 
 
 def resolve(output: Any) -> Any:

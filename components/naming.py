@@ -51,6 +51,18 @@ def s3_bucket_name_problem(name: str) -> Optional[str]:
     return None
 
 
+# Buckets made in us-east-1 before March 2018 may have uppercase letters, underscores and up to 255 characters.
+_S3_LEGACY_NAME = re.compile(r"^[A-Za-z0-9._-]{3,255}$")
+
+
+def s3_existing_bucket_name_problem(name: str) -> Optional[str]:
+    """Why `name` cannot be an existing S3 bucket, or None: today's rules, or the legacy us-east-1 ones."""
+    problem = s3_bucket_name_problem(name)
+    if problem and _S3_LEGACY_NAME.match(name):
+        return None
+    return problem
+
+
 GCS_BUCKET_RULES = (
     "3-63 lowercase letters, digits, hyphens, underscores and dots (up to 222 with dots, 63 between dots), "
     "starting and ending with a letter or digit, not an IP address, not starting with 'goog' "

@@ -8,7 +8,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.mock_engine import PLACEHOLDER_NOTE, ProgramRun, Registration
+from components.mock_engine import PLACEHOLDER_NOTE, ProgramRun, Read, Registration
+
+# Lookups of storage the user already has, and what the reviewer should know about each.
+EXISTING_STORAGE = {
+    "aws:s3/getBucket:getBucket": (
+        "an existing S3 bucket, not managed by this stack: no setting on it is created, changed or deleted. "
+        "Tavus needs versioning on; after `pulumi up`, `verify` checks it with public access, encryption and TLS."
+    ),
+    "gcp:storage/getBucket:getBucket": (
+        "an existing Cloud Storage bucket, not managed by this stack: only the writer's objectCreator grant is added."
+    ),
+    "azure-native:storage:getBlobContainer": (
+        "an existing container, not managed by this stack: only the identity's role assignment on it is added."
+    ),
+}
 
 
 def _plain(value: Any) -> Any:
@@ -47,6 +61,9 @@ def plan_document(stack: str, run: ProgramRun, stack_file: str) -> dict[str, Any
             }
             for r in run.registrations
         ],
+        "reads": [
+            {"token": read.token, "args": _plain(read.args), "note": EXISTING_STORAGE.get(read.token)} for read in run.reads
+        ],
         "outputs": _plain(run.outputs),
     }
 
@@ -74,6 +91,13 @@ def _render_resource(r: Registration, children: dict[str, list[Registration]], d
     return lines
 
 
+def _render_read(read: Read) -> list[str]:
+    lines = [f"  = {read.token}  {json.dumps(_plain(read.args), sort_keys=True)}"]
+    if read.token in EXISTING_STORAGE:
+        lines.append(f"      {EXISTING_STORAGE[read.token]}")
+    return lines
+
+
 def render_text(stack: str, run: ProgramRun, stack_file: str) -> str:
     """The plan for a human reviewer."""
     children: dict[str, list[Registration]] = {}
@@ -82,12 +106,13 @@ def render_text(stack: str, run: ProgramRun, stack_file: str) -> str:
     urns = {r.urn for r in run.registrations}
     roots = [r for r in run.registrations if r.parent not in urns]
 
-    lines = [
-        f"Plan for stack '{stack}' ({stack_file}), offline on Pulumi's mock engine.",
-        PLACEHOLDER_NOTE,
-        "",
-        f"Resources ({len(run.registrations)}):",
-    ]
+    lines = [f"Plan for stack '{stack}' ({stack_file}), offline on Pulumi's mock engine.", PLACEHOLDER_NOTE]
+    # First, so storage the stack does not manage is the first thing a reviewer reads.
+    if run.reads:
+        lines += ["", "Read from the cloud, not managed by this stack (nothing there is created, changed or deleted):"]
+        for read in run.reads:
+            lines.extend(_render_read(read))
+    lines += ["", f"Resources ({len(run.registrations)}):"]
     for root in roots:
         lines.extend(_render_resource(root, children, 1))
     lines += ["", "Outputs:"]

@@ -3,12 +3,15 @@
 Every key is validated here, before `__main__.py` registers any resource. Keys live in the
 `tavus-recording:` namespace (declared in Pulumi.yaml); provider keys such as `aws:region` keep
 their own namespace. Pulumi hands a program every declared key, defaults included, so an optional
-key's "absent" is its Pulumi.yaml default: "" for text and 0 for `retentionDays`.
+key's "absent" is its Pulumi.yaml default: "" for text, 0 for a number of days and {} for `tags`. The
+kit's own defaults (30 days, `US`, `recordings`, ...) are applied by the components, so a key the user
+did not set is never mistaken for one they did.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -28,7 +31,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
 from components.naming import (
     CONTAINER_RULES,
     GCP_PROJECT_RULES,
@@ -43,10 +45,12 @@ from components.naming import (
     gcs_bucket_name_problem,
     resource_group_name_problem,
     s3_bucket_name_problem,
+    s3_existing_bucket_name_problem,
     service_account_id_problem,
     storage_account_name_problem,
     workload_identity_id_problem,
 )
+from components.tags import TAGS_PROBLEM, with_default
 from components.tavus import DEFAULT_EXTERNAL_ID, PROVIDERS, Provider
 
 NAMESPACE = "tavus-recording"
@@ -108,7 +112,25 @@ def _external_id(value: str) -> str:
     return value
 
 
+def _tags_object(value: Any) -> Any:
+    """Pulumi hands an object-typed key over as JSON text; tags are strings to strings."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dict):
+        raise ValueError("is not an object; expected keys and values that are strings, e.g. {team: recordings}")
+    for key, tag in value.items():
+        if not isinstance(tag, str):
+            raise ValueError(f"has {key!r} set to {tag!r}; expected a string (quote it in the stack file)")
+    return value
+
+
 OptionalText = Annotated[Optional[str], BeforeValidator(_blank_is_absent)]
+DayCount = Annotated[Optional[Annotated[int, Field(ge=1)]], BeforeValidator(_zero_is_absent)]
 
 # Names the kit creates, by settings field: what is wrong with one, and the rules to quote.
 _NAME_RULES = {
@@ -116,7 +138,9 @@ _NAME_RULES = {
     "workload_identity_provider_id": (workload_identity_id_problem, WORKLOAD_ID_RULES),
     "service_account_id": (service_account_id_problem, SERVICE_ACCOUNT_ID_RULES),
     "storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
+    "existing_storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
     "container": (container_name_problem, CONTAINER_RULES),
+    "existing_container": (container_name_problem, CONTAINER_RULES),
     "resource_group_name": (resource_group_name_problem, RESOURCE_GROUP_RULES),
 }
 
@@ -133,21 +157,26 @@ class StackSettings(BaseModel):
     gcp_project: OptionalText = Field(default=None, alias=GCP_PROJECT_KEY, validate_default=True)
     azure_location: OptionalText = Field(default=None, alias=AZURE_LOCATION_KEY, validate_default=True)
     bucket_name: OptionalText = None
-    retention_days: Annotated[Optional[Annotated[int, Field(ge=1)]], BeforeValidator(_zero_is_absent)] = None
-    noncurrent_version_days: int = Field(default=DEFAULT_NONCURRENT_VERSION_DAYS, ge=1)
+    existing_bucket: OptionalText = None
+    retention_days: DayCount = None
+    noncurrent_version_days: DayCount = None
     external_id: Annotated[str, AfterValidator(_external_id)] = DEFAULT_EXTERNAL_ID
     kms_key_arn: OptionalText = None
-    location: str = "US"
+    location: OptionalText = None
     storage_account: OptionalText = None
-    container: str = "recordings"
+    existing_storage_account: OptionalText = None
+    container: OptionalText = None
+    existing_container: OptionalText = None
     resource_group_name: OptionalText = None
-    sku_name: str = "Standard_LRS"
+    sku_name: OptionalText = None
     tavus_oidc_issuer: OptionalText = Field(default=None, validate_default=True)
     tavus_oidc_subject: OptionalText = Field(default=None, validate_default=True)
     tavus_oidc_audience: OptionalText = None
     workload_identity_pool_id: OptionalText = None
     workload_identity_provider_id: OptionalText = None
     service_account_id: OptionalText = None
+    # Last, so the provider and every other key are known when tags are judged by its cloud's rules.
+    tags: Annotated[dict[str, str], BeforeValidator(_tags_object)] = Field(default_factory=dict)
 
     @field_validator("aws_region")
     @classmethod
@@ -192,10 +221,22 @@ class StackSettings(BaseModel):
             return _checked(value, gcs_bucket_name_problem, f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}")
         return value
 
+    @field_validator("existing_bucket")
+    @classmethod
+    def _existing_bucket(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None:
+            return value
+        if info.data.get("provider") == "s3":
+            # Old us-east-1 buckets may keep names S3 no longer lets anyone create.
+            return _checked(value, s3_existing_bucket_name_problem, "expected the name of an existing S3 bucket")
+        if info.data.get("provider") == "gcs":
+            return _checked(value, gcs_bucket_name_problem, f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}")
+        return value
+
     @field_validator("location")
     @classmethod
-    def _location(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("provider") == "gcs" and not _GCS_LOCATION.match(value):
+    def _location(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is not None and info.data.get("provider") == "gcs" and not _GCS_LOCATION.match(value):
             raise ValueError("is not a Cloud Storage location; expected a multi-region (US, EU, ASIA), "
                              "a dual-region (NAM4, EUR4, ...) or a region such as us-central1")
         return value
@@ -223,8 +264,8 @@ class StackSettings(BaseModel):
 
     @field_validator("sku_name")
     @classmethod
-    def _sku(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("provider") != "azure_blob":
+    def _sku(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None or info.data.get("provider") != "azure_blob":
             return value
         skus = azure_standard_skus()
         if value not in skus:
@@ -242,7 +283,8 @@ class StackSettings(BaseModel):
         if not match:
             raise ValueError("is not a KMS key ARN; expected arn:aws:kms:<region>:<account>:key/<key-id>")
         region = info.data.get("aws_region")
-        if region and match["region"] != region:
+        # An existing bucket's region is looked up at deploy time, so only a created bucket is checked here.
+        if region and match["region"] != region and not info.data.get("existing_bucket"):
             raise ValueError(
                 f"is in {match['region']} but the bucket is in {region}; SSE-KMS needs a key in the bucket's region"
             )
@@ -254,23 +296,50 @@ class StackSettings(BaseModel):
         problem_of, rules = _NAME_RULES[info.field_name]
         return value if value is None else _checked(value, problem_of, f"expected {rules}")
 
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        provider = info.data.get("provider")
+        problem = TAGS_PROBLEM[provider](with_default(value)) if provider in TAGS_PROBLEM else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    def _is_set(self, name: str) -> bool:
+        return getattr(self, name) != type(self).model_fields[name].get_default(call_default_factory=True)
+
     @model_validator(mode="after")
-    def _only_this_providers_keys(self) -> "StackSettings":
-        # A value for another cloud is a mistake worth stopping for (e.g. `location` meant as
-        # the AWS region); keys left at their Pulumi.yaml default are fine.
-        misplaced = [
-            (name, providers)
+    def _keys_make_sense_together(self) -> "StackSettings":
+        # A value for another cloud is a mistake worth stopping for (e.g. `location` meant as the AWS
+        # region), and so is one that an existing bucket would silently ignore; keys left at their
+        # Pulumi.yaml default are fine.
+        problems = [
+            _misplaced(name, providers, self.provider)
             for name, providers in KEY_PROVIDERS.items()
-            if self.provider not in providers and getattr(self, name) != type(self).model_fields[name].default
+            if self.provider not in providers and self._is_set(name)
         ]
-        if misplaced:
-            raise _MisplacedKeys(misplaced, self.provider)
+        for existing, ignored in _IGNORED_BESIDE.items():
+            if self._is_set(existing):
+                problems += [
+                    _ignored(name, existing)
+                    for name in ignored
+                    if self._is_set(name) and self.provider in KEY_PROVIDERS.get(name, PROVIDERS)
+                ]
+        if self.provider == "azure_blob":
+            problems += [
+                _needed(name, with_key)
+                for name, with_key in _NEEDED_WITH
+                if self._is_set(with_key) and not self._is_set(name)
+            ]
+        if problems:
+            raise _KeyProblems(problems)
         return self
 
 
 # Which providers each provider-specific key applies to; the rest apply to all.
 KEY_PROVIDERS: dict[str, tuple[str, ...]] = {
     "bucket_name": ("s3", "gcs"),
+    "existing_bucket": ("s3", "gcs"),
     "external_id": ("s3",),
     "kms_key_arn": ("s3",),
     "location": ("gcs",),
@@ -278,7 +347,9 @@ KEY_PROVIDERS: dict[str, tuple[str, ...]] = {
     "workload_identity_provider_id": ("gcs",),
     "service_account_id": ("gcs",),
     "storage_account": ("azure_blob",),
+    "existing_storage_account": ("azure_blob",),
     "container": ("azure_blob",),
+    "existing_container": ("azure_blob",),
     "resource_group_name": ("azure_blob",),
     "sku_name": ("azure_blob",),
     "tavus_oidc_issuer": ("gcs", "azure_blob"),
@@ -291,17 +362,52 @@ KEY_PROVIDERS: dict[str, tuple[str, ...]] = {
 _REGION_HINTS = {"s3": f" (the region is {AWS_REGION_KEY})", "azure_blob": f" (the region is {AZURE_LOCATION_KEY})"}
 
 
-class _MisplacedKeys(ValueError):
-    def __init__(self, misplaced: list[tuple[str, tuple[str, ...]]], provider: str) -> None:
-        super().__init__("misplaced keys")
-        self.problems = [
-            (
-                config_key(name),
-                f"applies only to provider {' or '.join(providers)}, but this stack's provider is {provider}; "
-                "remove it from the stack" + (_REGION_HINTS.get(provider, "") if name == "location" else ""),
-            )
-            for name, providers in misplaced
-        ]
+# Keys that shape storage the kit creates, which an existing bucket or account would silently ignore.
+# kmsKeyArn stays allowed beside an existing S3 bucket: the role still needs the grant on its key.
+_IGNORED_BESIDE: dict[str, tuple[str, ...]] = {
+    "existing_bucket": ("bucket_name", "location", "retention_days", "noncurrent_version_days"),
+    "existing_storage_account": ("storage_account", "sku_name", "container", "retention_days", "noncurrent_version_days"),
+}
+# (key, the key it is required with): an existing Azure container is named by group, account and container.
+_NEEDED_WITH = (
+    ("existing_container", "existing_storage_account"),
+    ("existing_storage_account", "existing_container"),
+    ("resource_group_name", "existing_storage_account"),
+)
+_EXISTING_WHAT = {"existing_bucket": "bucket", "existing_storage_account": "storage account"}
+
+
+def _misplaced(name: str, providers: tuple[str, ...], provider: str) -> tuple[str, str]:
+    return (
+        config_key(name),
+        f"applies only to provider {' or '.join(providers)}, but this stack's provider is {provider}; "
+        "remove it from the stack" + (_REGION_HINTS.get(provider, "") if name == "location" else ""),
+    )
+
+
+def _ignored(name: str, existing: str) -> tuple[str, str]:
+    what = _EXISTING_WHAT[existing]
+    return (
+        config_key(name),
+        f"cannot be used with {config_key(existing)}: with an existing {what} the kit creates no storage and "
+        f"changes none of its settings, so this value would be ignored; remove one of the two",
+    )
+
+
+def _needed(name: str, with_key: str) -> tuple[str, str]:
+    group, account, container = (config_key(k) for k in ("resource_group_name", "existing_storage_account", "existing_container"))
+    return (
+        config_key(name),
+        f"is required with {config_key(with_key)}: the kit finds an existing container by {group}, {account} and {container}",
+    )
+
+
+class _KeyProblems(ValueError):
+    """Problems that involve more than one key, each already worded as (config key, what is wrong)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("keys that do not go together")
+        self.problems = problems
 
 
 def _qualified(alias: str) -> str:
@@ -377,14 +483,15 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "greater_than_equal":
         return key, f"is {found!r}; expected a whole number of days, at least {error['ctx']['ge']}"
     message = str(error["ctx"]["error"]) if kind == "value_error" else error["msg"]
-    return key, message if found in (None, "") else f"{found!r} {message}"
+    # Tags name the offending tag themselves; their JSON text would only be noise.
+    return key, message if found in (None, "") or loc == "tags" else f"{found!r} {message}"
 
 
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for error in exc.errors():
         cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, _MisplacedKeys):
+        if isinstance(cause, _KeyProblems):
             problems.extend(cause.problems)
         else:
             problems.append(_problem(error))

@@ -61,7 +61,7 @@ def test_storage_survives_destroy_and_the_trust_does_not(default_run):
 def test_account_is_hardened(default_run):
     run, _ = default_run
     account = run.one("azure-native:storage:StorageAccount").inputs
-    assert {k: account[k] for k in account if k != "resourceGroupName"} == {
+    assert {k: account[k] for k in account if k not in ("resourceGroupName", "tags")} == {
         "kind": "StorageV2",
         "sku": {"name": "Standard_LRS"},
         "minimumTlsVersion": "TLS1_2",

@@ -18,7 +18,7 @@ from components.mock_engine import ProgramRun, Registration, run_program
 from components.stack_files import load_stack_config
 from test_policy_rules import Diagnostic, _diagnostics, _struct, servicer
 
-STACKS = ["dev", "s3-kms", "gcs", "azure"]
+STACKS = ["dev", "s3-kms", "gcs", "azure", "s3-existing", "gcs-existing", "azure-existing"]
 
 
 def full_urn(stack: str, registration: Registration) -> str:

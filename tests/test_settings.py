@@ -36,9 +36,12 @@ def test_dev_stack_is_valid_and_uses_the_defaults(dev_config):
     assert settings.aws_region == "us-east-1"
     assert settings.bucket_name is None
     assert settings.retention_days is None
-    assert settings.noncurrent_version_days == 30
+    # Unset (Pulumi.yaml's 0): the component applies the kit's 30 days.
+    assert settings.noncurrent_version_days is None
     assert settings.external_id == "tavus"
     assert settings.kms_key_arn is None
+    assert settings.existing_bucket is None
+    assert settings.tags == {}
 
 
 @pytest.mark.parametrize(
@@ -101,9 +104,9 @@ def test_day_counts_must_be_positive_whole_numbers(key, value):
     assert f"is {value!r}; expected a whole number of days" in line
 
 
-def test_noncurrent_version_days_cannot_be_zero():
-    line = problem_line(error_for(s3_config(noncurrentVersionDays="0")), "tavus-recording:noncurrentVersionDays")
-    assert "at least 1" in line
+def test_noncurrent_version_days_zero_is_the_pulumi_yaml_default_and_means_the_kits_own():
+    assert parse_settings(s3_config(noncurrentVersionDays="0")).noncurrent_version_days is None
+    assert parse_settings(s3_config(noncurrentVersionDays="7")).noncurrent_version_days == 7
 
 
 def test_retention_zero_is_the_pulumi_yaml_default_and_keeps_recordings():
@@ -186,19 +189,21 @@ def test_pulumi_yaml_declares_every_key_with_type_and_description():
     ours = [key.removeprefix("tavus-recording:") for key in known_keys() if key.startswith("tavus-recording:")]
     assert sorted(declared) == sorted(ours)
     for key, spec in declared.items():
-        assert spec["type"] in ("string", "integer"), key
+        assert spec["type"] in ("string", "integer", "object"), key
         assert spec["description"].strip(), key
+    assert declared["tags"]["type"] == "object"
 
 
 def test_pulumi_yaml_defaults_match_the_schema():
     declared = _declared()
     assert "default" not in declared["provider"]  # required: Pulumi refuses a stack without it
-    not_set = {"string": "", "integer": 0}  # how Pulumi.yaml spells "absent"
+    not_set = {"string": "", "integer": 0, "object": {}}  # how Pulumi.yaml spells "absent"
     for name, field in StackSettings.model_fields.items():
         key = config_key(name).removeprefix("tavus-recording:")
         if key in declared and name != "provider":
             spec = declared[key]
-            expected = not_set[spec["type"]] if field.default is None else field.default
+            default = field.get_default(call_default_factory=True)
+            expected = not_set[spec["type"]] if default is None else default
             assert spec["default"] == expected, key
 
 

@@ -15,9 +15,11 @@ def test_azure_example_is_valid_with_defaults():
     settings = parse_settings(azure_config())
     assert settings.provider == "azure_blob"
     assert settings.azure_location == "eastus"
-    assert settings.container == "recordings"
-    assert settings.sku_name == "Standard_LRS"
+    assert settings.container == "recordings"  # set in the example stack
+    # Left unset: the component applies its own default (Standard_LRS).
+    assert settings.sku_name is None
     assert settings.storage_account is None and settings.resource_group_name is None
+    assert settings.existing_storage_account is None and settings.existing_container is None
     assert settings.tavus_oidc_audience is None
 
 

@@ -118,7 +118,8 @@ def kit() -> Kit:
     account_properties = {
         ARM_ACCOUNT_NAMES.get(name, name): value
         for name, value in account.items()
-        if name not in ("resourceGroupName", "accountName", "name", "location", "kind", "sku")
+        # ARM answers tags beside `properties`, not inside them.
+        if name not in ("resourceGroupName", "accountName", "name", "location", "kind", "sku", "tags")
     }
     service_properties = {
         name: value for name, value in service.items() if name not in ("resourceGroupName", "accountName", "blobServicesName")
