@@ -122,7 +122,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
         name: str,
         args: S3RecordingStorageArgs,
         kms_key_arn: pulumi.Output[Optional[str]],
-        tags: pulumi.Output[dict[str, str]],
+        tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
     ) -> _Bucket:
         """A new bucket, versioned, private, encrypted and TLS-only, with the lifecycle rules asked for."""
         retention_days = pulumi.Output.from_input(args.get("retention_days"))

@@ -6,7 +6,7 @@ the moto emulator check them on their own, and `plan` prints them for review.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
 from components.tavus import (
@@ -15,6 +15,13 @@ from components.tavus import (
     S3_WRITER_ACTIONS,
     TAVUS_AWS_PRINCIPAL,
 )
+
+if TYPE_CHECKING:
+    # Types only: this module stays importable without the AWS SDK (the policy pack reads it).
+    from pulumi_aws.s3 import (
+        BucketLifecycleConfigurationRuleArgsDict,
+        BucketServerSideEncryptionConfigurationRuleArgsDict,
+    )
 
 POLICY_VERSION = "2012-10-17"
 
@@ -74,7 +81,7 @@ def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
     }
 
 
-def encryption_rule(kms_key_arn: Optional[str] = None) -> dict[str, Any]:
+def encryption_rule(kms_key_arn: Optional[str] = None) -> BucketServerSideEncryptionConfigurationRuleArgsDict:
     """Default encryption: SSE-KMS with the bucket key when a key is given, else SSE-S3."""
     if kms_key_arn:
         return {
@@ -88,9 +95,11 @@ def encryption_rule(kms_key_arn: Optional[str] = None) -> dict[str, Any]:
     return {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
 
 
-def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] = None) -> list[dict[str, Any]]:
+def lifecycle_rules(
+    noncurrent_version_days: int, retention_days: Optional[int] = None
+) -> list[BucketLifecycleConfigurationRuleArgsDict]:
     """Lifecycle rules, in the shape of `aws.s3.BucketLifecycleConfiguration` rules."""
-    rules: list[dict[str, Any]] = [
+    rules: list[BucketLifecycleConfigurationRuleArgsDict] = [
         {
             "id": "expire-noncurrent-versions",
             "status": "Enabled",

@@ -85,15 +85,13 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         # An empty name from another language's SDK means "not set", like an absent one.
         existing_account = args.get("existing_storage_account") or None
 
-        resource_group_name: pulumi.Input[str]
-        if args.get("resource_group_name"):
-            resource_group_name = args["resource_group_name"]
-        elif existing_account is None:
+        resource_group_name = args.get("resource_group_name")
+        if not resource_group_name:
+            if existing_account is not None:
+                raise ValueError("existing_storage_account needs resource_group_name: the group that holds the account")
             # Deleting a resource group deletes everything in it, so a created one is kept on destroy.
             kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
             resource_group_name = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=kept).name
-        else:
-            raise ValueError("existing_storage_account needs resource_group_name: the group that holds the account")
 
         if existing_account is None:
             container = self._create_storage(name, args, resource_group_name, tags)
@@ -175,7 +173,7 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         name: str,
         args: AzureBlobRecordingStorageArgs,
         resource_group_name: pulumi.Input[str],
-        tags: pulumi.Output[dict[str, str]],
+        tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
     ) -> _Container:
         """A new storage account, hardened and versioned, with the container and lifecycle rules."""
         container_name = pulumi.Output.from_input(args.get("container") or "recordings")
@@ -219,7 +217,7 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             f"{name}-container",
             **in_account,
             container_name=container_name,
-            public_access="None",
+            public_access=storage.PublicAccess.NONE,
             opts=kept,
         )
         storage.ManagementPolicy(

@@ -8,7 +8,15 @@ Contributor on one container.
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    # Types only: this module stays importable without the Azure SDK (the policy pack reads it).
+    from pulumi_azure_native.storage import (
+        ManagementPolicyFilterArgsDict,
+        ManagementPolicyRuleArgsDict,
+        ManagementPolicySchemaArgsDict,
+    )
 
 # Built-in role "Storage Blob Data Contributor": read, write and delete blobs in the scope.
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -33,10 +41,12 @@ def account_name_prefix(component: str) -> str:
     return re.sub(r"[^a-z0-9]", "", component.lower())[:16] or "tavusrecordings"
 
 
-def management_policy(container: str, noncurrent_version_days: int, retention_days: Optional[int] = None) -> dict[str, Any]:
+def management_policy(
+    container: str, noncurrent_version_days: int, retention_days: Optional[int] = None
+) -> ManagementPolicySchemaArgsDict:
     """Lifecycle rules for the container's blobs, in the shape of `storage.ManagementPolicy` policy."""
-    filters = {"blob_types": ["blockBlob"], "prefix_match": [f"{container}/"]}
-    rules: list[dict[str, Any]] = [
+    filters: ManagementPolicyFilterArgsDict = {"blob_types": ["blockBlob"], "prefix_match": [f"{container}/"]}
+    rules: list[ManagementPolicyRuleArgsDict] = [
         {
             "name": "expire-noncurrent-versions",
             "enabled": True,

@@ -8,10 +8,15 @@ may impersonate one writer service account that can create objects in one bucket
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
 from components.naming import gcp_id
+
+if TYPE_CHECKING:
+    # Types only: this module stays importable without the GCP SDK (the policy pack reads it).
+    from pulumi_gcp.iam import WorkloadIdentityPoolProviderOidcArgsDict
+    from pulumi_gcp.storage import BucketLifecycleRuleArgsDict
 
 # The token exchange needs STS, impersonation needs IAM Credentials, pools need IAM.
 IAM_SERVICES: tuple[str, ...] = (
@@ -41,9 +46,9 @@ def workload_principal(pool_name: str, subject: str) -> str:
     return f"principal://iam.googleapis.com/{pool_name}/subject/{subject}"
 
 
-def oidc(issuer: str, audience: Optional[str] = None) -> dict[str, Any]:
+def oidc(issuer: str, audience: Optional[str] = None) -> WorkloadIdentityPoolProviderOidcArgsDict:
     """The provider's OIDC settings; without an audience GCP expects the provider's own name."""
-    settings: dict[str, Any] = {"issuer_uri": issuer}
+    settings: WorkloadIdentityPoolProviderOidcArgsDict = {"issuer_uri": issuer}
     if audience:
         settings["allowed_audiences"] = [audience]
     return settings
@@ -59,9 +64,9 @@ def default_service_account_id(component: str, stack: str) -> str:
     return gcp_id(component, stack, max_length=30)
 
 
-def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] = None) -> list[dict[str, Any]]:
+def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] = None) -> list[BucketLifecycleRuleArgsDict]:
     """Lifecycle rules, in the shape of `gcp.storage.Bucket` lifecycle_rules."""
-    rules: list[dict[str, Any]] = [
+    rules: list[BucketLifecycleRuleArgsDict] = [
         {
             "action": {"type": "Delete"},
             "condition": {"days_since_noncurrent_time": noncurrent_version_days, "with_state": "ARCHIVED"},

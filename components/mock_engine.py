@@ -276,7 +276,10 @@ def run_program(
     pulumi.runtime.set_all_config(dict(config))
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
 
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    def run() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    _sync_await(run_pulumi_func(run))
 
     root = runtime_settings.get_root_resource()
     exported = getattr(root, "outputs", {}) or {}

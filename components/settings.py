@@ -15,7 +15,7 @@ import json
 import re
 from functools import lru_cache
 from urllib.parse import urlsplit
-from typing import Annotated, Any, Mapping, Optional
+from typing import Annotated, Any, Mapping, Optional, TypeVar
 
 import pulumi
 from pydantic import (
@@ -78,14 +78,15 @@ _FEDERATED = ("gcs", "azure_blob")
 _FROM_TAVUS = "Tavus's recording guide gives it (GCS and Azure tabs)"
 
 
-def _required(value: Optional[str], info: ValidationInfo, providers: tuple[str, ...], what: str) -> bool:
-    """Whether a provider-specific key is to be checked: it applies here and is set (unset: an error)."""
+def _required(value: Optional[str], info: ValidationInfo, providers: tuple[str, ...], what: str) -> Optional[str]:
+    """A provider-specific key's value to check (it applies here and is set), or None where it does not
+    apply; unset where it applies is an error."""
     provider = info.data.get("provider")
     if provider not in providers:
-        return False
+        return None
     if value is None:
         raise ValueError(f"is required for provider {provider}: {what}")
-    return True
+    return value
 
 
 def _checked(value: str, problem_of: Any, expected: str) -> str:
@@ -181,34 +182,37 @@ class StackSettings(BaseModel):
     @field_validator("aws_region")
     @classmethod
     def _aws_region(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if not _required(value, info, ("s3",), "the region the bucket is created in, e.g. us-east-1"):
+        checked = _required(value, info, ("s3",), "the region the bucket is created in, e.g. us-east-1")
+        if checked is None:
             return value
-        if value.startswith(_OTHER_PARTITION_PREFIXES):
+        if checked.startswith(_OTHER_PARTITION_PREFIXES):
             raise ValueError(
                 "is outside the standard AWS partition; Tavus's recording account cannot be trusted "
                 "from China, GovCloud or isolated regions"
             )
         regions = aws_regions()
-        if value not in regions:
-            raise ValueError(f"is not an AWS region{_did_you_mean(value, regions)}; expected e.g. us-east-1")
-        return value
+        if checked not in regions:
+            raise ValueError(f"is not an AWS region{_did_you_mean(checked, regions)}; expected e.g. us-east-1")
+        return checked
 
     @field_validator("gcp_project")
     @classmethod
     def _gcp_project(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if not _required(value, info, ("gcs",), "the project id the bucket and trust are created in"):
+        checked = _required(value, info, ("gcs",), "the project id the bucket and trust are created in")
+        if checked is None:
             return value
-        return _checked(value, gcp_project_id_problem, f"expected {GCP_PROJECT_RULES}")
+        return _checked(checked, gcp_project_id_problem, f"expected {GCP_PROJECT_RULES}")
 
     @field_validator("azure_location")
     @classmethod
     def _azure_location(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if not _required(value, info, ("azure_blob",), "the Azure region, e.g. eastus or westeurope"):
+        checked = _required(value, info, ("azure_blob",), "the Azure region, e.g. eastus or westeurope")
+        if checked is None:
             return value
-        if not _AZURE_LOCATION.match(value):
-            normal = re.sub(r"\s+", "", value.lower())
+        if not _AZURE_LOCATION.match(checked):
+            normal = re.sub(r"\s+", "", checked.lower())
             raise ValueError(f"is not an Azure region name; expected the short form, e.g. {normal or 'eastus'}")
-        return value
+        return checked
 
     @field_validator("bucket_name")
     @classmethod
@@ -244,23 +248,25 @@ class StackSettings(BaseModel):
     @field_validator("tavus_oidc_issuer")
     @classmethod
     def _issuer(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if not _required(value, info, _FEDERATED, _FROM_TAVUS):
+        checked = _required(value, info, _FEDERATED, _FROM_TAVUS)
+        if checked is None:
             return value
         # Kept exactly as given: it must equal the `iss` claim of Tavus's tokens, so no normalizing.
-        url = urlsplit(value)
-        if url.scheme != "https" or not url.hostname or url.query or url.fragment or any(c.isspace() for c in value):
+        url = urlsplit(checked)
+        if url.scheme != "https" or not url.hostname or url.query or url.fragment or any(c.isspace() for c in checked):
             raise ValueError(f"is not an https issuer URL; expected e.g. https://issuer.example.com ({_FROM_TAVUS})")
-        return value
+        return checked
 
     @field_validator("tavus_oidc_subject")
     @classmethod
     def _subject(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if not _required(value, info, _FEDERATED, _FROM_TAVUS):
+        checked = _required(value, info, _FEDERATED, _FROM_TAVUS)
+        if checked is None:
             return value
         limit = _MAX_SUBJECT_BYTES[info.data["provider"]]
-        if len(value.encode()) > limit or not value.isprintable():
+        if len(checked.encode()) > limit or not checked.isprintable():
             raise ValueError(f"is not a usable subject; expected at most {limit} bytes of printable text")
-        return value
+        return checked
 
     @field_validator("sku_name")
     @classmethod
@@ -293,7 +299,8 @@ class StackSettings(BaseModel):
     @field_validator(*list(_NAME_RULES))
     @classmethod
     def _name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        problem_of, rules = _NAME_RULES[info.field_name]
+        # pydantic always names the field it validates (field_name is Optional only for model validators).
+        problem_of, rules = _NAME_RULES[str(info.field_name)]
         return value if value is None else _checked(value, problem_of, f"expected {rules}")
 
     @field_validator("tags")
@@ -418,10 +425,13 @@ def _bare(key: str) -> str:
     return key.removeprefix(f"{NAMESPACE}:")
 
 
-def args_for(settings: StackSettings, args_type: Any) -> dict[str, Any]:
+ArgsT = TypeVar("ArgsT")
+
+
+def args_for(settings: StackSettings, args_type: type[ArgsT]) -> ArgsT:
     """A component's args (a TypedDict whose keys are settings fields) from the settings that are set."""
     values = {key: getattr(settings, key) for key in args_type.__annotations__}
-    return {key: value for key, value in values.items() if value is not None}
+    return args_type(**{key: value for key, value in values.items() if value is not None})
 
 
 def config_key(field_name: str) -> str:

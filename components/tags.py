@@ -7,16 +7,18 @@ refused with the config key before any resource is registered, not by the cloud 
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, TypeVar, Union
 
 # Added to every taggable resource so people can find what the kit made; a user's own value wins.
 MANAGED_BY_KEY = "managed-by"
 MANAGED_BY = {MANAGED_BY_KEY: "tavus-recording"}
 
 Tags = Mapping[str, str]
+# A tag's value: text, or (in a component) a Pulumi input that resolves to text.
+Value = TypeVar("Value")
 
 
-def with_default(tags: Optional[Tags] = None) -> dict[str, str]:
+def with_default(tags: Optional[Mapping[str, Value]] = None) -> dict[str, Union[str, Value]]:
     """The tags a resource gets: `managed-by: tavus-recording` and the user's own."""
     return {**MANAGED_BY, **(tags or {})}
 
