@@ -204,7 +204,9 @@ def init(
     else:
         chosen = provider
     try:
-        given = stack_init.parse_assignments(assignments or [], stack_init.integer_keys(project_file))
+        given = stack_init.parse_assignments(
+            assignments or [], stack_init.integer_keys(project_file), stack_init.object_keys(project_file)
+        )
         values = stack_init.stack_values(chosen, region, project, given)
     except stack_init.InitError as exc:
         raise _cannot_run(str(exc)) from None

@@ -74,14 +74,23 @@ def _bare(key: str) -> str:
     return key.removeprefix(f"{NAMESPACE}:")
 
 
-def integer_keys(project: Mapping[str, Any]) -> frozenset[str]:
-    """Keys Pulumi.yaml declares as integers, qualified; their values are written as YAML integers."""
+def _declared(project: Mapping[str, Any], type_: str) -> frozenset[str]:
     declared = project.get("config") or {}
     return frozenset(
         key if ":" in key else f"{project['name']}:{key}"
         for key, spec in declared.items()
-        if isinstance(spec, dict) and spec.get("type") == "integer"
+        if isinstance(spec, dict) and spec.get("type") == type_
     )
+
+
+def integer_keys(project: Mapping[str, Any]) -> frozenset[str]:
+    """Keys Pulumi.yaml declares as integers, qualified; their values are written as YAML integers."""
+    return _declared(project, "integer")
+
+
+def object_keys(project: Mapping[str, Any]) -> frozenset[str]:
+    """Keys Pulumi.yaml declares as objects (`tags`), qualified; written as YAML mappings."""
+    return _declared(project, "object")
 
 
 def prompts(project: Mapping[str, Any]) -> dict[str, tuple[str, Optional[str]]]:
@@ -91,14 +100,24 @@ def prompts(project: Mapping[str, Any]) -> dict[str, tuple[str, Optional[str]]]:
     return {key: (f"{question} ({key})", defaults.get(key)) for key, question in QUESTIONS.items()}
 
 
-def parse_assignments(assignments: Sequence[str], integers: Collection[str]) -> dict[str, Any]:
-    """`--set key=value` pairs as config values; whole numbers for integer keys stay numbers."""
+def parse_assignments(
+    assignments: Sequence[str], integers: Collection[str], objects: Collection[str] = ()
+) -> dict[str, Any]:
+    """`--set key=value` pairs as config values; whole numbers for integer keys stay numbers, and
+    `--set tags.team=media` sets one member of an object key, as `pulumi config set --path` does."""
     values: dict[str, Any] = {}
     for assignment in assignments:
         key, equals, value = assignment.partition("=")
         if not equals or not key.strip():
             raise InitError(f"--set {assignment!r}: expected key=value, e.g. --set retentionDays=365")
         key = qualified(key.strip())
+        parent, dot, member = key.partition(".")
+        if dot and parent in objects:
+            entry = values.setdefault(parent, {})
+            if not isinstance(entry, dict) or member in entry:
+                raise InitError(f"{key} is set twice")
+            entry[member] = value
+            continue
         if key in values:
             raise InitError(f"{key} is set twice")
         # A non-number stays text, so the settings model reports it as the bad value it is.
@@ -142,7 +161,9 @@ def command_line(stack: str, values: Mapping[str, Any]) -> str:
     flags = {REGION_KEYS[provider]: "--region", **({GCP_PROJECT_KEY: "--project"} if provider == "gcs" else {})}
     words = ["python", "-m", "components.cli", "init", stack, "--provider", provider]
     for key in _ordered(values):
-        if key != PROVIDER_KEY:
+        if isinstance(values[key], dict):
+            words += [word for member, value in values[key].items() for word in ("--set", f"{_bare(key)}.{member}={value}")]
+        elif key != PROVIDER_KEY:
             value = str(values[key])
             words += [flags[key], value] if key in flags else ["--set", f"{_bare(key)}={value}"]
     return shlex.join(words)

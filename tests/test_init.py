@@ -247,3 +247,50 @@ def test_the_header_command_writes_the_same_file(project, tmp_path_factory):
     result = runner.invoke(cli.app, [*words[3:], "--non-interactive", "--project-dir", str(again)])
     assert result.exit_code == 0, result.output
     assert (again / "stacks" / "Pulumi.prod.yaml").read_text() == text
+
+
+def test_tags_are_set_member_by_member_as_a_yaml_mapping_that_plan_applies(project):
+    result = init(project, "prod", "--provider", "s3", "--region", "us-east-1",
+                  "--set", "tags.team=media", "--set", "tags.cost-center=4200")
+    assert result.exit_code == 0, result.output
+    # An object, as Pulumi.yaml declares it (the Pulumi CLI refuses text for an object key).
+    assert written(project, "prod")["tavus-recording:tags"] == {"team": "media", "cost-center": "4200"}
+    bucket = next(r for r in plan(project, "prod")["resources"] if r["type"] == "aws:s3/bucket:Bucket")
+    assert bucket["inputs"]["tags"] == {"managed-by": "tavus-recording", "team": "media", "cost-center": "4200"}
+
+
+def test_a_bad_tag_exits_2_naming_tags_and_writes_nothing(project):
+    before = stack_files(project)
+    result = init(project, "prod", "--provider", "gcs", "--project", "acme-recordings", "--set", f"tavusOidcIssuer={ISSUER}",
+                  "--set", "tavusOidcSubject=tavus", "--set", "tags.Team=media")
+    assert result.exit_code == 2
+    assert "  - tavus-recording:tags: label key 'Team' is not allowed" in result.stderr
+    assert stack_files(project) == before
+
+
+def test_a_tag_set_twice_exits_2(project):
+    result = init(project, "prod", "--provider", "s3", "--region", "us-east-1", "--set", "tags.team=a", "--set", "tags.team=b")
+    assert result.exit_code == 2 and "tavus-recording:tags.team is set twice" in result.stderr
+
+
+def test_existing_bucket_init_plans_no_bucket_and_the_header_reproduces_tags(project, tmp_path_factory):
+    result = init(project, "prod", "--provider", "s3", "--region", "us-east-1",
+                  "--set", "existingBucket=acme-by-hand", "--set", "tags.team=media")
+    assert result.exit_code == 0, result.output
+    document = plan(project, "prod")
+    assert not [r for r in document["resources"] if r["type"].startswith("aws:s3/")]
+    assert [read["token"] for read in document["reads"]] == ["aws:s3/getBucket:getBucket"]
+    text = (project / "stacks" / "Pulumi.prod.yaml").read_text()
+    words = shlex.split(text.splitlines()[0].split("`")[1])
+    assert "tags.team=media" in words
+    again = tmp_path_factory.mktemp("again")
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", again / "Pulumi.yaml")
+    assert runner.invoke(cli.app, [*words[3:], "--non-interactive", "--project-dir", str(again)]).exit_code == 0
+    assert (again / "stacks" / "Pulumi.prod.yaml").read_text() == text
+
+
+def test_existing_bucket_with_a_retention_exits_2_naming_both_keys(project):
+    result = init(project, "prod", "--provider", "s3", "--region", "us-east-1",
+                  "--set", "existingBucket=acme-by-hand", "--set", "retentionDays=30")
+    assert result.exit_code == 2
+    assert "  - tavus-recording:retentionDays: cannot be used with tavus-recording:existingBucket" in result.stderr
