@@ -246,7 +246,7 @@ ROUTES: list[_Route] = [
     ),
     (
         "GET",
-        re.compile(rf"^/v1/(?P<provider>projects/[^/]+/locations/global/workloadIdentityPools/[^/]+/providers/[^/:]+)$"),
+        re.compile(r"^/v1/(?P<provider>projects/[^/]+/locations/global/workloadIdentityPools/[^/]+/providers/[^/:]+)$"),
         "iam",
         "iam.workloadIdentityPoolProviders.get",
         lambda s, p: ("WorkloadIdentityPoolProvider", _found(s.providers, p["provider"], "Requested entity")),
