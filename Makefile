@@ -1,4 +1,4 @@
-# Two commands do everything: `make plan` (offline plan of a stack) and `make test`.
+# Two commands do everything: `make plan` (offline plan of a stack) and `make test`; `make lint` type-checks.
 PYTHON ?= python3
 VENV ?= .venv
 STACK ?= dev
@@ -7,7 +7,7 @@ STACK ?= dev
 CLOUDS ?= aws
 PY := $(VENV)/bin/python
 
-.PHONY: setup setup-test plan verify test bench clean
+.PHONY: setup setup-test plan verify lint test bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(VENV)/.setup-$(CLOUDS): pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.setup-test: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[all,test]'
+	$(PY) -m pip install --quiet -e '.[all,test,lint]'
 	touch $@
 
 setup: $(VENV)/.setup-$(CLOUDS)
@@ -31,6 +31,14 @@ plan: setup
 # Check a deployed stack against the live cloud (and Tavus, with VERIFY_FLAGS=--tavus).
 verify: setup
 	$(PY) -m components.cli verify --stack $(STACK) $(VERIFY_FLAGS)
+
+# pyright (pinned in the `lint` extra, with its own Node.js) over [tool.pyright]'s include, against
+# this venv's packages, and ruff's [tool.ruff] rules over the repository: both run, either fails it.
+lint: setup-test
+	status=0; \
+	$(VENV)/bin/pyright --pythonpath $(PY) || status=$$?; \
+	$(VENV)/bin/ruff check . || status=$$?; \
+	exit $$status
 
 test: setup-test
 	$(PY) -m pytest

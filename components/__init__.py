@@ -5,7 +5,13 @@ Azure SDKs: `from components import S3RecordingStorage`.
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # For type checkers only: at run time `__getattr__` imports each on first use.
+    from components.aws import S3RecordingStorage, S3RecordingStorageArgs
+    from components.azure import AzureBlobRecordingStorage, AzureBlobRecordingStorageArgs
+    from components.gcp import GcsRecordingStorage, GcsRecordingStorageArgs
 
 _COMPONENTS = {
     "S3RecordingStorage": "components.aws",
@@ -16,7 +22,15 @@ _COMPONENTS = {
     "AzureBlobRecordingStorageArgs": "components.azure",
 }
 
-__all__ = sorted(_COMPONENTS)
+# Spelled out (the keys of _COMPONENTS, sorted) so type checkers can read it.
+__all__ = [
+    "AzureBlobRecordingStorage",
+    "AzureBlobRecordingStorageArgs",
+    "GcsRecordingStorage",
+    "GcsRecordingStorageArgs",
+    "S3RecordingStorage",
+    "S3RecordingStorageArgs",
+]
 
 
 def __getattr__(name: str) -> Any:

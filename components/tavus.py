@@ -96,7 +96,8 @@ class LegacyS3Properties(_ApiObject):
 
 def conversation_properties(recording_storage: dict[str, Any]) -> dict[str, Any]:
     """`{"enable_recording": true, "recording_storage": ...}`, validated."""
-    return ConversationProperties(recording_storage=recording_storage).model_dump()
+    # Validated from the plain dict, as the API receives it (the field's type is the parsed model).
+    return ConversationProperties.model_validate({"recording_storage": recording_storage}).model_dump()
 
 
 def recording_storage_json(recording_storage: dict[str, Any]) -> str:

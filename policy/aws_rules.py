@@ -112,7 +112,8 @@ def trust_findings(doc: dict[str, Any], external_id: str) -> Iterator[Finding]:
                 f"lets Tavus's account {TAVUS_AWS_ACCOUNT_ID} call {actions}, but Tavus needs sts:AssumeRole only",
                 'set the statement\'s "Action" to "sts:AssumeRole" alone',
             )
-        principal = statement.get("Principal")
+        # A statement that trusts Tavus names it in Principal.AWS, so its Principal is an object.
+        principal: dict[str, Any] = statement["Principal"]
         others = [p for p in _aws_principals(statement) if not names_tavus(p)]
         others += [f"{kind}: {value}" for kind, value in principal.items() if kind != "AWS"]
         if others:

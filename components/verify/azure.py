@@ -28,6 +28,7 @@ from azure.core.exceptions import (
 )
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.authorization.v2022_04_01.operations import RoleAssignmentsOperations
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.storage import StorageManagementClient
 
@@ -622,11 +623,21 @@ def _identity_checks(
         lambda: [
             RoleGrant(a.id or "", a.role_definition_id or "", a.scope or "")
             # At, above and below the subscription, for this principal only.
-            for a in authorization.role_assignments.list_for_subscription(filter=f"principalId eq '{principal_id}'")
+            for a in _role_assignments(authorization).list_for_subscription(filter=f"principalId eq '{principal_id}'")
         ],
     )
     checks.append(_outcome(ROLE_ASSIGNMENTS, grants, lambda found: judge_role_assignments(found, principal_id, dest)))
     return checks
+
+
+def _role_assignments(authorization: AuthorizationManagementClient) -> RoleAssignmentsOperations:
+    """The client's role assignment operations, at its default api-version, 2022-04-01."""
+    # The multi-API client builds the operations class of the api-version it was given (its type is
+    # the union of them all), and those before 2020-10-01-preview have no list_for_subscription.
+    operations = authorization.role_assignments
+    if not isinstance(operations, RoleAssignmentsOperations):
+        raise TypeError(f"expected the 2022-04-01 role assignment operations, got {type(operations).__module__}")
+    return operations
 
 
 def _storage_checks(dest: Destination, reads: Reads, storage: StorageManagementClient) -> list[Check]:

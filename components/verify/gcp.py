@@ -322,7 +322,10 @@ def judge_mapping(provider: Json, dest: Destination) -> Check:
 def pinned_subject(provider: Json) -> Optional[str]:
     """The one subject the provider's condition admits, when it has exactly the kit's form."""
     condition = provider.get("attributeCondition")
-    match = _PINNED_SUBJECT.match(condition.strip()) if isinstance(condition, str) else None
+    if not isinstance(condition, str):
+        return None
+    condition = condition.strip()
+    match = _PINNED_SUBJECT.match(condition)
     if not match:
         return None
     try:
@@ -330,7 +333,7 @@ def pinned_subject(provider: Json) -> Optional[str]:
     except ValueError:
         return None
     # The round trip rejects anything the pattern let through that is not one string literal.
-    return subject if isinstance(subject, str) and gcp_policy.attribute_condition(subject) == condition.strip() else None
+    return subject if isinstance(subject, str) and gcp_policy.attribute_condition(subject) == condition else None
 
 
 def judge_condition(provider: Json, dest: Destination) -> Check:
@@ -711,7 +714,10 @@ class _Reader:
         )
 
     def _iam(self, method: str, path: str, body: Optional[Json] = None) -> Json:
-        response = self._session.request(method, f"{self._iam_url}/v1/{path}", json=body, timeout=TIMEOUT_SECONDS)
+        # google-auth leaves `timeout` unannotated, so its int default reads as its type; requests takes a float.
+        response = self._session.request(
+            method, f"{self._iam_url}/v1/{path}", json=body, timeout=TIMEOUT_SECONDS  # pyright: ignore[reportArgumentType]
+        )
         if response.status_code != 200:
             raise _HttpStatus(response.status_code, _api_message(response.text))
         data = response.json()
@@ -757,7 +763,11 @@ class _Reader:
 
     def bucket(self) -> Read:
         def read() -> Json:
-            found = self._storage().get_bucket(self._dest.bucket, timeout=TIMEOUT_SECONDS, retry=None)
+            # The Storage client's `timeout` and `retry` are unannotated, so their defaults (an int, a Retry) read as their
+            # types; it documents Optional[float] and "None disables retries".
+            found = self._storage().get_bucket(
+                self._dest.bucket, timeout=TIMEOUT_SECONDS, retry=None  # pyright: ignore[reportArgumentType]
+            )
             return bucket_json(found)
 
         return self._guarded(self._storage_url, BUCKET_GET, f"bucket {self._dest.bucket}", read)
@@ -765,7 +775,10 @@ class _Reader:
     def bucket_policy(self) -> Read:
         def read() -> Json:
             bucket = self._storage().bucket(self._dest.bucket)
-            policy = bucket.get_iam_policy(requested_policy_version=3, timeout=TIMEOUT_SECONDS, retry=None)
+            # As in bucket(): the documented types are Optional[float] and Optional[Retry].
+            policy = bucket.get_iam_policy(
+                requested_policy_version=3, timeout=TIMEOUT_SECONDS, retry=None  # pyright: ignore[reportArgumentType]
+            )
             return dict(policy.to_api_repr())
 
         return self._guarded(self._storage_url, BUCKET_POLICY_GET, f"the IAM policy of bucket {self._dest.bucket}", read)
@@ -790,6 +803,12 @@ def bucket_json(bucket: gcs.Bucket) -> Json:
     }
 
 
+def _default_credentials() -> Credentials:
+    """Application Default Credentials (google.auth.default's own annotation names a module it never imports)."""
+    credentials, _ = google.auth.default(scopes=list(SCOPES))
+    return credentials
+
+
 def verify(
     storage: tavus.GcsRecordingStorageConfig,
     outputs: Mapping[str, Any],
@@ -802,7 +821,7 @@ def verify(
     dest = destination(storage, outputs)
     if credentials is None:
         try:
-            credentials, _ = google.auth.default(scopes=list(SCOPES))
+            credentials = _default_credentials()
         except (google.auth.exceptions.GoogleAuthError, ValueError) as exc:
             return [unknown(check_id, f"no Google credentials to read with ({str(exc)[:MAX_MESSAGE]})", LOGIN_FIX) for check_id in CHECK_IDS]
     with AuthorizedSession(credentials, refresh_timeout=TIMEOUT_SECONDS) as session:
