@@ -146,6 +146,15 @@ _NAME_RULES = {
 }
 
 
+_GCS_BUCKET_NAME = (gcs_bucket_name_problem, f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}")
+# Bucket names by settings field and provider: what is wrong with one, and what is expected.
+_BUCKET_NAME_RULES = {
+    "bucket_name": {"s3": (s3_bucket_name_problem, f"an S3 bucket name is {S3_BUCKET_RULES}"), "gcs": _GCS_BUCKET_NAME},
+    # Old us-east-1 buckets may keep names S3 no longer lets anyone create.
+    "existing_bucket": {"s3": (s3_existing_bucket_name_problem, "expected the name of an existing S3 bucket"), "gcs": _GCS_BUCKET_NAME},
+}
+
+
 class StackSettings(BaseModel):
     """One stack's configuration, by its config key names (the aliases)."""
 
@@ -214,28 +223,11 @@ class StackSettings(BaseModel):
             raise ValueError(f"is not an Azure region name; expected the short form, e.g. {normal or 'eastus'}")
         return checked
 
-    @field_validator("bucket_name")
+    @field_validator("bucket_name", "existing_bucket")
     @classmethod
-    def _bucket_name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if value is None:
-            return value
-        if info.data.get("provider") == "s3":
-            return _checked(value, s3_bucket_name_problem, f"an S3 bucket name is {S3_BUCKET_RULES}")
-        if info.data.get("provider") == "gcs":
-            return _checked(value, gcs_bucket_name_problem, f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}")
-        return value
-
-    @field_validator("existing_bucket")
-    @classmethod
-    def _existing_bucket(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if value is None:
-            return value
-        if info.data.get("provider") == "s3":
-            # Old us-east-1 buckets may keep names S3 no longer lets anyone create.
-            return _checked(value, s3_existing_bucket_name_problem, "expected the name of an existing S3 bucket")
-        if info.data.get("provider") == "gcs":
-            return _checked(value, gcs_bucket_name_problem, f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}")
-        return value
+    def _bucket(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        rule = _BUCKET_NAME_RULES[str(info.field_name)].get(str(info.data.get("provider")))
+        return value if value is None or rule is None else _checked(value, *rule)
 
     @field_validator("location")
     @classmethod
