@@ -214,7 +214,11 @@ def test_kms_example_stack_documents_tags_on_bucket_and_role():
 _tag_text = st.text(alphabet=st.sampled_from("abcXYZ09 _-.:/@+=<>%&?\\#éチ"), max_size=8)
 
 
-@pytest.mark.parametrize(("base", "resource"), [(s3_config, "aws:s3/bucket:Bucket"), (gcs_config, "gcp:storage/bucket:Bucket")])
+@pytest.mark.parametrize(
+    ("base", "resource"),
+    [(s3_config, "aws:s3/bucket:Bucket"), (gcs_config, "gcp:storage/bucket:Bucket"),
+     (azure_config, "azure-native:storage:StorageAccount")],
+)
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tags=st.dictionaries(_tag_text, _tag_text, max_size=4))
 def test_fuzz_tags(base, resource, tags):
