@@ -50,6 +50,12 @@ def build_azure_blob(settings: StackSettings) -> pulumi.Output:
     return storage.recording_storage
 
 
+def storage_managed(settings: StackSettings) -> bool:
+    """False when the stack grants on storage that already exists: it then creates and changes none of it."""
+    existing = settings.existing_storage_account if settings.provider == "azure_blob" else settings.existing_bucket
+    return not existing
+
+
 BUILDERS = {"s3": build_s3, "gcs": build_gcs, "azure_blob": build_azure_blob}
 # The pip extra that brings each provider's SDK.
 EXTRAS = {"s3": "aws", "gcs": "gcp", "azure_blob": "azure"}
@@ -72,3 +78,5 @@ except ModuleNotFoundError as missing:
 pulumi.export("recording_storage", recording_storage)
 pulumi.export("conversation_properties", recording_storage.apply(tavus.conversation_properties))
 pulumi.export("recording_storage_json", recording_storage.apply(tavus.recording_storage_json))
+# verify reads it: `pulumi up` cannot restore a setting on storage the stack does not manage.
+pulumi.export("storage_managed", storage_managed(settings))

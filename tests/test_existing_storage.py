@@ -159,6 +159,16 @@ def test_example_stacks_create_no_storage_and_export_the_contract(stack, storage
 
 
 @pytest.mark.parametrize(
+    ("stack", "managed"),
+    [("dev", True), ("s3-kms", True), ("gcs", True), ("azure", True), ("s3-existing", False), ("gcs-existing", False), ("azure-existing", False)],
+)
+def test_the_program_exports_whether_the_stack_manages_its_storage(stack, managed):
+    # verify reads it to keep `pulumi up` out of the fixes for storage the stack only looks up.
+    run = run_program(load_stack_config(stack).config, stack=stack)
+    assert run.outputs["storage_managed"] is managed
+
+
+@pytest.mark.parametrize(
     ("stack", "token", "says"),
     [
         ("s3-existing", "aws:s3/getBucket:getBucket", "Tavus needs versioning on"),

@@ -373,6 +373,77 @@ def test_credentials_of_another_account_fail_the_caller_check_and_skip_the_role(
         assert checks[check_id].ok is None and "not for the role's account" in checks[check_id].detail
 
 
+# --- an existing bucket (existingBucket): the stack does not manage it -----------------------
+
+UNMANAGED = "(this stack does not manage the bucket: it was named with existingBucket)"
+# Each bucket drift, and the direct fix its check must give when the stack only looked the bucket up.
+DIRECT_FIXES = {
+    "versioning suspended": f"aws s3api put-bucket-versioning --bucket {BUCKET} --versioning-configuration Status=Enabled",
+    "a public access block flag off": f"aws s3api put-public-access-block --bucket {BUCKET} --public-access-block-configuration",
+    "public access block removed": f"aws s3api put-public-access-block --bucket {BUCKET} --public-access-block-configuration",
+    "object writer ownership": f"aws s3api put-bucket-ownership-controls --bucket {BUCKET} --ownership-controls",
+    "TLS policy removed": f"in S3 console > {BUCKET} > Permissions > Bucket policy, add",
+    "TLS deny turned into allow-anything": f"in S3 console > {BUCKET} > Permissions > Bucket policy, add",
+}
+
+
+def unmanaged(outputs: dict[str, Any]) -> dict[str, Any]:
+    """The outputs of an existingBucket stack: the program exports storage_managed false."""
+    return {**outputs, "storage_managed": False}
+
+
+def test_every_bucket_drift_has_its_direct_fix():
+    assert set(DIRECT_FIXES) == {name for name, (_, check_id, _) in DRIFTS.items() if check_id.startswith("aws.bucket.")}
+
+
+@pytest.mark.parametrize("drift", list(DIRECT_FIXES))
+def test_an_existing_buckets_drift_gets_only_the_direct_fix_while_the_roles_keeps_pulumi_up(aws, outputs, drift):
+    change, check_id, _ = DRIFTS[drift]
+    role_change, role_check, _ = DRIFTS["max session 3600"]
+    change(aws)
+    role_change(aws)
+    checks = run(unmanaged(outputs), aws)
+    assert failing(checks) == {check_id, role_check}
+    fix = checks[check_id].fix
+    assert fix.startswith(DIRECT_FIXES[drift]) and fix.endswith(UNMANAGED), fix
+    assert "pulumi" not in fix
+    # The role is the stack's own: `pulumi up` restores it.
+    assert checks[role_check].fix.startswith("run `pulumi up` for this stack to restore the kit's role")
+
+
+def test_a_missing_existing_bucket_says_to_check_the_name_given_in_existing_bucket(aws, outputs):
+    s3(aws).delete_bucket(Bucket=BUCKET)
+    fix = run(unmanaged(outputs), aws)["aws.bucket.exists"].fix
+    assert fix.startswith("check the name given in existingBucket") and f"--bucket {BUCKET}" in fix and fix.endswith(UNMANAGED)
+    assert "pulumi" not in fix
+
+
+def test_an_existing_buckets_missing_default_encryption_gets_the_put_bucket_encryption_line():
+    class NoDefaultEncryption:
+        def call(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {"ServerSideEncryptionConfiguration": {"Rules": []}}
+
+    reader: Any = NoDefaultEncryption()
+    kits, _ = verify_aws.check_encryption(reader, REGION, BUCKET)
+    existing, _ = verify_aws.check_encryption(reader, REGION, BUCKET, managed=False)
+    assert kits.ok is existing.ok is False
+    assert kits.fix == "run `pulumi up` for this stack to restore the kit's bucket encryption"
+    assert existing.fix.startswith(f"aws s3api put-bucket-encryption --bucket {BUCKET} --server-side-encryption-configuration '")
+    assert '"SSEAlgorithm":"AES256"' in existing.fix and existing.fix.endswith(UNMANAGED) and "pulumi" not in existing.fix
+
+
+@pytest.mark.parametrize("drift", list(DIRECT_FIXES))
+def test_a_stack_without_the_storage_managed_output_keeps_the_kits_fixes(aws, outputs, drift):
+    # Stacks deployed before storage_managed existed made their own bucket: `pulumi up` restores it.
+    change, check_id, _ = DRIFTS[drift]
+    change(aws)
+    assert outputs["storage_managed"] is True
+    before = {name: value for name, value in outputs.items() if name != "storage_managed"}
+    fix = run(before, aws)[check_id].fix
+    assert fix == run(outputs, aws)[check_id].fix
+    assert fix.startswith("run `pulumi up` for this stack to restore the kit's") and "existingBucket" not in fix
+
+
 # --- SSE-KMS ---------------------------------------------------------------------------------
 
 
@@ -660,7 +731,10 @@ def test_bucket_location_constraint_to_region(constraint, region):
 
 
 def test_the_fake_prints_the_outputs_the_program_exports_and_talks_to_loopback_only(outputs):
-    assert set(outputs) == {"bucket_name", "bucket_arn", "role_arn", "legacy_properties", "recording_storage", "conversation_properties", "recording_storage_json"}
+    assert set(outputs) == {
+        "bucket_name", "bucket_arn", "role_arn", "legacy_properties", "recording_storage", "conversation_properties",
+        "recording_storage_json", "storage_managed",
+    }
     assert outputs["bucket_arn"] == BUCKET_ARN and outputs["role_arn"] == ROLE_ARN
     assert outputs["conversation_properties"]["recording_storage"] == outputs["recording_storage"]
     assert os.environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")

@@ -423,6 +423,75 @@ def test_a_missing_account_fails_exists_and_skips_its_settings_and_container(che
     assert f"storage account {kit.storage.storage_account} was not found" in run.checks["azure.account.exists"].detail
 
 
+# --- an existing account and container (existingStorageAccount): the stack does not manage them
+
+UNMANAGED_ACCOUNT = "(this stack does not manage the storage account: it was named with existingStorageAccount)"
+UNMANAGED_CONTAINER = "(this stack does not manage the container: it was named with existingContainer)"
+ACCOUNT_UPDATE = "az storage account update -g {group} -n {account}"
+CONTAINER_RM = "az storage container-rm {verb} -g {group} --storage-account {account} -n {container} --public-access off"
+# Each drift of the account or container, and the direct fix its check must give when the stack only looked them up.
+DIRECT_FIXES = {
+    "TLS1_0": f"{ACCOUNT_UPDATE} --min-tls-version TLS1_2",
+    "minimum TLS unset": f"{ACCOUNT_UPDATE} --min-tls-version TLS1_2",
+    "HTTPS only off": f"{ACCOUNT_UPDATE} --https-only true",
+    "public blob access on": f"{ACCOUNT_UPDATE} --allow-blob-public-access false",
+    "public blob access unset": f"{ACCOUNT_UPDATE} --allow-blob-public-access false",
+    "shared key access on": f"{ACCOUNT_UPDATE} --allow-shared-key-access false",
+    "shared key access null": f"{ACCOUNT_UPDATE} --allow-shared-key-access false",
+    "firewall denies by default": f"{ACCOUNT_UPDATE} --default-action Allow",
+    "public network access disabled": f"{ACCOUNT_UPDATE} --public-network-access Enabled",
+    "versioning off": "az storage account blob-service-properties update -g {group} --account-name {account} --enable-versioning true",
+    "container missing": "check the name given in existingContainer, or create the container: " + CONTAINER_RM.replace("{verb}", "create"),
+    "container with public access Blob": CONTAINER_RM.replace("{verb}", "update"),
+}
+
+
+def unmanaged(kit: Kit) -> dict[str, Any]:
+    """The outputs of an existingStorageAccount stack: the program exports storage_managed false."""
+    return {**kit.outputs, "storage_managed": False}
+
+
+def test_every_storage_drift_has_its_direct_fix():
+    assert set(DIRECT_FIXES) == {name for name, (_, check_id, _) in DRIFTS.items() if check_id.startswith(("azure.account.", "azure.container."))}
+
+
+@pytest.mark.parametrize("name", list(DIRECT_FIXES))
+def test_an_existing_accounts_drift_gets_only_the_direct_fix_while_trust_and_grant_keep_pulumi_up(check, kit, name):
+    drifts = [DRIFTS[n][0] for n in (name, "another issuer", "no role assignment")]
+    check_id = DRIFTS[name][1]
+    run = check(lambda state, kit: [drift(state, kit) for drift in drifts], outputs=unmanaged(kit))
+    assert run.failing() == {check_id, "azure.identity.federation", "azure.identity.role_assignments"}
+    where = {"group": kit.outputs["resource_group_name"], "account": kit.storage.storage_account, "container": kit.storage.container}
+    note = UNMANAGED_CONTAINER if check_id.startswith("azure.container.") else UNMANAGED_ACCOUNT
+    fix = run.checks[check_id].fix
+    assert fix == f"{DIRECT_FIXES[name].format(**where)} {note}"
+    assert "pulumi" not in fix
+    # The identity's trust and its grant on the container are the stack's own: `pulumi up` restores them.
+    for managed in ("azure.identity.federation", "azure.identity.role_assignments"):
+        assert run.checks[managed].fix.startswith("run `pulumi up` on this stack"), run.checks[managed].fix
+
+
+def test_a_missing_existing_account_says_to_check_the_names_it_was_given(check, kit):
+    run = check(lambda state, kit: state.remove(kit.account_id), outputs=unmanaged(kit))
+    assert run.failing() == {"azure.account.exists"}
+    fix = run.checks["azure.account.exists"].fix
+    assert fix.startswith("check the names given in existingStorageAccount and resourceGroupName") and fix.endswith(UNMANAGED_ACCOUNT)
+    assert f"az storage account show -g {kit.outputs['resource_group_name']} -n {kit.storage.storage_account}" in fix
+    assert "pulumi" not in fix
+
+
+@pytest.mark.parametrize("name", ["TLS1_0", "firewall denies by default", "container missing", "container with public access Blob"])
+def test_a_stack_without_the_storage_managed_output_keeps_the_kits_fixes(check, kit, name):
+    # Stacks deployed before storage_managed existed made their own account: its fixes stay the kit's.
+    drift, check_id, _ = DRIFTS[name]
+    assert kit.outputs["storage_managed"] is True
+    before = {key: value for key, value in kit.outputs.items() if key != "storage_managed"}
+    fix = check(drift, outputs=before).checks[check_id].fix
+    assert fix == check(drift).checks[check_id].fix
+    assert "existingStorageAccount" not in fix and "existingContainer" not in fix
+    assert name == "firewall denies by default" or fix.startswith("run `pulumi up` on this stack")
+
+
 # --- reads that cannot be made
 
 

@@ -573,6 +573,63 @@ def test_refused_credentials_stop_the_reads_and_say_how_to_log_in(kit: Kit, fake
     assert len(fake.received) == 1
 
 
+# --- an existing bucket (existingBucket): the stack does not manage it, only the writer's grant on it
+
+UNMANAGED = "(this stack does not manage the bucket: it was named with existingBucket)"
+# Each drift of the bucket itself, and the direct fix its check must give when the stack only looked it up.
+DIRECT_FIXES = {
+    "versioning off": "gcloud storage buckets update gs://{bucket} --versioning",
+    "uniform access off": "gcloud storage buckets update gs://{bucket} --uniform-bucket-level-access",
+    "public access prevention inherited": "gcloud storage buckets update gs://{bucket} --public-access-prevention",
+    "bucket in another project": "check the name given in existingBucket: it must name a bucket in project {project}, where the pool is",
+}
+
+
+def unmanaged(kit: Kit) -> dict[str, Any]:
+    """The outputs of an existingBucket stack: the program exports storage_managed false."""
+    return {**kit.outputs, "storage_managed": False}
+
+
+def test_every_drift_of_the_bucket_itself_has_its_direct_fix():
+    assert set(DIRECT_FIXES) == {name for name, (_, check_id, _) in DRIFTS.items() if check_id in BUCKET_IDS}
+
+
+@pytest.mark.parametrize("drift", list(DIRECT_FIXES))
+def test_an_existing_buckets_drift_gets_only_the_direct_fix_while_trust_and_grant_keep_pulumi_up(kit: Kit, fake: api.FakeGcp, drift: str):
+    for name in (drift, "subject mapped from another claim", "writer without objectCreator"):
+        change, _, _ = DRIFTS[name]
+        change(kit, fake.state)
+    check_id = DRIFTS[drift][1]
+    checks = verify(kit, fake, unmanaged(kit))
+    assert_only(checks, False, (check_id, PROVIDER_MAPPING, WRITER))
+    found = by_id(checks)
+    fix = found[check_id].fix
+    assert fix == f"{DIRECT_FIXES[drift].format(bucket=kit.bucket, project=kit.storage.project_id)} {UNMANAGED}"
+    assert "pulumi" not in fix
+    # The provider and the writer's grant on the bucket are the stack's own: `pulumi up` restores them.
+    assert found[PROVIDER_MAPPING].fix.startswith(verify_gcp.PULUMI_UP)
+    assert found[WRITER].fix.startswith(verify_gcp.PULUMI_UP)
+
+
+def test_a_missing_existing_bucket_says_to_check_the_name_given_in_existing_bucket(kit: Kit, fake: api.FakeGcp):
+    del fake.state.buckets[kit.bucket]
+    fix = by_id(verify(kit, fake, unmanaged(kit)))[BUCKET_PROJECT].fix
+    assert fix.startswith("check the name given in existingBucket") and f"gs://{kit.bucket}" in fix and fix.endswith(UNMANAGED)
+    assert "pulumi" not in fix
+
+
+@pytest.mark.parametrize("drift", list(DIRECT_FIXES))
+def test_a_stack_without_the_storage_managed_output_keeps_the_kits_fixes(kit: Kit, fake: api.FakeGcp, drift: str):
+    # Stacks deployed before storage_managed existed made their own bucket: `pulumi up` restores it.
+    change, check_id, _ = DRIFTS[drift]
+    change(kit, fake.state)
+    assert kit.outputs["storage_managed"] is True
+    before = {name: value for name, value in kit.outputs.items() if name != "storage_managed"}
+    fix = by_id(verify(kit, fake, before))[check_id].fix
+    assert fix == by_id(verify(kit, fake))[check_id].fix
+    assert verify_gcp.PULUMI_UP in fix and "existingBucket" not in fix
+
+
 # --- a stack that does not export Tavus's issuer and subject (the component in someone's own program)
 
 

@@ -453,6 +453,21 @@ def _pulumi_up(what: str) -> str:
     return f"run `pulumi up` for this stack to restore the kit's {what}"
 
 
+# A bucket named with existingBucket is only looked up: `pulumi up` changes none of its settings.
+UNMANAGED_BUCKET = "this stack does not manage the bucket: it was named with existingBucket"
+SSE_S3_CONFIGURATION = '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
+
+
+def _bucket_fix(managed: bool, restore: str, direct: str) -> str:
+    """A bucket check's fix: `restore` (which runs `pulumi up`) for the kit's bucket; only `direct` for an existing one."""
+    return restore if managed else f"{direct} ({UNMANAGED_BUCKET})"
+
+
+def _restore_or(what: str, cli: str, managed: bool) -> str:
+    """`pulumi up`, or the CLI line, for the kit's bucket; only the CLI line for an existing one."""
+    return _bucket_fix(managed, f"{_pulumi_up(what)}, or: {cli}", cli)
+
+
 def check_caller(reader: Reader, region: str, role_account: str) -> Check:
     identity = reader.call("sts", region, "get_caller_identity")
     if isinstance(identity, Unread):
@@ -589,7 +604,7 @@ def check_permissions(reader: Reader, role_name: str, bucket_arn: str, kms: KmsN
     )
 
 
-def check_encryption(reader: Reader, region: str, bucket: str) -> tuple[Check, KmsNeed]:
+def check_encryption(reader: Reader, region: str, bucket: str, managed: bool = True) -> tuple[Check, KmsNeed]:
     """aws.bucket.encryption, and which KMS key (if any) the role must be able to use."""
     answer = reader.call("s3", region, "get_bucket_encryption", Bucket=bucket)
     if isinstance(answer, Unread):
@@ -616,13 +631,17 @@ def check_encryption(reader: Reader, region: str, bucket: str) -> tuple[Check, K
         failed(
             BUCKET_ENCRYPTION,
             f"default encryption is {algorithm or 'not set'}; the kit sets SSE-S3 (AES256) or SSE-KMS",
-            _pulumi_up("bucket encryption"),
+            _bucket_fix(
+                managed,
+                _pulumi_up("bucket encryption"),
+                f"aws s3api put-bucket-encryption --bucket {bucket} --server-side-encryption-configuration '{SSE_S3_CONFIGURATION}'",
+            ),
         ),
         None,
     )
 
 
-def check_versioning(reader: Reader, region: str, bucket: str) -> Check:
+def check_versioning(reader: Reader, region: str, bucket: str, managed: bool = True) -> Check:
     answer = reader.call("s3", region, "get_bucket_versioning", Bucket=bucket)
     if isinstance(answer, Unread):
         return _unknown(BUCKET_VERSIONING, answer)
@@ -632,18 +651,21 @@ def check_versioning(reader: Reader, region: str, bucket: str) -> Check:
     return failed(
         BUCKET_VERSIONING,
         f"versioning is {status or 'never enabled'}; Daily (Tavus's recorder) requires it Enabled",
-        _pulumi_up("bucket versioning")
-        + f", or: aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled",
+        _restore_or(
+            "bucket versioning", f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled", managed
+        ),
     )
 
 
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
-def check_public_access_block(reader: Reader, region: str, bucket: str) -> Check:
-    fix = _pulumi_up("public access block") + (
-        f", or: aws s3api put-public-access-block --bucket {bucket} --public-access-block-configuration "
-        + ",".join(f"{flag}=true" for flag in PUBLIC_ACCESS_FLAGS)
+def check_public_access_block(reader: Reader, region: str, bucket: str, managed: bool = True) -> Check:
+    fix = _restore_or(
+        "public access block",
+        f"aws s3api put-public-access-block --bucket {bucket} --public-access-block-configuration "
+        + ",".join(f"{flag}=true" for flag in PUBLIC_ACCESS_FLAGS),
+        managed,
     )
     answer = reader.call("s3", region, "get_public_access_block", Bucket=bucket)
     if isinstance(answer, Unread):
@@ -657,10 +679,11 @@ def check_public_access_block(reader: Reader, region: str, bucket: str) -> Check
     return passed(BUCKET_PUBLIC_ACCESS_BLOCK, "all four public access block settings are on")
 
 
-def check_ownership(reader: Reader, region: str, bucket: str) -> Check:
-    fix = _pulumi_up("object ownership") + (
-        f", or: aws s3api put-bucket-ownership-controls --bucket {bucket} "
-        "--ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'"
+def check_ownership(reader: Reader, region: str, bucket: str, managed: bool = True) -> Check:
+    fix = _restore_or(
+        "object ownership",
+        f"aws s3api put-bucket-ownership-controls --bucket {bucket} --ownership-controls 'Rules=[{{ObjectOwnership=BucketOwnerEnforced}}]'",
+        managed,
     )
     answer = reader.call("s3", region, "get_bucket_ownership_controls", Bucket=bucket)
     if isinstance(answer, Unread):
@@ -674,8 +697,15 @@ def check_ownership(reader: Reader, region: str, bucket: str) -> Check:
     return failed(BUCKET_OWNERSHIP, f"object ownership is {ownership}; the kit sets BucketOwnerEnforced", fix)
 
 
-def check_tls_only(reader: Reader, region: str, bucket: str, bucket_arn: str) -> Check:
-    fix = _pulumi_up("TLS-only bucket policy") + f" (S3 console > {bucket} > Permissions > Bucket policy)"
+def check_tls_only(reader: Reader, region: str, bucket: str, bucket_arn: str, managed: bool = True) -> Check:
+    console = f"S3 console > {bucket} > Permissions > Bucket policy"
+    fix = _bucket_fix(
+        managed,
+        f"{_pulumi_up('TLS-only bucket policy')} ({console})",
+        # put-bucket-policy would replace the whole policy, so an existing bucket's is edited in place.
+        f"in {console}, add (keeping the other statements) a Deny of s3:* to Principal * on {bucket_arn} and "
+        f"{bucket_arn}/* with the condition Bool aws:SecureTransport false",
+    )
     answer = reader.call("s3", region, "get_bucket_policy", Bucket=bucket)
     if isinstance(answer, Unread):
         if answer.code == "NoSuchBucketPolicy":
@@ -695,8 +725,13 @@ def check_tls_only(reader: Reader, region: str, bucket: str, bucket_arn: str) ->
     )
 
 
-def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: str) -> tuple[list[Check], KmsNeed]:
-    """The bucket's checks, and the KMS key the role needs (from its default encryption)."""
+def check_bucket(
+    reader: Reader, bucket: str, bucket_arn: str, expected_region: str, managed: bool = True
+) -> tuple[list[Check], KmsNeed]:
+    """The bucket's checks, and the KMS key the role needs (from its default encryption).
+
+    `managed` is False for a bucket named with existingBucket: the fixes are then the direct ones only.
+    """
     # GetBucketLocation answers from us-east-1 for a bucket in any region.
     location = reader.call("s3", IAM_REGION, "get_bucket_location", Bucket=bucket)
     region = expected_region
@@ -705,7 +740,15 @@ def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: 
         if location.code == "NoSuchBucket":
             reason = f"bucket {bucket} does not exist"
             checks = [
-                failed(BUCKET_EXISTS, f"{reason}; Tavus writes to it", _pulumi_up("bucket")),
+                failed(
+                    BUCKET_EXISTS,
+                    f"{reason}; Tavus writes to it",
+                    _bucket_fix(
+                        managed,
+                        _pulumi_up("bucket"),
+                        f"check the name given in existingBucket (aws s3api head-bucket --bucket {bucket}), or create that bucket",
+                    ),
+                ),
                 *skipped((BUCKET_REGION, *BUCKET_SETTING_CHECKS), reason),
             ]
             return checks, KmsUnknown(reason)
@@ -726,13 +769,13 @@ def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: 
                 )
             )
     # The bucket's own region from here on (real S3 redirects requests sent elsewhere).
-    encryption, kms = check_encryption(reader, region, bucket)
+    encryption, kms = check_encryption(reader, region, bucket, managed)
     checks += [
-        check_versioning(reader, region, bucket),
-        check_public_access_block(reader, region, bucket),
-        check_ownership(reader, region, bucket),
+        check_versioning(reader, region, bucket, managed),
+        check_public_access_block(reader, region, bucket, managed),
+        check_ownership(reader, region, bucket, managed),
         encryption,
-        check_tls_only(reader, region, bucket, bucket_arn),
+        check_tls_only(reader, region, bucket, bucket_arn, managed),
     ]
     return checks, kms
 
@@ -745,7 +788,9 @@ def verify(
     """Every check in `CHECK_IDS`, in that order.
 
     `outputs` is the whole stack output dict; the checks read only `storage`, which is what Tavus
-    receives, so a bucket or role ARN output that disagrees with it cannot mask a problem.
+    receives, so a bucket or role ARN output that disagrees with it cannot mask a problem. Only
+    `storage_managed` is read from it: False (an existingBucket stack) keeps `pulumi up` out of the
+    bucket's fixes; absent (a stack deployed before that output) means the kit made the bucket.
     """
     role_match = ROLE_ARN_PATTERN.match(storage.assume_role_arn)
     partition = role_match["partition"] if role_match else "aws"
@@ -757,7 +802,8 @@ def verify(
         return skipped(CHECK_IDS, f"no AWS session: {error}")
 
     reader = Reader(session)
-    bucket_checks, kms = check_bucket(reader, bucket, bucket_arn, storage.bucket_region)
+    managed = outputs.get("storage_managed") is not False
+    bucket_checks, kms = check_bucket(reader, bucket, bucket_arn, storage.bucket_region, managed)
     checks = bucket_checks
 
     if not role_match:

@@ -280,6 +280,22 @@ def _or_pulumi_up(cli: str) -> str:
     return f"run `pulumi up` on this stack to restore the kit's setting, or: {cli}"
 
 
+# An account named with existingStorageAccount, and its container named with existingContainer, are
+# only looked up: `pulumi up` changes none of their settings.
+UNMANAGED_ACCOUNT = "this stack does not manage the storage account: it was named with existingStorageAccount"
+UNMANAGED_CONTAINER = "this stack does not manage the container: it was named with existingContainer"
+
+
+def _storage_fix(managed: bool, restore: str, direct: str, unmanaged: str = UNMANAGED_ACCOUNT) -> str:
+    """A storage check's fix: `restore` for the kit's own storage; only `direct` for an existing account or container."""
+    return restore if managed else f"{direct} ({unmanaged})"
+
+
+def _restore_or(cli: str, managed: bool, unmanaged: str = UNMANAGED_ACCOUNT) -> str:
+    """`pulumi up`, or the az line, for the kit's storage; only the az line for an existing one."""
+    return _storage_fix(managed, _or_pulumi_up(cli), cli, unmanaged)
+
+
 def judge_identity_ids(client_id: Optional[str], tenant_id: Optional[str], dest: Destination) -> Check:
     wrong: list[str] = []
     if (client_id or "").lower() != dest.client_id.lower():
@@ -407,28 +423,28 @@ def _tls_rank(version: Optional[str]) -> int:
     return int(match.group(1)) if match else -1
 
 
-def judge_tls(version: Optional[str], dest: Destination) -> Check:
+def judge_tls(version: Optional[str], dest: Destination, managed: bool = True) -> Check:
     if _tls_rank(version) >= _tls_rank(TLS_NEEDED):
         return passed(TLS, f"account {dest.account} accepts {version} or newer (the kit sets {TLS_NEEDED}).")
     found = version or "not set, which Azure treats as TLS1_0"
     return failed(
         TLS,
         f"account {dest.account} minimum TLS version is {found}: the kit requires {TLS_NEEDED} or newer.",
-        _or_pulumi_up(f"az storage account update -g {dest.resource_group} -n {dest.account} --min-tls-version {TLS_NEEDED}"),
+        _restore_or(f"az storage account update -g {dest.resource_group} -n {dest.account} --min-tls-version {TLS_NEEDED}", managed),
     )
 
 
-def judge_https_only(https_only: Optional[bool], dest: Destination) -> Check:
+def judge_https_only(https_only: Optional[bool], dest: Destination, managed: bool = True) -> Check:
     if https_only is True:
         return passed(HTTPS_ONLY, f"account {dest.account} accepts HTTPS only.")
     return failed(
         HTTPS_ONLY,
         f"account {dest.account} supportsHttpsTrafficOnly is {https_only}: it accepts plain HTTP; the kit requires HTTPS only.",
-        _or_pulumi_up(f"az storage account update -g {dest.resource_group} -n {dest.account} --https-only true"),
+        _restore_or(f"az storage account update -g {dest.resource_group} -n {dest.account} --https-only true", managed),
     )
 
 
-def judge_public_access(allowed: Optional[bool], dest: Destination) -> Check:
+def judge_public_access(allowed: Optional[bool], dest: Destination, managed: bool = True) -> Check:
     if allowed is False:
         return passed(PUBLIC_ACCESS, f"account {dest.account} forbids anonymous blob access (allowBlobPublicAccess false).")
     found = "true" if allowed else "not set (accounts created before late 2023 then allow it)"
@@ -436,11 +452,11 @@ def judge_public_access(allowed: Optional[bool], dest: Destination) -> Check:
         PUBLIC_ACCESS,
         f"account {dest.account} allowBlobPublicAccess is {found}: a container could be opened to anyone; "
         "recordings need it false.",
-        _or_pulumi_up(f"az storage account update -g {dest.resource_group} -n {dest.account} --allow-blob-public-access false"),
+        _restore_or(f"az storage account update -g {dest.resource_group} -n {dest.account} --allow-blob-public-access false", managed),
     )
 
 
-def judge_shared_key(allowed: Optional[bool], dest: Destination) -> Check:
+def judge_shared_key(allowed: Optional[bool], dest: Destination, managed: bool = True) -> Check:
     if allowed is False:
         return passed(SHARED_KEY, f"account {dest.account} refuses account keys and SAS (allowSharedKeyAccess false): Entra ID only.")
     found = "true" if allowed else "not set, which Azure treats as true"
@@ -448,62 +464,81 @@ def judge_shared_key(allowed: Optional[bool], dest: Destination) -> Check:
         SHARED_KEY,
         f"account {dest.account} allowSharedKeyAccess is {found}: account keys and SAS tokens bypass the role "
         "assignment; the kit requires false.",
-        _or_pulumi_up(f"az storage account update -g {dest.resource_group} -n {dest.account} --allow-shared-key-access false"),
+        _restore_or(f"az storage account update -g {dest.resource_group} -n {dest.account} --allow-shared-key-access false", managed),
     )
 
 
-def judge_network(public_network_access: Optional[str], default_action: Optional[str], dest: Destination) -> Check:
+def judge_network(public_network_access: Optional[str], default_action: Optional[str], dest: Destination, managed: bool = True) -> Check:
     """Tavus writes from its own cloud, over the internet: the account must accept requests from outside."""
     where = f"-g {dest.resource_group} -n {dest.account}"
     if (public_network_access or "Enabled") != "Enabled":
+        enable = f"az storage account update {where} --public-network-access Enabled"
         return failed(
             NETWORK,
             f"account {dest.account} public network access is {public_network_access}: Tavus writes from outside "
             "your networks, so every request it makes is refused.",
-            f"az storage account update {where} --public-network-access Enabled",
+            _storage_fix(managed, enable, enable),
         )
     if (default_action or "Allow") != "Allow":
+        allow = f"az storage account update {where} --default-action Allow"
         return failed(
             NETWORK,
             f"account {dest.account} firewall default action is {default_action}: requests from addresses no rule "
             "allows, such as Tavus's, are refused.",
-            f"az storage account update {where} --default-action Allow (the kit leaves the firewall open; access is "
-            "limited by the role assignment)",
+            _storage_fix(managed, f"{allow} (the kit leaves the firewall open; access is limited by the role assignment)", allow),
         )
     return passed(NETWORK, f"account {dest.account} accepts requests from outside your networks, where Tavus writes from.")
 
 
-def judge_versioning(enabled: Optional[bool], dest: Destination) -> Check:
+def judge_versioning(enabled: Optional[bool], dest: Destination, managed: bool = True) -> Check:
     if enabled is True:
         return passed(VERSIONING, f"blob versioning is on in account {dest.account}.")
     return failed(
         VERSIONING,
         f"blob versioning is {'off' if enabled is False else 'not set (off)'} in account {dest.account}: "
         "an overwritten or deleted recording cannot be recovered; the kit turns it on.",
-        _or_pulumi_up(
-            f"az storage account blob-service-properties update -g {dest.resource_group} --account-name {dest.account} --enable-versioning true"
+        _restore_or(
+            f"az storage account blob-service-properties update -g {dest.resource_group} --account-name {dest.account} --enable-versioning true",
+            managed,
         ),
     )
 
 
-def judge_container(public_access: Optional[str], dest: Destination) -> Check:
+def judge_container(public_access: Optional[str], dest: Destination, managed: bool = True) -> Check:
     if public_access in (None, "None"):
         return passed(CONTAINER, f"container {dest.container} exists in account {dest.account} and is private.")
     return failed(
         CONTAINER,
         f"container {dest.container} has public access {public_access}: anyone can read its recordings without signing in.",
-        _or_pulumi_up(
-            f"az storage container-rm update -g {dest.resource_group} --storage-account {dest.account} -n {dest.container} --public-access off"
+        _restore_or(
+            f"az storage container-rm update -g {dest.resource_group} --storage-account {dest.account} -n {dest.container} --public-access off",
+            managed,
+            UNMANAGED_CONTAINER,
         ),
     )
 
 
-def missing_container(message: str, dest: Destination) -> Check:
+def missing_container(message: str, dest: Destination, managed: bool = True) -> Check:
+    create = f"az storage container-rm create -g {dest.resource_group} --storage-account {dest.account} -n {dest.container} --public-access off"
     return failed(
         CONTAINER,
         f"container {dest.container} was not found in account {dest.account} ({message}): Tavus has nowhere to write.",
-        _or_pulumi_up(
-            f"az storage container-rm create -g {dest.resource_group} --storage-account {dest.account} -n {dest.container} --public-access off"
+        _storage_fix(
+            managed, _or_pulumi_up(create), f"check the name given in existingContainer, or create the container: {create}", UNMANAGED_CONTAINER
+        ),
+    )
+
+
+def missing_account(message: str, dest: Destination, managed: bool = True) -> Check:
+    return failed(
+        ACCOUNT_EXISTS,
+        f"storage account {dest.account} was not found in resource group {dest.resource_group} ({message}): "
+        "Tavus has nowhere to write.",
+        _storage_fix(
+            managed,
+            "run `pulumi up` on this stack to re-create it (the kit keeps accounts on destroy, so check whether it was deleted by hand)",
+            "check the names given in existingStorageAccount and resourceGroupName, "
+            f"e.g. with az storage account show -g {dest.resource_group} -n {dest.account}",
         ),
     )
 
@@ -640,17 +675,13 @@ def _role_assignments(authorization: AuthorizationManagementClient) -> RoleAssig
     return operations
 
 
-def _storage_checks(dest: Destination, reads: Reads, storage: StorageManagementClient) -> list[Check]:
+def _storage_checks(dest: Destination, reads: Reads, storage: StorageManagementClient, managed: bool = True) -> list[Check]:
+    """The account's and the container's checks; `managed` is False for an existingStorageAccount stack."""
     group, account_name = dest.resource_group, dest.account
     account = reads.run(ACCOUNT_READ, lambda: storage.storage_accounts.get_properties(group, account_name))
     if isinstance(account, NotFound):
         return [
-            failed(
-                ACCOUNT_EXISTS,
-                f"storage account {account_name} was not found in resource group {group} ({account.message}): "
-                "Tavus has nowhere to write.",
-                "run `pulumi up` on this stack to re-create it (the kit keeps accounts on destroy, so check whether it was deleted by hand)",
-            ),
+            missing_account(account.message, dest, managed),
             *skipped([*ACCOUNT_SETTING_IDS, VERSIONING, CONTAINER], f"storage account {account_name} not found"),
         ]
     checks: list[Check] = []
@@ -668,21 +699,23 @@ def _storage_checks(dest: Destination, reads: Reads, storage: StorageManagementC
         )
         checks += [
             passed(ACCOUNT_EXISTS, f"storage account {account_name} exists in resource group {group}."),
-            judge_tls(settings.minimum_tls_version, dest),
-            judge_https_only(settings.https_only, dest),
-            judge_public_access(settings.allow_blob_public_access, dest),
-            judge_shared_key(settings.allow_shared_key_access, dest),
-            judge_network(settings.public_network_access, settings.default_action, dest),
+            judge_tls(settings.minimum_tls_version, dest, managed),
+            judge_https_only(settings.https_only, dest, managed),
+            judge_public_access(settings.allow_blob_public_access, dest, managed),
+            judge_shared_key(settings.allow_shared_key_access, dest, managed),
+            judge_network(settings.public_network_access, settings.default_action, dest, managed),
         ]
 
     service = reads.run(BLOB_SERVICE_READ, lambda: storage.blob_services.get_service_properties(group, account_name))
-    checks.append(_outcome(VERSIONING, service, lambda found: judge_versioning(found.is_versioning_enabled, dest), "blob service not found"))
+    checks.append(
+        _outcome(VERSIONING, service, lambda found: judge_versioning(found.is_versioning_enabled, dest, managed), "blob service not found")
+    )
 
     container = reads.run(CONTAINER_READ, lambda: storage.blob_containers.get(group, account_name, dest.container))
     if isinstance(container, NotFound):
-        checks.append(missing_container(container.message, dest))
+        checks.append(missing_container(container.message, dest, managed))
     else:
-        checks.append(_outcome(CONTAINER, container, lambda found: judge_container(_text(found.public_access), dest)))
+        checks.append(_outcome(CONTAINER, container, lambda found: judge_container(_text(found.public_access), dest, managed)))
     return checks
 
 
@@ -707,8 +740,11 @@ def verify(
 
     Raises `MissingOutputs` when the outputs do not name the subscription, group and identity.
     `client_kwargs` go to every management client (e.g. `connection_verify`, timeouts, retries).
+    `storage_managed` False in `outputs` (an existingStorageAccount stack) keeps `pulumi up` out of the
+    account's and the container's fixes; absent (a stack deployed before that output) means the kit made them.
     """
     dest = destination(storage, outputs)
+    managed = outputs.get("storage_managed") is not False
     endpoint = base_url.rstrip("/")
     # Tokens for ARM are asked for its own audience, in every cloud.
     scope = f"{endpoint}/.default"
@@ -719,7 +755,7 @@ def verify(
         problem = _token_problem(credential, scope)
         if problem is not None:
             return _unreadable(CHECK_IDS, problem)
-        return _read_and_judge(dest, credential, endpoint, scope, {**CLIENT_DEFAULTS, **client_kwargs})
+        return _read_and_judge(dest, credential, endpoint, scope, {**CLIENT_DEFAULTS, **client_kwargs}, managed)
     except Exception as exc:  # noqa: BLE001 (a client that cannot even be built still gives a report)
         return _unreadable(CHECK_IDS, Unreadable(f"verify could not talk to Azure: {type(exc).__name__}: {_short(exc)}"))
     finally:
@@ -728,7 +764,9 @@ def verify(
             close()
 
 
-def _read_and_judge(dest: Destination, credential: TokenCredential, endpoint: str, scope: str, kwargs: dict[str, Any]) -> list[Check]:
+def _read_and_judge(
+    dest: Destination, credential: TokenCredential, endpoint: str, scope: str, kwargs: dict[str, Any], managed: bool = True
+) -> list[Check]:
     common: dict[str, Any] = {"base_url": endpoint, "credential_scopes": [scope], **kwargs}
     reads = Reads(endpoint, dest)
     with (
@@ -736,7 +774,7 @@ def _read_and_judge(dest: Destination, credential: TokenCredential, endpoint: st
         AuthorizationManagementClient(credential, dest.subscription_id, **common) as authorization,
         StorageManagementClient(credential, dest.subscription_id, **common) as storage,
     ):
-        checks = _identity_checks(dest, reads, msi, authorization) + _storage_checks(dest, reads, storage)
+        checks = _identity_checks(dest, reads, msi, authorization) + _storage_checks(dest, reads, storage, managed)
     # The report always lists the same ids, in the same order.
     order = {check_id: index for index, check_id in enumerate(CHECK_IDS)}
     return sorted(checks, key=lambda check: order[check.id])

@@ -100,6 +100,8 @@ READER_ROLES: dict[str, str] = {
 
 LOGIN_FIX = "gcloud auth application-default login (or point GOOGLE_APPLICATION_CREDENTIALS at a credentials file), then run verify again"
 PULUMI_UP = "run `pulumi up` for this stack to restore the kit's settings"
+# A bucket named with existingBucket is only looked up: `pulumi up` changes none of its settings.
+UNMANAGED_BUCKET = "this stack does not manage the bucket: it was named with existingBucket"
 # Stands in a fix for Tavus's subject when the stack does not export it (Tavus's recording guide, GCS tab).
 SUBJECT_PLACEHOLDER = "TAVUS_SUBJECT"
 # Anyone on the internet / anyone with a Google account.
@@ -458,7 +460,18 @@ def judge_impersonation(policy: Json, dest: Destination, subject: Optional[str],
     )
 
 
-def judge_bucket_project(bucket: Json, dest: Destination) -> Check:
+def _bucket_fix(managed: bool, restore: str, direct: str) -> str:
+    """A bucket check's fix: `restore` (which runs `pulumi up`) for the kit's bucket; only `direct` for an existing one."""
+    return restore if managed else f"{direct} ({UNMANAGED_BUCKET})"
+
+
+def _update_bucket(dest: Destination, flag: str, managed: bool) -> str:
+    """The gcloud line that sets `flag` on the bucket, or `pulumi up` for the kit's bucket."""
+    command = f"gcloud storage buckets update gs://{dest.bucket} {flag}"
+    return _bucket_fix(managed, f"{command}, or {PULUMI_UP}", command)
+
+
+def judge_bucket_project(bucket: Json, dest: Destination, managed: bool = True) -> Check:
     found = bucket.get("projectNumber")
     if found == dest.project_number:
         return passed(BUCKET_PROJECT, f"bucket {dest.bucket} exists in project number {found}, where the pool is")
@@ -466,47 +479,55 @@ def judge_bucket_project(bucket: Json, dest: Destination) -> Check:
         BUCKET_PROJECT,
         f"bucket {dest.bucket} is in project number {found}, but the pool is in {dest.project_number}: "
         "recording_storage mixes two projects' resources.",
-        f"point bucket_name and workload_identity_provider at one deployment ({PULUMI_UP})",
+        _bucket_fix(
+            managed,
+            f"point bucket_name and workload_identity_provider at one deployment ({PULUMI_UP})",
+            f"check the name given in existingBucket: it must name a bucket in project {dest.project_id}, where the pool is",
+        ),
     )
 
 
-def _missing_bucket(dest: Destination) -> Check:
+def _missing_bucket(dest: Destination, managed: bool = True) -> Check:
     return failed(
         BUCKET_PROJECT,
         f"bucket {dest.bucket} does not exist: Tavus has nowhere to write.",
-        f"{PULUMI_UP} (the kit keeps the bucket on destroy, so it was deleted outside Pulumi or the name is wrong)",
+        _bucket_fix(
+            managed,
+            f"{PULUMI_UP} (the kit keeps the bucket on destroy, so it was deleted outside Pulumi or the name is wrong)",
+            f"check the name given in existingBucket (gcloud storage buckets describe gs://{dest.bucket}), or create that bucket",
+        ),
     )
 
 
-def judge_versioning(bucket: Json, dest: Destination) -> Check:
+def judge_versioning(bucket: Json, dest: Destination, managed: bool = True) -> Check:
     if (bucket.get("versioning") or {}).get("enabled") is True:
         return passed(VERSIONING, f"versioning is on for {dest.bucket}: an overwritten recording keeps its earlier version")
     return failed(
         VERSIONING,
         f"versioning is off for {dest.bucket}: the kit keeps every version of a recording.",
-        f"gcloud storage buckets update gs://{dest.bucket} --versioning, or {PULUMI_UP}",
+        _update_bucket(dest, "--versioning", managed),
     )
 
 
-def judge_uniform_access(bucket: Json, dest: Destination) -> Check:
+def judge_uniform_access(bucket: Json, dest: Destination, managed: bool = True) -> Check:
     iam = bucket.get("iamConfiguration") or {}
     if (iam.get("uniformBucketLevelAccess") or {}).get("enabled") is True:
         return passed(UNIFORM_ACCESS, "uniform bucket-level access is on: only IAM decides who reads and writes")
     return failed(
         UNIFORM_ACCESS,
         f"uniform bucket-level access is off for {dest.bucket}: object ACLs can grant access the bucket's IAM policy does not show.",
-        f"gcloud storage buckets update gs://{dest.bucket} --uniform-bucket-level-access, or {PULUMI_UP}",
+        _update_bucket(dest, "--uniform-bucket-level-access", managed),
     )
 
 
-def judge_public_access_prevention(bucket: Json, dest: Destination) -> Check:
+def judge_public_access_prevention(bucket: Json, dest: Destination, managed: bool = True) -> Check:
     found = (bucket.get("iamConfiguration") or {}).get("publicAccessPrevention")
     if found == "enforced":
         return passed(PUBLIC_ACCESS_PREVENTION, "public access prevention is enforced: recordings cannot be made public")
     return failed(
         PUBLIC_ACCESS_PREVENTION,
         f"public access prevention is {found or 'unset'!r} for {dest.bucket}, not 'enforced': a grant to allUsers would make recordings public.",
-        f"gcloud storage buckets update gs://{dest.bucket} --public-access-prevention, or {PULUMI_UP}",
+        _update_bucket(dest, "--public-access-prevention", managed),
     )
 
 
@@ -559,8 +580,12 @@ class Reads:
     bucket_policy: Read
 
 
-def judge_all(dest: Destination, reads: Reads) -> list[Check]:
-    """Every check in CHECK_IDS, from the reads."""
+def judge_all(dest: Destination, reads: Reads, managed: bool = True) -> list[Check]:
+    """Every check in CHECK_IDS, from the reads.
+
+    `managed` is False for a bucket named with existingBucket: the bucket's own fixes are then the
+    direct ones only (the writer's grant on it is still the stack's, so its fix keeps `pulumi up`).
+    """
     checks: list[Check] = []
 
     if isinstance(reads.pool, Unreadable):
@@ -601,13 +626,13 @@ def judge_all(dest: Destination, reads: Reads) -> list[Check]:
         checks.append(judge_impersonation(reads.account_policy, dest, subject, source))
 
     if isinstance(reads.bucket, Unreadable):
-        checks += _cannot_judge(BUCKET_IDS, reads.bucket, lambda: _missing_bucket(dest))
+        checks += _cannot_judge(BUCKET_IDS, reads.bucket, lambda: _missing_bucket(dest, managed))
     else:
         checks += [
-            judge_bucket_project(reads.bucket, dest),
-            judge_versioning(reads.bucket, dest),
-            judge_uniform_access(reads.bucket, dest),
-            judge_public_access_prevention(reads.bucket, dest),
+            judge_bucket_project(reads.bucket, dest, managed),
+            judge_versioning(reads.bucket, dest, managed),
+            judge_uniform_access(reads.bucket, dest, managed),
+            judge_public_access_prevention(reads.bucket, dest, managed),
         ]
 
     if isinstance(reads.bucket_policy, Unreadable):
@@ -817,7 +842,11 @@ def verify(
     iam_url: str = IAM_URL,
     storage_url: str = STORAGE_URL,
 ) -> list[Check]:
-    """Check the deployed destination; every id in CHECK_IDS, in order. Raises only MissingOutputs."""
+    """Check the deployed destination; every id in CHECK_IDS, in order. Raises only MissingOutputs.
+
+    `storage_managed` False in `outputs` (an existingBucket stack) keeps `pulumi up` out of the bucket's
+    fixes; absent (a stack deployed before that output) means the kit made the bucket.
+    """
     dest = destination(storage, outputs)
     if credentials is None:
         try:
@@ -837,4 +866,4 @@ def verify(
             )
         finally:
             reader.close()
-    return judge_all(dest, reads)
+    return judge_all(dest, reads, managed=outputs.get("storage_managed") is not False)

@@ -148,4 +148,5 @@ def stack_outputs(bucket: str, region: str, role_arn: str, external_id: str = ta
         "recording_storage": storage,
         "conversation_properties": tavus.conversation_properties(storage),
         "recording_storage_json": tavus.recording_storage_json(storage),
+        "storage_managed": True,
     }
