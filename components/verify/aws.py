@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from components import tavus
-from components.verify.report import Check, failed, passed, skipped, unknown
+from components.verify.report import Check, failed, passed, skipped, storage_fix, storage_managed, unknown
 
 CALLER_ACCOUNT = "aws.caller.account"
 ROLE_EXISTS = "aws.role.exists"
@@ -459,8 +459,7 @@ SSE_S3_CONFIGURATION = '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlg
 
 
 def _bucket_fix(managed: bool, restore: str, direct: str) -> str:
-    """A bucket check's fix: `restore` (which runs `pulumi up`) for the kit's bucket; only `direct` for an existing one."""
-    return restore if managed else f"{direct} ({UNMANAGED_BUCKET})"
+    return storage_fix(managed, restore, direct, UNMANAGED_BUCKET)
 
 
 def _restore_or(what: str, cli: str, managed: bool) -> str:
@@ -802,7 +801,7 @@ def verify(
         return skipped(CHECK_IDS, f"no AWS session: {error}")
 
     reader = Reader(session)
-    managed = outputs.get("storage_managed") is not False
+    managed = storage_managed(outputs)
     bucket_checks, kms = check_bucket(reader, bucket, bucket_arn, storage.bucket_region, managed)
     checks = bucket_checks
 

@@ -34,7 +34,7 @@ from azure.mgmt.storage import StorageManagementClient
 
 from components import azure_policy, tavus
 from components.verify.outputs import OutputsError
-from components.verify.report import Check, failed, passed, skipped, unknown
+from components.verify.report import Check, failed, passed, skipped, storage_fix, storage_managed, unknown
 
 ARM_ENDPOINT = "https://management.azure.com"
 
@@ -287,8 +287,7 @@ UNMANAGED_CONTAINER = "this stack does not manage the container: it was named wi
 
 
 def _storage_fix(managed: bool, restore: str, direct: str, unmanaged: str = UNMANAGED_ACCOUNT) -> str:
-    """A storage check's fix: `restore` for the kit's own storage; only `direct` for an existing account or container."""
-    return restore if managed else f"{direct} ({unmanaged})"
+    return storage_fix(managed, restore, direct, unmanaged)
 
 
 def _restore_or(cli: str, managed: bool, unmanaged: str = UNMANAGED_ACCOUNT) -> str:
@@ -744,7 +743,7 @@ def verify(
     account's and the container's fixes; absent (a stack deployed before that output) means the kit made them.
     """
     dest = destination(storage, outputs)
-    managed = outputs.get("storage_managed") is not False
+    managed = storage_managed(outputs)
     endpoint = base_url.rstrip("/")
     # Tokens for ARM are asked for its own audience, in every cloud.
     scope = f"{endpoint}/.default"

@@ -33,7 +33,7 @@ from google.cloud import storage as gcs
 
 from components import gcp_policy, tavus
 from components.verify.outputs import OutputsError
-from components.verify.report import Check, failed, passed, skipped, unknown
+from components.verify.report import Check, failed, passed, skipped, storage_fix, storage_managed, unknown
 
 IAM_URL = "https://iam.googleapis.com"
 STORAGE_URL = "https://storage.googleapis.com"
@@ -461,8 +461,7 @@ def judge_impersonation(policy: Json, dest: Destination, subject: Optional[str],
 
 
 def _bucket_fix(managed: bool, restore: str, direct: str) -> str:
-    """A bucket check's fix: `restore` (which runs `pulumi up`) for the kit's bucket; only `direct` for an existing one."""
-    return restore if managed else f"{direct} ({UNMANAGED_BUCKET})"
+    return storage_fix(managed, restore, direct, UNMANAGED_BUCKET)
 
 
 def _update_bucket(dest: Destination, flag: str, managed: bool) -> str:
@@ -866,4 +865,4 @@ def verify(
             )
         finally:
             reader.close()
-    return judge_all(dest, reads, managed=outputs.get("storage_managed") is not False)
+    return judge_all(dest, reads, managed=storage_managed(outputs))

@@ -26,6 +26,18 @@ class Check:
         return {"id": self.id, "ok": self.ok, "detail": detail}
 
 
+def storage_managed(outputs: Any) -> bool:
+    """Whether the stack made its storage: `storage_managed` is false for existing storage, and absent on
+    stacks deployed before that output, which always made theirs."""
+    return outputs.get("storage_managed") is not False
+
+
+def storage_fix(managed: bool, restore: str, direct: str, unmanaged: str) -> str:
+    """A storage check's fix: `restore` (with `pulumi up`) for storage the stack made; for storage it only
+    looked up, `direct` alone and `unmanaged`, why `pulumi up` would not help."""
+    return restore if managed else f"{direct} ({unmanaged})"
+
+
 def passed(check_id: str, detail: str) -> Check:
     return Check(check_id, True, detail)
 
