@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from components import tavus
-from components.verify.report import Check, failed, passed, skipped, storage_fix, storage_managed, unknown
+from components.verify.report import UNMANAGED_BUCKET, Check, failed, passed, skipped, storage_fix, storage_managed, unknown
 
 CALLER_ACCOUNT = "aws.caller.account"
 ROLE_EXISTS = "aws.role.exists"
@@ -453,8 +453,6 @@ def _pulumi_up(what: str) -> str:
     return f"run `pulumi up` for this stack to restore the kit's {what}"
 
 
-# A bucket named with existingBucket is only looked up: `pulumi up` changes none of its settings.
-UNMANAGED_BUCKET = "this stack does not manage the bucket: it was named with existingBucket"
 SSE_S3_CONFIGURATION = '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
 
 

@@ -33,7 +33,7 @@ from google.cloud import storage as gcs
 
 from components import gcp_policy, tavus
 from components.verify.outputs import OutputsError
-from components.verify.report import Check, failed, passed, skipped, storage_fix, storage_managed, unknown
+from components.verify.report import UNMANAGED_BUCKET, Check, failed, passed, skipped, storage_fix, storage_managed, unknown
 
 IAM_URL = "https://iam.googleapis.com"
 STORAGE_URL = "https://storage.googleapis.com"
@@ -100,8 +100,6 @@ READER_ROLES: dict[str, str] = {
 
 LOGIN_FIX = "gcloud auth application-default login (or point GOOGLE_APPLICATION_CREDENTIALS at a credentials file), then run verify again"
 PULUMI_UP = "run `pulumi up` for this stack to restore the kit's settings"
-# A bucket named with existingBucket is only looked up: `pulumi up` changes none of its settings.
-UNMANAGED_BUCKET = "this stack does not manage the bucket: it was named with existingBucket"
 # Stands in a fix for Tavus's subject when the stack does not export it (Tavus's recording guide, GCS tab).
 SUBJECT_PLACEHOLDER = "TAVUS_SUBJECT"
 # Anyone on the internet / anyone with a Google account.

@@ -26,6 +26,10 @@ class Check:
         return {"id": self.id, "ok": self.ok, "detail": detail}
 
 
+# A bucket named with existingBucket (S3 or GCS) is only looked up: `pulumi up` changes none of its settings.
+UNMANAGED_BUCKET = "this stack does not manage the bucket: it was named with existingBucket"
+
+
 def storage_managed(outputs: Any) -> bool:
     """Whether the stack made its storage: `storage_managed` is false for existing storage, and absent on
     stacks deployed before that output, which always made theirs."""
