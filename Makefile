@@ -26,11 +26,11 @@ setup: $(VENV)/.setup-$(CLOUDS)
 setup-test: $(VENV)/.setup-test
 
 plan: setup
-	$(PY) -m components.cli plan --stack $(STACK)
+	$(VENV)/bin/tavus-recording plan --stack $(STACK)
 
 # Check a deployed stack against the live cloud (and Tavus, with VERIFY_FLAGS=--tavus).
 verify: setup
-	$(PY) -m components.cli verify --stack $(STACK) $(VERIFY_FLAGS)
+	$(VENV)/bin/tavus-recording verify --stack $(STACK) $(VERIFY_FLAGS)
 
 # pyright (pinned in the `lint` extra, with its own Node.js) over [tool.pyright]'s include, against
 # this venv's packages, and ruff's [tool.ruff] rules over the repository: both run, either fails it.

@@ -25,7 +25,7 @@ COMMANDS = {
     "import pulumi + pulumi_aws.s3/iam (lazy stubs)": [
         sys.executable, "-c", "import pulumi, pulumi_aws.s3, pulumi_aws.iam",
     ],
-    "plan --stack dev": [sys.executable, "-m", "components.cli", "plan", "--stack", "dev"],
+    "plan --stack dev": [sys.executable, "-m", "tavus_recording", "plan", "--stack", "dev"],
 }
 
 

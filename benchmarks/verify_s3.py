@@ -1,7 +1,7 @@
 """How long `verify` takes for a healthy S3 stack, and how much of that is importing.
 
 Serves moto on a loopback port, deploys the kit's destination into it, and times
-`python -m components.cli verify --outputs FILE --json` against it (AWS_ENDPOINT_URL), as a user's
+`tavus-recording verify --outputs FILE --json` against it (AWS_ENDPOINT_URL), as a user's
 shell would run it. The import share is the time a fresh interpreter needs to import the CLI and the
 AWS checks (boto3 included) without checking anything. Target (issue 7): under 3 s. Exits non-zero
 over the target or when the healthy stack does not verify green.
@@ -47,8 +47,8 @@ def main() -> int:
         outputs = Path(scratch) / "outputs.json"
         outputs.write_text(json.dumps(deploy_destination(boto3.Session())))
 
-        verify = [sys.executable, "-m", "components.cli", "verify", "--outputs", str(outputs), "--json"]
-        imports = [sys.executable, "-c", "import components.cli, components.verify.aws"]
+        verify = [sys.executable, "-m", "tavus_recording", "verify", "--outputs", str(outputs), "--json"]
+        imports = [sys.executable, "-c", "import tavus_recording.cli, tavus_recording.verify.aws"]
         subprocess.run(verify, cwd=PROJECT_DIR, env=env, capture_output=True)  # warm the disk cache
         verify_s = median_seconds(verify, env)
         import_s = median_seconds(imports, env)

@@ -27,7 +27,6 @@ from rule_kit import (
     Finding,
     StackResource,
     allows,
-    as_list,
     document,
     flag,
     get,
@@ -35,8 +34,8 @@ from rule_kit import (
     referenced,
     resource_policy,
     stack_policy,
-    statements,
 )
+from tavus_recording.rules.iam import as_list, statements
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -4,7 +4,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from components.gcp_policy import IMPERSONATION_ROLE
-from rule_kit import ADVISORY, MANDATORY, UNKNOWN, Finding, check_force_destroy, as_list, document, flag, resource_policy
+from rule_kit import ADVISORY, MANDATORY, UNKNOWN, Finding, check_force_destroy, document, flag, resource_policy
+from tavus_recording.rules.iam import as_list
 
 PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
 BUCKET = "gcp:storage/bucket:Bucket"

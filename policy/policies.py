@@ -3,7 +3,8 @@
 The Pulumi CLI runs the pack with this directory on `sys.path` (runpy of `__main__.py`), so the rule
 modules beside this file import by their own names; to import `POLICIES` elsewhere, put `policy/` on
 `sys.path` first. Nothing here imports a cloud SDK: the pack's virtualenv holds pulumi-policy and the
-kit's base install only (`components.tavus` and the pure `*_policy` modules).
+kit's base install only (`components.tavus`, the pure `*_policy` modules and the shared rules in
+`tavus_recording.rules`).
 
 Levels: mandatory for what breaks Tavus or opens a door, advisory for hardening. Each one, and the
 ExternalId `aws-tavus-role-trust` expects, can be changed per policy with `--policy-pack-config`

@@ -38,6 +38,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 
@@ -104,13 +105,6 @@ def get(value: Any, *path: str) -> Any:
     return value
 
 
-def as_list(value: Any) -> list[Any]:
-    """IAM and the engine both allow one value where a list is expected."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def flag(value: Any) -> Any:
     """A boolean property: True, False, None (absent) or `UNKNOWN`; "true"/"false" strings count."""
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -129,10 +123,6 @@ def document(value: Any) -> Any:
         except ValueError:
             return None
     return value if isinstance(value, dict) else None
-
-
-def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in as_list(doc.get("Statement")) if isinstance(s, dict)]
 
 
 def allows(statement: dict[str, Any]) -> bool:

@@ -9,9 +9,9 @@ import sys
 
 from pulumi.provider import main
 
-from components.package import provider
+from tavus_recording.package import provider
 
 if __name__ == "__main__":
     # What `component_provider_host` does, with the provider that also takes integer inputs as
-    # Outputs (see components.package).
+    # Outputs (see tavus_recording.package).
     main(provider(), sys.argv[1:])

@@ -1,4 +1,4 @@
-"""Shared fixtures: stack config maps as the Pulumi CLI would pass them."""
+"""Shared fixtures, and the end-of-session cleanup every folder needs."""
 
 from __future__ import annotations
 
@@ -6,35 +6,12 @@ import gc
 
 import pytest
 
-from components.stack_files import load_stack_config
-
-
-def stack_config(stack: str, **overrides: str) -> dict[str, str]:
-    """A stack file's config map with keys overridden (bare names are `tavus-recording:` keys)."""
-    config = dict(load_stack_config(stack).config)
-    for key, value in overrides.items():
-        config[key if ":" in key else f"tavus-recording:{key}"] = value
-    return config
-
-
-def s3_config(**overrides: str) -> dict[str, str]:
-    """The `dev` stack (S3) with overrides."""
-    return stack_config("dev", **overrides)
-
-
-def gcs_config(**overrides: str) -> dict[str, str]:
-    """The `gcs` example stack with overrides."""
-    return stack_config("gcs", **overrides)
+from stack_configs import s3_config
 
 
 @pytest.fixture
 def dev_config() -> dict[str, str]:
     return s3_config()
-
-
-def azure_config(**overrides: str) -> dict[str, str]:
-    """The `azure` example stack with overrides."""
-    return stack_config("azure", **overrides)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

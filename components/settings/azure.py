@@ -1,0 +1,108 @@
+"""The keys of an Azure Blob stack, and what Azure accepts for each."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import ClassVar, Optional
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+
+from components.naming import (
+    CONTAINER_RULES,
+    RESOURCE_GROUP_RULES,
+    STORAGE_ACCOUNT_RULES,
+    container_name_problem,
+    resource_group_name_problem,
+    storage_account_name_problem,
+)
+from components.settings.common import OptionalText, SettingsBase, checked, did_you_mean, qualified, required_for
+
+AZURE_LOCATION_KEY = "azure-native:location"
+_AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]+$")
+# Names the kit creates or looks up, by settings field: what is wrong with one, and the rules to quote.
+_NAME_RULES = {
+    "storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
+    "existing_storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
+    "container": (container_name_problem, CONTAINER_RULES),
+    "existing_container": (container_name_problem, CONTAINER_RULES),
+    "resource_group_name": (resource_group_name_problem, RESOURCE_GROUP_RULES),
+}
+# (key, the key it is required with): an existing container is named by group, account and container.
+_NEEDED_WITH = (
+    ("existing_container", "existing_storage_account"),
+    ("existing_storage_account", "existing_container"),
+    ("resource_group_name", "existing_storage_account"),
+)
+
+
+@lru_cache(maxsize=1)
+def azure_standard_skus() -> tuple[str, ...]:
+    """The Standard general-purpose v2 SKUs, from azure-native's own SkuName enum."""
+    # Imported here so S3 and GCS stacks never load the Azure SDK.
+    from pulumi_azure_native.storage import SkuName
+
+    return tuple(sku.value for sku in SkuName if sku.value.startswith("Standard_"))
+
+
+def _key(field_name: str) -> str:
+    return qualified(to_camel(field_name))
+
+
+# Validators name the module's own providers: pydantic binds them to the composed model's class.
+_PROVIDERS = ("azure_blob",)
+
+class AzureSettings(SettingsBase):
+    PROVIDERS: ClassVar[tuple[str, ...]] = _PROVIDERS
+    REGION_KEY: ClassVar[str] = AZURE_LOCATION_KEY
+    # Keys that shape storage the kit creates, which an existing account would silently ignore.
+    IGNORED_BESIDE: ClassVar[dict[str, tuple[str, ...]]] = {
+        "existing_storage_account": ("storage_account", "sku_name", "container", "retention_days", "noncurrent_version_days"),
+    }
+
+    azure_location: OptionalText = Field(default=None, alias=AZURE_LOCATION_KEY, validate_default=True)
+    storage_account: OptionalText = None
+    existing_storage_account: OptionalText = None
+    container: OptionalText = None
+    existing_container: OptionalText = None
+    resource_group_name: OptionalText = None
+    sku_name: OptionalText = None
+
+    @field_validator("azure_location")
+    @classmethod
+    def _azure_location(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        location = required_for(value, info, _PROVIDERS, "the Azure region, e.g. eastus or westeurope")
+        if location is None:
+            return value
+        if not _AZURE_LOCATION.match(location):
+            normal = re.sub(r"\s+", "", location.lower())
+            raise ValueError(f"is not an Azure region name; expected the short form, e.g. {normal or 'eastus'}")
+        return location
+
+    @field_validator(*_NAME_RULES)
+    @classmethod
+    def _name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        problem_of, rules = _NAME_RULES[str(info.field_name)]
+        return value if value is None else checked(value, problem_of, f"expected {rules}")
+
+    @field_validator("sku_name")
+    @classmethod
+    def _sku(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None or info.data.get("provider") not in _PROVIDERS:
+            return value
+        skus = azure_standard_skus()
+        if value not in skus:
+            raise ValueError(f"is not a standard storage SKU{did_you_mean(value, skus)}; expected one of {', '.join(skus)}")
+        return value
+
+    def key_problems(self) -> list[tuple[str, str]]:
+        group, account, container = (_key(k) for k in ("resource_group_name", "existing_storage_account", "existing_container"))
+        return [
+            (
+                _key(name),
+                f"is required with {_key(with_key)}: the kit finds an existing container by {group}, {account} and {container}",
+            )
+            for name, with_key in _NEEDED_WITH
+            if getattr(self, with_key) is not None and getattr(self, name) is None
+        ]

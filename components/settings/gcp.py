@@ -1,0 +1,82 @@
+"""The keys of a Cloud Storage stack, and what Google Cloud accepts for each."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar, Optional
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from components.naming import (
+    GCP_PROJECT_RULES,
+    GCS_BUCKET_RULES,
+    SERVICE_ACCOUNT_ID_RULES,
+    WORKLOAD_ID_RULES,
+    gcp_project_id_problem,
+    gcs_bucket_name_problem,
+    service_account_id_problem,
+    workload_identity_id_problem,
+)
+from components.settings.common import NAMESPACE, OptionalText, SettingsBase, checked, required_for
+
+GCP_PROJECT_KEY = "gcp:project"
+# GCS multi-regions and predefined dual-regions, or a region such as us-central1.
+_GCS_LOCATION = re.compile(r"^(?:US|EU|ASIA|NAM4|EUR4|EUR5|EUR7|EUR8|ASIA1|[a-z]+-[a-z]+[0-9]+)$", re.IGNORECASE)
+_BUCKET_EXPECTED = f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}"
+# Ids the kit creates, by settings field: what is wrong with one, and the rules to quote.
+_ID_RULES = {
+    "workload_identity_pool_id": (workload_identity_id_problem, WORKLOAD_ID_RULES),
+    "workload_identity_provider_id": (workload_identity_id_problem, WORKLOAD_ID_RULES),
+    "service_account_id": (service_account_id_problem, SERVICE_ACCOUNT_ID_RULES),
+}
+
+
+# Validators name the module's own providers: pydantic binds them to the composed model's class.
+_PROVIDERS = ("gcs",)
+
+class GcsSettings(SettingsBase):
+    PROVIDERS: ClassVar[tuple[str, ...]] = _PROVIDERS
+    REGION_KEY: ClassVar[str] = f"{NAMESPACE}:location"
+    IGNORED_BESIDE: ClassVar[dict[str, tuple[str, ...]]] = {
+        "existing_bucket": ("bucket_name", "location", "retention_days", "noncurrent_version_days"),
+    }
+
+    gcp_project: OptionalText = Field(default=None, alias=GCP_PROJECT_KEY, validate_default=True)
+    bucket_name: OptionalText = None
+    existing_bucket: OptionalText = None
+    location: OptionalText = None
+    workload_identity_pool_id: OptionalText = None
+    workload_identity_provider_id: OptionalText = None
+    service_account_id: OptionalText = None
+
+    @field_validator("gcp_project")
+    @classmethod
+    def _gcp_project(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        project = required_for(value, info, _PROVIDERS, "the project id the bucket and trust are created in")
+        if project is None:
+            return value
+        return checked(project, gcp_project_id_problem, f"expected {GCP_PROJECT_RULES}")
+
+    @field_validator("bucket_name", "existing_bucket")
+    @classmethod
+    def _gcs_bucket(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None or info.data.get("provider") not in _PROVIDERS:
+            return value
+        return checked(value, gcs_bucket_name_problem, _BUCKET_EXPECTED)
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is not None and info.data.get("provider") in _PROVIDERS and not _GCS_LOCATION.match(value):
+            raise ValueError(
+                "is not a Cloud Storage location; expected a multi-region (US, EU, ASIA), "
+                "a dual-region (NAM4, EUR4, ...) or a region such as us-central1"
+            )
+        return value
+
+    @field_validator(*_ID_RULES)
+    @classmethod
+    def _id(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        # pydantic always names the field it validates (field_name is Optional only for model validators).
+        problem_of, rules = _ID_RULES[str(info.field_name)]
+        return value if value is None else checked(value, problem_of, f"expected {rules}")

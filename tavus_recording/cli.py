@@ -1,0 +1,302 @@
+"""The `tavus-recording` command and its verbs.
+
+`plan [--stack NAME] [--json]`: what a stack will create, offline. Runs the real program for a stack
+file on Pulumi's mock engine and shows every resource with its settings (trust and permission
+documents in full) and the stack outputs.
+
+`verify [--stack NAME | --outputs FILE] [--json] [--tavus] [--replica-id ID]`: whether Tavus can write
+to a deployed destination right now, checked against the live cloud (and the Tavus API).
+
+`init NAME --provider P [--region R] [--project ID] [--set key=value ...]`: a new stack file,
+stacks/Pulumi.NAME.yaml, validated like `plan` reads it before it is written.
+
+`schema`: the Pulumi package schema the component plugin (provider/) serves to the Pulumi CLI.
+
+Each verb imports what it needs when it runs: `--help` and `--version` load no Pulumi or cloud SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib import import_module
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from components.tavus import Provider
+from tavus_recording import installed_version
+from tavus_recording.extras import EXTRAS, make_plan
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    # Plain help, wrapped to the terminal (80 columns in most), with no boxes to break in a CI log.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+# Exit codes every verb keeps: success / a check failed (verify) or the plan's program refused the
+# stack (plan) / the command could not run (bad flags, files or environment).
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+
+ProjectDir = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--project-dir",
+        metavar="DIR",
+        help="The project (Pulumi.yaml, __main__.py, stacks/). Default: the nearest Pulumi.yaml at or above the working directory.",
+        show_default=False,
+    ),
+]
+
+
+def _cannot_run(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=EXIT_CANNOT_RUN)
+
+
+def _project(project_dir: Optional[Path]) -> Path:
+    """The project a verb works on, or exit 2 saying where none was found."""
+    from tavus_recording.stack_files import StackFileError, find_project_dir
+
+    try:
+        return find_project_dir(project_dir)
+    except StackFileError as exc:
+        raise _cannot_run(str(exc)) from None
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tavus-recording {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """The tavus-recording kit: plan a stack offline, verify a deployed one, start a new one.
+
+    Exit codes: 0 done (verify: every check holds); 1 verify found a check that fails or could not
+    be read, or plan's program refused the stack; 2 the command could not run.
+    """
+
+
+@app.command(short_help="Show what a stack would create, offline.")
+def plan(
+    stack: Annotated[str, typer.Option("--stack", "-s", metavar="NAME", help="Stack to plan: stacks/Pulumi.<NAME>.yaml.")] = "dev",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with `resources` and `outputs`.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Show every resource, document and output a stack would create, with no cloud account.
+
+    Exit 1 if the program refuses the stack's configuration, 2 if the stack file cannot be read.
+    """
+    project = _project(project_dir)
+    # Imported here so the other verbs do not pay for loading the Pulumi SDK.
+    import pulumi
+
+    from tavus_recording.mock_engine import run_program
+    from tavus_recording.plan import plan_document, render_text
+    from tavus_recording.stack_files import StackFileError, load_stack_config
+
+    try:
+        stack_config = load_stack_config(stack, project)
+    except StackFileError as exc:
+        raise _cannot_run(str(exc)) from None
+    try:
+        run = run_program(stack_config.config, stack=stack, project=stack_config.project, program=project / "__main__.py")
+    except pulumi.RunError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=EXIT_FAILED) from None
+    stack_file = str(stack_config.path.relative_to(project))
+    if as_json:
+        typer.echo(json.dumps(plan_document(stack, run, stack_file), indent=2))
+    else:
+        typer.echo(render_text(stack, run, stack_file))
+
+
+# Each provider's live checks.
+VERIFIERS = {"s3": "tavus_recording.verify.aws", "gcs": "tavus_recording.verify.gcp", "azure_blob": "tavus_recording.verify.azure"}
+
+
+def _subject(storage: Any) -> str:
+    """Which destination the report is about, in the provider's own terms."""
+    if storage.provider == "s3":
+        return f"bucket {storage.bucket_name} ({storage.bucket_region}), role {storage.assume_role_arn}"
+    if storage.provider == "gcs":
+        return f"bucket {storage.bucket_name} (project {storage.project_id}), writer {storage.service_account_email}"
+    return f"container {storage.container} in account {storage.storage_account}, client {storage.client_id}"
+
+
+@app.command(short_help="Check a deployed destination, live.")
+def verify(
+    stack: Annotated[
+        Optional[str], typer.Option("--stack", "-s", metavar="NAME", help="Deployed stack whose outputs to check (default dev).")
+    ] = None,
+    outputs_file: Annotated[
+        Optional[Path],
+        typer.Option("--outputs", metavar="FILE", help="Outputs as `pulumi stack output --json --show-secrets` prints them."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object: {"provider", "ok", "checks"}.')] = False,
+    with_tavus: Annotated[
+        bool, typer.Option("--tavus", help="Also ask the Tavus API to accept the destination (test mode; needs TAVUS_API_KEY).")
+    ] = False,
+    replica_id: Annotated[
+        Optional[str], typer.Option("--replica-id", metavar="ID", help="Replica for --tavus (default $TAVUS_REPLICA_ID).")
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Check a deployed destination against the live cloud (and Tavus).
+
+    Exit 0 if every check holds, 1 if one fails or could not be read, 2 if verify could not run.
+    """
+    from tavus_recording.verify.outputs import OutputsError, read_outputs, recording_storage
+    from tavus_recording.verify.report import Report
+
+    if stack and outputs_file:
+        raise _cannot_run("give --stack or --outputs, not both")
+    api_key = os.environ.get("TAVUS_API_KEY", "")
+    replica_id = replica_id or os.environ.get("TAVUS_REPLICA_ID", "")
+    if with_tavus and not api_key:
+        raise _cannot_run("--tavus needs a Tavus API key in TAVUS_API_KEY (Developer Portal > API Keys)")
+    if with_tavus and not replica_id:
+        raise _cannot_run("--tavus needs a replica: pass --replica-id ID or set TAVUS_REPLICA_ID")
+    # `pulumi stack output` runs in the project; an outputs file needs none.
+    cwd = _project(project_dir) if outputs_file is None else project_dir
+    try:
+        outputs = read_outputs(stack or "dev", outputs_file, cwd=cwd)
+        storage = recording_storage(outputs, str(outputs_file) if outputs_file else f"stack {stack or 'dev'}")
+    except OutputsError as exc:
+        raise _cannot_run(str(exc)) from None
+
+    extra = EXTRAS[storage.provider]
+    try:
+        checks = import_module(VERIFIERS[storage.provider]).verify(storage, outputs)
+    except ModuleNotFoundError as missing:
+        raise _cannot_run(
+            f"verifying {storage.provider} needs the {missing.name} package: run `make setup CLOUDS={extra}` "
+            f"(or pip install -e '.[{extra}]')"
+        ) from None
+    except OutputsError as exc:
+        raise _cannot_run(str(exc)) from None
+    if with_tavus:
+        from tavus_recording.verify.tavus_api import handshake
+
+        properties = outputs.get("conversation_properties") or {"recording_storage": storage.model_dump()}
+        checks.append(
+            handshake(properties, api_key=api_key, replica_id=replica_id, api_url=os.environ.get("TAVUS_API_URL"))
+        )
+
+    report = Report(provider=storage.provider, subject=_subject(storage), checks=checks)
+    typer.echo(json.dumps(report.as_json(), indent=2) if as_json else report.render())
+    raise typer.Exit(code=EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _stdin_is_terminal() -> bool:
+    """Whether a person can answer prompts (CI and pipes get errors, never a hung question)."""
+    return sys.stdin.isatty()
+
+
+@app.command(short_help="Write a new, validated stack file.")
+def init(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The new stack's name: writes stacks/Pulumi.<NAME>.yaml.", show_default=False)],
+    provider: Annotated[Optional[Provider], typer.Option(help="Where recordings go.")] = None,
+    region: Annotated[
+        Optional[str],
+        typer.Option(metavar="REGION", help="Where the storage lives: aws:region (s3), location (gcs, default US), azure-native:location (azure_blob)."),
+    ] = None,
+    gcp_project: Annotated[Optional[str], typer.Option("--project", metavar="ID", help="gcs: the Google Cloud project id (gcp:project).")] = None,
+    assignments: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", metavar="KEY=VALUE", help="Any other setting as key=value (repeatable); a bare key is a tavus-recording: key."),
+    ] = None,
+    interactive: Annotated[
+        Optional[bool],
+        typer.Option("--interactive/--non-interactive", help="Ask for missing values (default: when stdin is a terminal)."),
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Write a new stack file, after checking it as `plan` will read it; exit 2, writing nothing, if it is not valid."""
+    import pulumi
+
+    from tavus_recording import new_stack
+    from tavus_recording.stack_files import StackFileError, read_project, stack_file
+
+    problem = new_stack.stack_name_problem(name)
+    if problem:
+        raise _cannot_run(problem)
+    project = _project(project_dir)
+    try:
+        project_file = read_project(project)
+    except StackFileError as exc:
+        raise _cannot_run(str(exc)) from None
+    path = stack_file(project_file, project, name)
+    shown = path.relative_to(project)
+    exists = f"{shown} already exists; init never overwrites a stack file: edit it, or choose another name"
+    if path.exists():
+        raise _cannot_run(exists)
+
+    ask = _stdin_is_terminal() if interactive is None else interactive
+    questions = new_stack.prompts(project_file)
+    if provider is None:
+        if not ask:
+            raise _cannot_run(f"{new_stack.PROVIDER_KEY} is required: pass --provider s3, gcs or azure_blob")
+        text, default = questions[new_stack.PROVIDER_KEY]
+        chosen: str = typer.prompt(text, default=default, type=Provider)
+    else:
+        chosen = provider
+    try:
+        given = new_stack.parse_assignments(
+            assignments or [], new_stack.integer_keys(project_file), new_stack.object_keys(project_file)
+        )
+        values = new_stack.stack_values(chosen, region, gcp_project, given)
+    except new_stack.InitError as exc:
+        raise _cannot_run(str(exc)) from None
+    if ask:
+        for key in new_stack.missing_keys(values):
+            text, default = questions[key]
+            values[key] = typer.prompt(text, default=default)
+
+    content = new_stack.render(name, values)
+    try:
+        new_stack.check(content, project_file)
+    except pulumi.RunError as exc:
+        lines = "\n".join(new_stack.problem_lines(exc))
+        raise _cannot_run(
+            f"invalid stack configuration, so {shown} was not written:\n{lines}\n"
+            "Give the value with --region, --project or --set key=value and run init again."
+        ) from None
+    except StackFileError as exc:
+        raise _cannot_run(str(exc)) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x") as out:  # "x": never replace a file that appeared meanwhile
+            out.write(content)
+    except FileExistsError:
+        raise _cannot_run(exists) from None
+    typer.echo(f"Wrote {shown} (provider {chosen}). Preview it offline: {make_plan(name, chosen)}")
+
+
+@app.command(short_help="Print the component package's schema.")
+def schema() -> None:
+    """Print the package schema that `pulumi package add` reads from the plugin in provider/."""
+    # Imported here: hosting loads every cloud's SDK.
+    from tavus_recording.package import schema_json
+
+    typer.echo(schema_json())
+
+
+def run() -> None:
+    """The console command `tavus-recording` (and `python -m tavus_recording`)."""
+    app(prog_name="tavus-recording")
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,308 @@
+"""Run the program on Pulumi's mock engine: no Pulumi CLI, no cloud account, no network.
+
+The mocks answer each registration with the computed outputs a real deploy would give, shaped
+like the real thing; parts that only exist after a deploy (account ids, random suffixes) are
+written as `<...>` placeholders. The monitor records every registration, with the options a
+security reviewer cares about (parent, retain_on_delete, protect, depends_on).
+"""
+
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pulumi
+from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tavus_recording.stack_files import PROJECT_DIR
+
+PLACEHOLDER_NOTE = (
+    "<...> marks a value known only after `pulumi up` (account, project, subscription or tenant id, random suffix) "
+    "or read from the cloud when it runs (an existing bucket's region)."
+)
+ACCOUNT_PLACEHOLDER = "<account-id>"
+PROJECT_NUMBER_PLACEHOLDER = "<project-number>"
+SUBSCRIPTION_PLACEHOLDER = "<subscription-id>"
+TENANT_PLACEHOLDER = "<tenant-id>"
+SUFFIX_PLACEHOLDER = "<random>"
+BUCKET_REGION_PLACEHOLDER = "<bucket-region>"
+
+
+@dataclass
+class Read:
+    """One lookup the program made (a data source): read from the cloud, never created or changed."""
+
+    token: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, as the engine saw it."""
+
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    protect: bool
+    retain_on_delete: bool
+    depends_on: list[str]
+    inputs: dict[str, Any]
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def urn(self) -> str:
+        return f"{self.type}::{self.name}"
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Computed outputs for the resource types this kit creates."""
+
+    def __init__(self, config: Optional[Mapping[str, str]] = None) -> None:
+        config = config or {}
+        self.aws_region = config.get("aws:region")
+        self.gcp_project = config.get("gcp:project")
+        self.azure_location = config.get("azure-native:location")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        inputs = dict(args.inputs)
+        # Classic providers autoname `<name>-<7 chars>`; azure-native appends 8 with no hyphen.
+        separator = "" if args.typ.startswith("azure-native:") else "-"
+        auto_name = f"{args.name}{separator}{SUFFIX_PLACEHOLDER}"
+        computed = _COMPUTED.get(args.typ)
+        if computed:
+            id_, outputs = computed(self, inputs, auto_name)
+            return id_, {**inputs, **outputs}
+        if "bucket" in inputs:
+            # Bucket sub-resources are identified by their bucket.
+            return inputs["bucket"], inputs
+        return f"{args.name}-id", inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        answer = _LOOKUPS.get(args.token)
+        return (answer(self, dict(args.args)) if answer else {}), []
+
+    def _client_config(self, args: dict) -> dict:
+        return {
+            "subscriptionId": SUBSCRIPTION_PLACEHOLDER,
+            "tenantId": TENANT_PLACEHOLDER,
+            "clientId": "<deployer-client-id>",
+            "objectId": "<deployer-object-id>",
+        }
+
+    # Existing storage: what the lookup answers for a bucket or container that exists. Its region
+    # is S3's to tell, so the plan shows a placeholder rather than assume the provider's.
+
+    def _existing_s3_bucket(self, args: dict) -> dict:
+        bucket = args["bucket"]
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "bucketRegion": BUCKET_REGION_PLACEHOLDER, "region": self.aws_region}
+
+    def _existing_gcs_bucket(self, args: dict) -> dict:
+        return {"name": args["name"], "project": self._project(args), "projectNumber": 0, "url": f"gs://{args['name']}"}
+
+    def _existing_blob_container(self, args: dict) -> dict:
+        account = f"{_azure_group_id(args)}/providers/Microsoft.Storage/storageAccounts/{args['accountName']}"
+        return {"id": f"{account}/blobServices/default/containers/{args['containerName']}", "name": args["containerName"]}
+
+    # --- AWS
+
+    def _s3_bucket(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        bucket = inputs.get("bucket") or auto_name
+        return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": inputs.get("region") or self.aws_region}
+
+    def _iam_role(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        role = inputs.get("name") or auto_name
+        return role, {"name": role, "arn": f"arn:aws:iam::{ACCOUNT_PLACEHOLDER}:role/{role}"}
+
+    def _iam_role_policy(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        return f"{inputs.get('role')}:{auto_name}", {}
+
+    # --- GCP
+
+    def _project(self, inputs: dict) -> Optional[str]:
+        return inputs.get("project") or self.gcp_project
+
+    def _gcs_bucket(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        bucket = inputs.get("name") or auto_name
+        return bucket, {"name": bucket, "project": self._project(inputs), "url": f"gs://{bucket}"}
+
+    def _pool(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = f"projects/{PROJECT_NUMBER_PLACEHOLDER}/locations/global/workloadIdentityPools/{inputs['workloadIdentityPoolId']}"
+        return name, {"name": name, "state": "ACTIVE"}
+
+    def _pool_provider(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        pool = f"projects/{PROJECT_NUMBER_PLACEHOLDER}/locations/global/workloadIdentityPools/{inputs['workloadIdentityPoolId']}"
+        name = f"{pool}/providers/{inputs['workloadIdentityPoolProviderId']}"
+        return name, {"name": name, "state": "ACTIVE"}
+
+    def _service_account(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        email = f"{inputs['accountId']}@{self._project(inputs)}.iam.gserviceaccount.com"
+        name = f"projects/{self._project(inputs)}/serviceAccounts/{email}"
+        return name, {"name": name, "email": email, "member": f"serviceAccount:{email}", "uniqueId": "<unique-id>"}
+
+    # --- Azure
+
+    def _resource_group(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("resourceGroupName") or auto_name
+        return f"/subscriptions/{SUBSCRIPTION_PLACEHOLDER}/resourceGroups/{name}", {"name": name}
+
+    def _storage_account(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("accountName") or auto_name
+        id_ = f"{_azure_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{name}"
+        return id_, {"name": name, "location": inputs.get("location") or self.azure_location}
+
+    def _blob_container(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("containerName") or auto_name
+        account = f"{_azure_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
+        return f"{account}/blobServices/default/containers/{name}", {"name": name}
+
+    def _managed_identity(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        name = inputs.get("resourceName") or auto_name
+        id_ = f"{_azure_group_id(inputs)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+        return id_, {
+            "name": name,
+            "clientId": "<identity-client-id>",
+            "principalId": "<identity-principal-id>",
+            "tenantId": TENANT_PLACEHOLDER,
+            "location": inputs.get("location") or self.azure_location,
+        }
+
+
+def _azure_group_id(inputs: dict) -> str:
+    return f"/subscriptions/{SUBSCRIPTION_PLACEHOLDER}/resourceGroups/{inputs['resourceGroupName']}"
+
+
+_LOOKUPS = {
+    "azure-native:authorization:getClientConfig": PlanMocks._client_config,
+    "aws:s3/getBucket:getBucket": PlanMocks._existing_s3_bucket,
+    "gcp:storage/getBucket:getBucket": PlanMocks._existing_gcs_bucket,
+    "azure-native:storage:getBlobContainer": PlanMocks._existing_blob_container,
+}
+
+_COMPUTED = {
+    "aws:s3/bucket:Bucket": PlanMocks._s3_bucket,
+    "aws:iam/role:Role": PlanMocks._iam_role,
+    "aws:iam/rolePolicy:RolePolicy": PlanMocks._iam_role_policy,
+    "gcp:storage/bucket:Bucket": PlanMocks._gcs_bucket,
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": PlanMocks._pool,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": PlanMocks._pool_provider,
+    "gcp:serviceaccount/account:Account": PlanMocks._service_account,
+    "azure-native:resources:ResourceGroup": PlanMocks._resource_group,
+    "azure-native:storage:StorageAccount": PlanMocks._storage_account,
+    "azure-native:storage:BlobContainer": PlanMocks._blob_container,
+    "azure-native:managedidentity:UserAssignedIdentity": PlanMocks._managed_identity,
+}
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that keeps every registration with its resource options."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.reads: list[Read] = []
+
+    def Invoke(self, request: Any) -> Any:
+        self.reads.append(Read(token=request.tok, args=rpc.deserialize_properties(request.args)))
+        return super().Invoke(request)
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            urn = self.make_urn(request.parent, request.type, request.name)
+            registered = self.resources.get(urn)
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    custom=bool(request.custom),
+                    parent=_short_urn(request.parent),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    depends_on=[_short_urn(dep) for dep in request.dependencies],
+                    inputs=rpc.deserialize_properties(request.object),
+                    id=registered.id if registered else "",
+                    outputs=dict(registered.state) if registered else {},
+                )
+            )
+        return response
+
+
+def _short_urn(urn: str) -> str:
+    """`type::name` of a URN (the part that identifies a resource within one stack)."""
+    if not urn:
+        return ""
+    parts = urn.split("::")
+    return f"{parts[2].split('$')[-1]}::{parts[3]}"
+
+
+@dataclass
+class ProgramRun:
+    """What one run of the program registered and exported."""
+
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    reads: list[Read] = field(default_factory=list)
+
+    def find(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.find(type_)
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_}, found {len(found)}")
+        return found[0]
+
+
+def run_program(
+    config: Mapping[str, str],
+    stack: str = "dev",
+    project: str = "tavus-recording",
+    program: Path = PROJECT_DIR / "__main__.py",
+    monitor: Optional[RecordingMonitor] = None,
+) -> ProgramRun:
+    """Run `program` with `config` on the mock engine; raises what the program raises.
+
+    Pass a `monitor` to see what was registered even when the program fails.
+    """
+    monitor = monitor or RecordingMonitor(PlanMocks(config))
+    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_all_config(dict(config))
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+
+    def run() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    _sync_await(run_pulumi_func(run))
+
+    root = runtime_settings.get_root_resource()
+    exported = getattr(root, "outputs", {}) or {}
+    outputs = {name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in exported.items()}
+    return ProgramRun(registrations=monitor.registrations, outputs=outputs, reads=monitor.reads)
+
+
+def run_component(build: Any, config: Optional[Mapping[str, str]] = None) -> tuple[ProgramRun, Any]:
+    """Build a component with `build()` on the mock engine; returns the run and what `build` returned."""
+    config = config if config is not None else {
+        "aws:region": "us-east-1",
+        "gcp:project": "acme-recordings",
+        "azure-native:location": "eastus",
+    }
+    monitor = RecordingMonitor(PlanMocks(config))
+    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_all_config(dict(config))
+    pulumi.runtime.set_mocks(monitor.mocks, project="tavus-recording", stack="test", preview=False, monitor=monitor)
+    built: list[Any] = []
+    _sync_await(run_pulumi_func(lambda: built.append(build())))
+    return ProgramRun(registrations=monitor.registrations, outputs={}, reads=monitor.reads), built[0]
+
+
+def resolve(output: Any) -> Any:
+    """The value of an Output after a mock run."""
+    return _sync_await(pulumi.Output.from_input(output).future())

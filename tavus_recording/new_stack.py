@@ -1,0 +1,196 @@
+"""`init`: a new stack file from a provider, its region and `key=value` settings.
+
+The file is validated by the program's own settings model, read back the way `plan` and `pulumi up`
+read it (Pulumi.yaml defaults included), before a byte is written. Everything here is pure: flags in,
+config values or file text out.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any, Collection, Mapping, Optional, Sequence
+
+import yaml
+
+from components.settings import (
+    AWS_REGION_KEY,
+    AZURE_LOCATION_KEY,
+    GCP_PROJECT_KEY,
+    NAMESPACE,
+    PROVIDER_KEYS,
+    PROVIDER_SETTINGS,
+    StackSettings,
+    config_key,
+    known_keys,
+    parse_settings,
+)
+from tavus_recording.extras import make_plan
+from tavus_recording.stack_files import config_map
+
+# Pulumi's own rule for a stack name (pulumi/pulumi pkg/backend: ^[A-Za-z0-9_.-]{1,100}$).
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_INTEGER = re.compile(r"^-?\d+$")
+
+PROVIDER_KEY = config_key("provider")
+_ISSUER, _SUBJECT = config_key("tavus_oidc_issuer"), config_key("tavus_oidc_subject")
+# `--region` is where the storage lives, in each cloud's own key (GCS: the bucket location).
+REGION_KEYS = {provider: settings.REGION_KEY for provider, settings in PROVIDER_SETTINGS.items()}
+# What each provider cannot do without: asked for when a terminal is attached.
+REQUIRED_KEYS = {
+    "s3": (AWS_REGION_KEY,),
+    "gcs": (GCP_PROJECT_KEY, _ISSUER, _SUBJECT),
+    "azure_blob": (AZURE_LOCATION_KEY, _ISSUER, _SUBJECT),
+}
+# What init asks for each key it needs, once the provider is known (`pulumi new` asks Pulumi.yaml's
+# template questions, which must also say which provider each is for).
+QUESTIONS = {
+    PROVIDER_KEY: "Where recordings go",
+    AWS_REGION_KEY: "AWS region of the bucket",
+    GCP_PROJECT_KEY: "Google Cloud project id",
+    AZURE_LOCATION_KEY: "Azure region, e.g. eastus",
+    _ISSUER: "https issuer of the tokens Tavus presents (Tavus's recording guide)",
+    _SUBJECT: "subject of the tokens Tavus presents (Tavus's recording guide)",
+}
+# The file lists the cloud's own keys first, then ours in the settings model's order, like stacks/*.yaml.
+_KEY_ORDER = [*PROVIDER_KEYS, *known_keys()]
+
+
+class InitError(ValueError):
+    """init cannot write this stack file; the message says why."""
+
+
+def stack_name_problem(name: str) -> Optional[str]:
+    """Why `name` cannot be a Pulumi stack name, or None."""
+    if _STACK_NAME.match(name):
+        return None
+    return f"'{name}' is not a Pulumi stack name: use 1-100 letters, digits, hyphens, underscores or periods"
+
+
+def qualified(key: str) -> str:
+    """A config key with its namespace: bare keys are the kit's own."""
+    return key if ":" in key else f"{NAMESPACE}:{key}"
+
+
+def _bare(key: str) -> str:
+    return key.removeprefix(f"{NAMESPACE}:")
+
+
+def _declared(project: Mapping[str, Any], type_: str) -> frozenset[str]:
+    declared = project.get("config") or {}
+    return frozenset(
+        key if ":" in key else f"{project['name']}:{key}"
+        for key, spec in declared.items()
+        if isinstance(spec, dict) and spec.get("type") == type_
+    )
+
+
+def integer_keys(project: Mapping[str, Any]) -> frozenset[str]:
+    """Keys Pulumi.yaml declares as integers, qualified; their values are written as YAML integers."""
+    return _declared(project, "integer")
+
+
+def object_keys(project: Mapping[str, Any]) -> frozenset[str]:
+    """Keys Pulumi.yaml declares as objects (`tags`), qualified; written as YAML mappings."""
+    return _declared(project, "object")
+
+
+def prompts(project: Mapping[str, Any]) -> dict[str, tuple[str, Optional[str]]]:
+    """The question and default for each key init may ask; defaults are the template's, as `pulumi new` offers."""
+    template = (project.get("template") or {}).get("config") or {}
+    defaults = {qualified(key): spec.get("default") for key, spec in template.items()}
+    return {key: (f"{question} ({key})", defaults.get(key)) for key, question in QUESTIONS.items()}
+
+
+def parse_assignments(
+    assignments: Sequence[str], integers: Collection[str], objects: Collection[str] = ()
+) -> dict[str, Any]:
+    """`--set key=value` pairs as config values; whole numbers for integer keys stay numbers, and
+    `--set tags.team=media` sets one member of an object key, as `pulumi config set --path` does."""
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        key, equals, value = assignment.partition("=")
+        if not equals or not key.strip():
+            raise InitError(f"--set {assignment!r}: expected key=value, e.g. --set retentionDays=365")
+        key = qualified(key.strip())
+        parent, dot, member = key.partition(".")
+        if dot and parent in objects:
+            entry = values.setdefault(parent, {})
+            if not isinstance(entry, dict) or member in entry:
+                raise InitError(f"{key} is set twice")
+            entry[member] = value
+            continue
+        if key in values:
+            raise InitError(f"{key} is set twice")
+        # A non-number stays text, so the settings model reports it as the bad value it is.
+        values[key] = int(value) if key in integers and _INTEGER.match(value) else value
+    return values
+
+
+def stack_values(
+    provider: str, region: Optional[str], project: Optional[str], assignments: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The stack's config from init's flags and `--set` values; a key given twice is an error."""
+    if PROVIDER_KEY in assignments:
+        raise InitError(f"give the provider with --provider, not --set {_bare(PROVIDER_KEY)}=...")
+    flags: dict[str, tuple[str, str]] = {}
+    if region is not None:
+        flags[REGION_KEYS[provider]] = ("--region", region)
+    if project is not None:
+        if provider != "gcs":
+            raise InitError(f"--project is the Google Cloud project, for provider gcs only; this stack's provider is {provider}")
+        flags[GCP_PROJECT_KEY] = ("--project", project)
+    values: dict[str, Any] = {PROVIDER_KEY: provider}
+    for key, (flag, value) in flags.items():
+        if key in assignments:
+            raise InitError(f"{key} is given twice: by {flag} and by --set")
+        values[key] = value
+    return {**values, **assignments}
+
+
+def missing_keys(values: Mapping[str, Any]) -> list[str]:
+    """The keys this provider requires that have no value yet."""
+    return [key for key in REQUIRED_KEYS[values[PROVIDER_KEY]] if values.get(key) in (None, "")]
+
+
+def _ordered(values: Mapping[str, Any]) -> list[str]:
+    return sorted(values, key=lambda key: (_KEY_ORDER.index(key), "") if key in _KEY_ORDER else (len(_KEY_ORDER), key))
+
+
+def command_line(stack: str, values: Mapping[str, Any]) -> str:
+    """The non-interactive `init` that writes this file, prompted answers included."""
+    provider = values[PROVIDER_KEY]
+    flags = {REGION_KEYS[provider]: "--region", **({GCP_PROJECT_KEY: "--project"} if provider == "gcs" else {})}
+    words = ["tavus-recording", "init", stack, "--provider", provider]
+    for key in _ordered(values):
+        if isinstance(values[key], dict):
+            words += [word for member, value in values[key].items() for word in ("--set", f"{_bare(key)}.{member}={value}")]
+        elif key != PROVIDER_KEY:
+            value = str(values[key])
+            words += [flags[key], value] if key in flags else ["--set", f"{_bare(key)}={value}"]
+    return shlex.join(words)
+
+
+def render(stack: str, values: Mapping[str, Any]) -> str:
+    """The stack file: a header saying how it was made, then `config:` in the examples' order."""
+    config = {key: values[key] for key in _ordered(values)}
+    header = (
+        f"# Made by `{command_line(stack, values)}`.\n"
+        f"# Preview it offline: {make_plan(stack, values[PROVIDER_KEY])}. Deploy: pulumi stack init {stack}, then pulumi up.\n"
+    )
+    # A wide line, so a long issuer URL stays on one line.
+    return header + yaml.safe_dump({"config": config}, sort_keys=False, allow_unicode=True, width=1 << 16)
+
+
+def check(text: str, project: Mapping[str, Any]) -> StackSettings:
+    """Validate stack file `text` exactly as `plan` reads it, Pulumi.yaml's defaults included.
+
+    Raises RunError (a bad value) or StackFileError. The text is parsed back, so what is checked is
+    what will be written.
+    """
+    return parse_settings(config_map(project, yaml.safe_load(text)["config"]))
+
+
+def problem_lines(error: Exception) -> list[str]:
+    """The per-key lines of the settings RunError (`  - <key>: <what is wrong>`)."""
+    return [line for line in str(error).splitlines() if line.startswith("  - ")]

@@ -1,0 +1,123 @@
+"""Stack config validation for provider gcs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from components.settings import parse_settings
+from components.tavus import GcsRecordingStorageConfig
+from stack_configs import gcs_config, s3_config
+from settings_checks import assert_refused_before_any_resource_or_built, error_for, problem_line
+
+
+def test_gcs_example_is_valid():
+    settings = parse_settings(gcs_config())
+    assert settings.provider == "gcs"
+    assert settings.gcp_project == "acme-recordings-prod"
+    assert settings.location == "US"
+    assert settings.tavus_oidc_issuer == "https://tavus-issuer.example"
+
+
+@pytest.mark.parametrize("key", ["gcp:project", "tavus-recording:tavusOidcIssuer", "tavus-recording:tavusOidcSubject"])
+def test_required_for_gcs(key):
+    config = gcs_config()
+    config[key] = ""
+    assert "is required for provider gcs" in problem_line(error_for(config), key)
+
+
+@pytest.mark.parametrize(
+    ("project", "reason"),
+    [("123456789", "is a project number"), ("Acme-Prod", "is not a project id"), ("ab", "is not a project id"),
+     ("acme-prod-", "is not a project id")],
+)
+def test_gcp_project_must_be_a_project_id(project, reason):
+    assert reason in problem_line(error_for(gcs_config(**{"gcp:project": project})), "gcp:project")
+
+
+@pytest.mark.parametrize("name", ["acme_recordings", "acme.recordings.example", "a1b"])
+def test_valid_gcs_bucket_names(name):
+    assert parse_settings(gcs_config(bucketName=name)).bucket_name == name
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("goog-recordings", "starts with 'goog'"),
+        ("my-google-recordings", "contains 'google'"),
+        ("Acme", "contains 'A'"),
+        ("-acme", "must start and end"),
+        ("a" * 64, "is 64 characters long"),
+        ("10.0.0.1", "is formatted as an IP address"),
+    ],
+)
+def test_invalid_gcs_bucket_names(name, reason):
+    line = problem_line(error_for(gcs_config(bucketName=name)), "tavus-recording:bucketName")
+    assert reason in line and "a Cloud Storage bucket name is" in line
+
+
+@pytest.mark.parametrize("location", ["US", "eu", "NAM4", "us-central1", "europe-west4"])
+def test_gcs_locations(location):
+    assert parse_settings(gcs_config(location=location)).location == location
+
+
+@pytest.mark.parametrize("location", ["us-east-1a", "mars", "US-CENTRAL"])
+def test_bad_gcs_locations(location):
+    assert "is not a Cloud Storage location" in problem_line(
+        error_for(gcs_config(location=location)), "tavus-recording:location"
+    )
+
+
+@pytest.mark.parametrize(
+    "issuer", ["http://issuer.example", "issuer.example", "https://", "https://issuer.example/?a=1", "https://a b.example"]
+)
+def test_issuer_must_be_an_https_url(issuer):
+    line = problem_line(error_for(gcs_config(tavusOidcIssuer=issuer)), "tavus-recording:tavusOidcIssuer")
+    assert "is not an https issuer URL" in line
+
+
+def test_issuer_is_kept_exactly_as_given():
+    # It must equal the token's iss claim byte for byte: no trailing slash added.
+    assert parse_settings(gcs_config(tavusOidcIssuer="https://issuer.example")).tavus_oidc_issuer == "https://issuer.example"
+
+
+def test_subject_longer_than_google_allows_is_refused():
+    line = problem_line(error_for(gcs_config(tavusOidcSubject="s" * 128)), "tavus-recording:tavusOidcSubject")
+    assert "at most 127 bytes" in line
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("workloadIdentityPoolId", "gcp-tavus"), ("workloadIdentityPoolId", "abc"), ("workloadIdentityProviderId", "Tavus"),
+     ("serviceAccountId", "1tavus-writer"), ("serviceAccountId", "short")],
+)
+def test_gcp_ids_follow_gcp_rules(key, value):
+    line = problem_line(error_for(gcs_config(**{key: value})), f"tavus-recording:{key}")
+    assert f"{value!r}" in line and "expected" in line
+
+
+def test_s3_keys_on_a_gcs_stack_are_refused():
+    kms = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    line = problem_line(error_for(gcs_config(kmsKeyArn=kms)), "tavus-recording:kmsKeyArn")
+    assert "applies only to provider s3" in line
+
+
+def test_gcs_keys_on_an_s3_stack_are_refused():
+    line = problem_line(error_for(s3_config(serviceAccountId="tavus-writer")), "tavus-recording:serviceAccountId")
+    assert "applies only to provider gcs" in line
+
+
+_keys = st.sampled_from(
+    ["gcp:project", "bucketName", "location", "tavusOidcIssuer", "tavusOidcSubject", "tavusOidcAudience",
+     "workloadIdentityPoolId", "serviceAccountId", "retentionDays", "tavusOidcIssuerr", "projectId"]
+)
+_values = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", "acme-prod", "US", "https://issuer.example", "gcp-x", "0", "-1", "tavus-writer"]),
+)
+
+
+@hypothesis_settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _values, max_size=4))
+def test_fuzz_rejected_gcs_configs_fail_before_any_resource(overrides):
+    assert_refused_before_any_resource_or_built(gcs_config(**overrides), GcsRecordingStorageConfig)

@@ -1,0 +1,701 @@
+"""`verify` for Cloud Storage: the kit's own deployment passes every check, and each drift fails its own.
+
+The healthy destination is what the program deploys for the `gcs` example stack, run on Pulumi's
+mock engine and written out as Google's APIs would answer for it; a local fake of the IAM v1 and
+Storage JSON v1 APIs (tests/fakes/gcp_api.py) serves it to the real google-auth session and
+google-cloud-storage client over plain HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+
+import pytest
+from fakes import gcp_api as api
+from fakes import deployed
+from fakes.loopback import closed_port
+from google.oauth2.credentials import Credentials
+from typer.testing import CliRunner
+
+from components import gcp_policy, tavus
+from tavus_recording.cli import app
+from tavus_recording.mock_engine import run_program
+from tavus_recording.verify import gcp as verify_gcp
+from tavus_recording.verify.gcp import (
+    ACCOUNT_STATE,
+    BUCKET_IDS,
+    BUCKET_PROJECT,
+    CHECK_IDS,
+    IMPERSONATION,
+    POOL_STATE,
+    PROVIDER_CONDITION,
+    PROVIDER_IDS,
+    PROVIDER_ISSUER,
+    PROVIDER_MAPPING,
+    PROVIDER_STATE,
+    PUBLIC_ACCESS_PREVENTION,
+    READ_PERMISSIONS,
+    UNIFORM_ACCESS,
+    VERSIONING,
+    WRITER,
+    MissingOutputs,
+)
+from tavus_recording.verify.outputs import OutputsError
+from tavus_recording.verify.report import Check
+from stack_configs import gcs_config
+
+# What the mock engine leaves as placeholders, made concrete as a real deployment would.
+PROJECT_NUMBER = "428173025661"
+PLACEHOLDERS = {"<project-number>": PROJECT_NUMBER, "<random>": "7c1e9a2", "<unique-id>": "104729384756102938475"}
+TOKEN = "ya29.fake-access-token"
+
+
+def realise(value: Any) -> Any:
+    return deployed.realise(value, PLACEHOLDERS)
+
+
+def api_lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A pulumi-gcp lifecycle rule as the JSON API returns it (`withState` becomes `isLive`)."""
+    condition = dict(rule["condition"])
+    state = condition.pop("withState", "ANY")
+    if state != "ANY":
+        condition["isLive"] = state == "LIVE"
+    return {"action": rule["action"], "condition": condition}
+
+
+@dataclass
+class Kit:
+    """The `gcs` example stack as deployed: its outputs, and Google's view of its resources."""
+
+    outputs: dict[str, Any]
+    storage: tavus.GcsRecordingStorageConfig
+    state: api.GcpState
+
+    @property
+    def pool(self) -> str:
+        return self.storage.workload_identity_provider.split("/providers/")[0]
+
+    @property
+    def provider(self) -> str:
+        return self.storage.workload_identity_provider
+
+    @property
+    def email(self) -> str:
+        return self.storage.service_account_email
+
+    @property
+    def bucket(self) -> str:
+        return self.storage.bucket_name
+
+    @property
+    def principal(self) -> str:
+        return gcp_policy.workload_principal(self.pool, self.outputs["tavus_oidc_subject"])
+
+
+@pytest.fixture(scope="module")
+def kit() -> Kit:
+    run = run_program(gcs_config(), stack="gcs")
+    outputs = realise(run.outputs)
+    assert "<" not in json.dumps(outputs), "a placeholder the test does not know"
+    storage = tavus.GcsRecordingStorageConfig.model_validate(outputs["recording_storage"])
+
+    def one(type_: str) -> dict[str, Any]:
+        return realise(run.one(type_).outputs)
+
+    pool = one("gcp:iam/workloadIdentityPool:WorkloadIdentityPool")
+    provider = one("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
+    account = one("gcp:serviceaccount/account:Account")
+    impersonation = one("gcp:serviceaccount/iAMBinding:IAMBinding")
+    bucket = one("gcp:storage/bucket:Bucket")
+    writer = one("gcp:storage/bucketIAMMember:BucketIAMMember")
+    oidc = provider["oidc"]
+    state = api.GcpState(
+        pools={pool["name"]: api.pool(pool["name"], display_name=pool["displayName"], description=pool["description"])},
+        providers={
+            provider["name"]: api.provider(
+                provider["name"],
+                issuer=oidc["issuerUri"],
+                allowed_audiences=oidc.get("allowedAudiences"),
+                attribute_mapping=provider["attributeMapping"],
+                attribute_condition=provider["attributeCondition"],
+                display_name=provider["displayName"],
+            )
+        },
+        service_accounts={
+            account["email"]: api.service_account(
+                account["email"],
+                project_id=storage.project_id,
+                unique_id=account["uniqueId"],
+                display_name=account["displayName"],
+                description=account["description"],
+            )
+        },
+        service_account_policies={
+            account["email"]: api.iam_policy([{"role": impersonation["role"], "members": impersonation["members"]}])
+        },
+        buckets={
+            bucket["name"]: api.bucket(
+                bucket["name"],
+                project_number=PROJECT_NUMBER,
+                location=bucket["location"],
+                versioning=bucket["versioning"]["enabled"],
+                uniform_access=bucket["uniformBucketLevelAccess"],
+                public_access_prevention=bucket["publicAccessPrevention"],
+                lifecycle_rules=[api_lifecycle_rule(rule) for rule in bucket["lifecycleRules"]],
+            )
+        },
+        bucket_policies={
+            bucket["name"]: api.bucket_policy(
+                bucket["name"], [*api.legacy_bindings(PROJECT_NUMBER), {"role": writer["role"], "members": [writer["member"]]}]
+            )
+        },
+    )
+    return Kit(outputs=outputs, storage=storage, state=state)
+
+
+@pytest.fixture
+def fake(kit: Kit) -> Iterator[api.FakeGcp]:
+    with api.running(api.FakeGcp(copy.deepcopy(kit.state))) as served:
+        yield served
+
+
+def verify(kit: Kit, fake: api.FakeGcp, outputs: Optional[dict[str, Any]] = None) -> list[Check]:
+    return verify_gcp.verify(
+        kit.storage,
+        kit.outputs if outputs is None else outputs,
+        credentials=Credentials(token=TOKEN),
+        iam_url=fake.url,
+        storage_url=fake.url,
+    )
+
+
+def by_id(checks: list[Check]) -> dict[str, Check]:
+    assert [check.id for check in checks] == list(CHECK_IDS)
+    return {check.id: check for check in checks}
+
+
+def assert_only(checks: list[Check], ok: Optional[bool], ids: tuple[str, ...] | list[str], *mentions: str) -> None:
+    """Exactly `ids` have `ok` (each detail naming `mentions`); every other check passes."""
+    found = by_id(checks)
+    for check_id, check in found.items():
+        if check_id in ids:
+            assert check.ok is ok, check
+            for mention in mentions:
+                assert mention in check.detail, (mention, check.detail)
+            if ok is False:
+                assert check.fix, check
+        else:
+            assert check.ok is True, check
+
+
+# --- the healthy deployment
+
+
+def test_the_kits_deployment_passes_every_check(kit: Kit, fake: api.FakeGcp):
+    checks = verify(kit, fake)
+    assert [check.id for check in checks] == list(CHECK_IDS)
+    assert [check for check in checks if check.ok is not True] == []
+    details = by_id(checks)
+    assert kit.principal in details[IMPERSONATION].detail
+    assert gcp_policy.WRITER_ROLE in details[WRITER].detail
+
+
+def test_reads_are_the_documented_calls_with_the_callers_token(kit: Kit, fake: api.FakeGcp):
+    verify(kit, fake)
+    account = f"/v1/projects/{kit.storage.project_id}/serviceAccounts/{kit.email}"
+    assert [(r.method, r.path) for r in fake.received] == [
+        ("GET", f"/v1/{kit.pool}"),
+        ("GET", f"/v1/{kit.provider}"),
+        ("GET", account),
+        ("POST", f"{account}:getIamPolicy"),
+        ("GET", f"/storage/v1/b/{kit.bucket}"),
+        ("GET", f"/storage/v1/b/{kit.bucket}/iam"),
+    ]
+    assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in fake.received)
+    # Version 3, so conditional bindings come back with their conditions rather than an error.
+    assert fake.received[3].body == {"options": {"requestedPolicyVersion": 3}}
+    assert fake.received[5].query["optionsRequestedPolicyVersion"] == ["3"]
+
+
+# --- the schema guard: the fake answers only with fields Google's discovery documents define
+
+
+def schema_problems(value: Any, schema: dict[str, Any], schemas: dict[str, Any], where: str) -> list[str]:
+    """Fields of `value` (recursively) that the discovery schema does not define, or of the wrong JSON type."""
+    if "$ref" in schema:
+        schema = schemas[schema["$ref"]]
+    kind = schema.get("type")
+    if kind == "object":
+        if not isinstance(value, dict):
+            return [f"{where}: {value!r} is not an object"]
+        problems: list[str] = []
+        properties, extra = schema.get("properties"), schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = properties.get(key) if properties is not None and key in properties else extra
+            if sub is None:
+                problems.append(f"{where}.{key}: not in the schema")
+            else:
+                problems += schema_problems(item, sub, schemas, f"{where}.{key}")
+        return problems
+    if kind == "array":
+        if not isinstance(value, list):
+            return [f"{where}: {value!r} is not an array"]
+        return [p for i, item in enumerate(value) for p in schema_problems(item, schema["items"], schemas, f"{where}[{i}]")]
+    # int64/uint64 travel as JSON strings; that is what `type: string` with a `format` says.
+    expected = {"string": str, "boolean": bool, "integer": int}.get(kind or "")
+    if expected is None:
+        return []
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return [f"{where}: {value!r} is not a {kind}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where}: {value!r} is not one of {schema['enum']}"]
+    return []
+
+
+def test_the_schema_guard_catches_unknown_fields_and_wrong_types():
+    storage_schemas = api.schemas("storage")
+    bucket = api.bucket("b", project_number="1")
+    assert schema_problems(bucket, storage_schemas["Bucket"], storage_schemas, "Bucket") == []
+    bucket["projectNumber"] = 1  # the API sends uint64 as a string
+    bucket["iamConfiguration"]["uniformAccess"] = True
+    assert schema_problems(bucket, storage_schemas["Bucket"], storage_schemas, "Bucket") == [
+        "Bucket.projectNumber: 1 is not a string",
+        "Bucket.iamConfiguration.uniformAccess: not in the schema",
+    ]
+    iam_schemas = api.schemas("iam")
+    assert schema_problems({"state": "ENABLED"}, iam_schemas["WorkloadIdentityPool"], iam_schemas, "Pool") == [
+        "Pool.state: 'ENABLED' is not one of ['STATE_UNSPECIFIED', 'ACTIVE', 'DELETED']"
+    ]
+
+
+def test_every_field_the_fake_answers_is_in_googles_published_schema(kit: Kit, fake: api.FakeGcp):
+    for name in ("google_iam_v1.json", "google_storage_v1.json"):
+        source = json.loads((api.SCHEMAS / name).read_text())["source"]
+        assert source["repository"] == "googleapis/google-api-python-client" and re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+    verify(kit, fake)
+    # The same reads again with every optional field the fake can send: soft-deleted, disabled, conditions.
+    state = fake.state
+    state.pools[kit.pool] = api.pool(kit.pool, display_name="Tavus recording", state="DELETED", disabled=True)
+    state.providers[kit.provider] = api.provider(
+        kit.provider,
+        issuer="https://issuer.example",
+        allowed_audiences=["tavus"],
+        attribute_mapping=gcp_policy.ATTRIBUTE_MAPPING,
+        attribute_condition="true",
+        state="DELETED",
+        disabled=True,
+    )
+    state.service_accounts[kit.email]["disabled"] = True
+    conditional = {"role": "roles/iam.serviceAccountUser", "members": ["user:a@example.com"], "condition": {"title": "t", "expression": "true"}}
+    state.service_account_policies[kit.email] = api.iam_policy([conditional], version=3)
+    state.bucket_policies[kit.bucket]["bindings"].append(conditional)
+    verify(kit, fake)
+    answered = [r for r in fake.received if r.schema is not None]
+    assert len(answered) == 12
+    for received in answered:
+        assert received.schema is not None
+        api_name, schema_name = received.schema
+        schemas = api.schemas(api_name)
+        assert schema_problems(received.answer, schemas[schema_name], schemas, schema_name) == [], received.path
+
+
+# --- each drift fails its own check
+
+
+def _provider(kit: Kit, state: api.GcpState) -> dict[str, Any]:
+    return state.providers[kit.provider]
+
+
+def _account_bindings(kit: Kit, state: api.GcpState) -> list[dict[str, Any]]:
+    return state.service_account_policies[kit.email]["bindings"]
+
+
+def _bucket_bindings(kit: Kit, state: api.GcpState) -> list[dict[str, Any]]:
+    return state.bucket_policies[kit.bucket]["bindings"]
+
+
+def _writer_binding(kit: Kit, state: api.GcpState) -> dict[str, Any]:
+    return next(b for b in _bucket_bindings(kit, state) if b["role"] == gcp_policy.WRITER_ROLE)
+
+
+Drift = Callable[[Kit, api.GcpState], None]
+DRIFTS: dict[str, tuple[Drift, str, tuple[str, ...]]] = {
+    "pool disabled": (lambda k, s: s.pools[k.pool].update(disabled=True), POOL_STATE, ("disabled",)),
+    "pool soft-deleted": (
+        lambda k, s: s.pools[k.pool].update(state="DELETED", expireTime="2026-12-23T10:00:00Z"),
+        POOL_STATE,
+        ("soft-deleted", "2026-12-23"),
+    ),
+    "provider disabled": (lambda k, s: _provider(k, s).update(disabled=True), PROVIDER_STATE, ("disabled",)),
+    "provider soft-deleted": (lambda k, s: _provider(k, s).update(state="DELETED"), PROVIDER_STATE, ("soft-deleted",)),
+    "another issuer": (
+        lambda k, s: _provider(k, s)["oidc"].update(issuerUri="https://token.actions.githubusercontent.com"),
+        PROVIDER_ISSUER,
+        ("https://token.actions.githubusercontent.com", "https://tavus-issuer.example"),
+    ),
+    "an audience Tavus's tokens do not carry": (
+        lambda k, s: _provider(k, s)["oidc"].update(allowedAudiences=["sts.amazonaws.com"]),
+        PROVIDER_ISSUER,
+        ("sts.amazonaws.com",),
+    ),
+    "subject mapping missing": (
+        lambda k, s: _provider(k, s).update(attributeMapping={"attribute.repository": "assertion.repository"}),
+        PROVIDER_MAPPING,
+        ("google.subject is missing",),
+    ),
+    "subject mapped from another claim": (
+        lambda k, s: _provider(k, s).update(attributeMapping={"google.subject": "assertion.email"}),
+        PROVIDER_MAPPING,
+        ("assertion.email",),
+    ),
+    "no condition": (lambda k, s: _provider(k, s).pop("attributeCondition"), PROVIDER_CONDITION, ("no attributeCondition",)),
+    "a broader condition": (
+        lambda k, s: _provider(k, s).update(attributeCondition='assertion.sub.startsWith("tavus")'),
+        PROVIDER_CONDITION,
+        ('assertion.sub.startsWith("tavus")', 'assertion.sub == "tavus-recording-writer"'),
+    ),
+    "a condition with an escape hatch": (
+        lambda k, s: _provider(k, s).update(attributeCondition='assertion.sub == "tavus-recording-writer" || true'),
+        PROVIDER_CONDITION,
+        ("|| true",),
+    ),
+    "service account disabled": (lambda k, s: s.service_accounts[k.email].update(disabled=True), ACCOUNT_STATE, ("disabled",)),
+    "impersonation by the whole pool": (
+        lambda k, s: _account_bindings(k, s)[0].update(members=[f"principalSet://iam.googleapis.com/{k.pool}/*"]),
+        IMPERSONATION,
+        ("principalSet://", "a set of identities", "is not granted"),
+    ),
+    "the whole pool beside Tavus's subject": (
+        lambda k, s: _account_bindings(k, s)[0]["members"].append(f"principalSet://iam.googleapis.com/{k.pool}/*"),
+        IMPERSONATION,
+        ("a set of identities",),
+    ),
+    "an extra impersonator": (
+        lambda k, s: _account_bindings(k, s)[0]["members"].append("user:mallory@example.com"),
+        IMPERSONATION,
+        ("user:mallory@example.com",),
+    ),
+    "another role on the account": (
+        lambda k, s: _account_bindings(k, s).append(
+            {"role": "roles/iam.serviceAccountTokenCreator", "members": ["group:ops@example.com"]}
+        ),
+        IMPERSONATION,
+        ("roles/iam.serviceAccountTokenCreator", "group:ops@example.com"),
+    ),
+    "impersonation only under a condition": (
+        lambda k, s: _account_bindings(k, s)[0].update(condition={"title": "office hours", "expression": "request.time.getHours('UTC') < 18"}),
+        IMPERSONATION,
+        ("only under a condition",),
+    ),
+    "versioning off": (lambda k, s: s.buckets[k.bucket]["versioning"].update(enabled=False), VERSIONING, ("off",)),
+    "uniform access off": (
+        lambda k, s: s.buckets[k.bucket]["iamConfiguration"]["uniformBucketLevelAccess"].update(enabled=False),
+        UNIFORM_ACCESS,
+        ("off",),
+    ),
+    "public access prevention inherited": (
+        lambda k, s: s.buckets[k.bucket]["iamConfiguration"].update(publicAccessPrevention="inherited"),
+        PUBLIC_ACCESS_PREVENTION,
+        ("'inherited'",),
+    ),
+    "writer without objectCreator": (
+        lambda k, s: _bucket_bindings(k, s).remove(_writer_binding(k, s)),
+        WRITER,
+        ("does not hold roles/storage.objectCreator",),
+    ),
+    "writer holding storage.admin too": (
+        lambda k, s: _bucket_bindings(k, s).append({"role": "roles/storage.admin", "members": [f"serviceAccount:{k.email}"]}),
+        WRITER,
+        ("roles/storage.admin", "more than"),
+    ),
+    "writer holding objectAdmin instead": (
+        lambda k, s: _writer_binding(k, s).update(role="roles/storage.objectAdmin"),
+        WRITER,
+        ("roles/storage.objectAdmin", "does not hold roles/storage.objectCreator"),
+    ),
+    "allUsers on the bucket": (
+        lambda k, s: _bucket_bindings(k, s).append({"role": "roles/storage.objectViewer", "members": ["allUsers"]}),
+        WRITER,
+        ("roles/storage.objectViewer to allUsers",),
+    ),
+    "allAuthenticatedUsers on the bucket": (
+        lambda k, s: _bucket_bindings(k, s).append({"role": "roles/storage.legacyBucketReader", "members": ["allAuthenticatedUsers"]}),
+        WRITER,
+        ("allAuthenticatedUsers",),
+    ),
+    "bucket in another project": (
+        lambda k, s: s.buckets[k.bucket].update(projectNumber="999999999999"),
+        BUCKET_PROJECT,
+        ("999999999999", PROJECT_NUMBER),
+    ),
+}
+
+
+@pytest.mark.parametrize("drift", list(DRIFTS))
+def test_each_drift_fails_its_own_check(kit: Kit, fake: api.FakeGcp, drift: str):
+    change, check_id, mentions = DRIFTS[drift]
+    change(kit, fake.state)
+    assert_only(verify(kit, fake), False, (check_id,), *mentions)
+
+
+def test_a_missing_service_account_fails_and_skips_its_policy(kit: Kit, fake: api.FakeGcp):
+    del fake.state.service_accounts[kit.email]
+    checks = by_id(verify(kit, fake))
+    assert checks[ACCOUNT_STATE].ok is False and "does not exist" in checks[ACCOUNT_STATE].detail
+    assert checks[IMPERSONATION].ok is None and "not checked" in checks[IMPERSONATION].detail
+    assert all(c.ok is True for i, c in checks.items() if i not in (ACCOUNT_STATE, IMPERSONATION))
+
+
+def test_a_missing_provider_fails_and_skips_what_it_would_configure(kit: Kit, fake: api.FakeGcp):
+    del fake.state.providers[kit.provider]
+    checks = by_id(verify(kit, fake))
+    assert checks[PROVIDER_STATE].ok is False and "does not exist" in checks[PROVIDER_STATE].detail
+    assert [checks[i].ok for i in PROVIDER_IDS[1:]] == [None, None, None]
+    assert all(c.ok is True for i, c in checks.items() if i not in PROVIDER_IDS)
+
+
+def test_a_missing_bucket_fails_and_skips_the_bucket_checks(kit: Kit, fake: api.FakeGcp):
+    del fake.state.buckets[kit.bucket]
+    checks = by_id(verify(kit, fake))
+    assert checks[BUCKET_PROJECT].ok is False and f"bucket {kit.bucket} does not exist" in checks[BUCKET_PROJECT].detail
+    for check_id in (*BUCKET_IDS[1:], WRITER):
+        assert checks[check_id].ok is None and "not checked" in checks[check_id].detail, checks[check_id]
+    assert all(c.ok is True for i, c in checks.items() if i not in (*BUCKET_IDS, WRITER))
+
+
+def test_an_audience_set_in_the_stack_must_be_allowed_by_the_provider(kit: Kit, fake: api.FakeGcp):
+    outputs = {**kit.outputs, "tavus_oidc_audience": "tavus-recordings"}
+    assert_only(verify(kit, fake, outputs), False, (PROVIDER_ISSUER,), "lacks Tavus's audience 'tavus-recordings'")
+    _provider(kit, fake.state)["oidc"]["allowedAudiences"] = ["tavus-recordings"]
+    assert all(check.ok for check in verify(kit, fake, outputs))
+
+
+# --- reads the caller may not make, and clouds that do not answer
+
+
+READS: dict[str, tuple[Callable[[Kit], str], tuple[str, ...], str]] = {
+    "pool": (lambda k: f"/v1/{k.pool}", (POOL_STATE,), "iam.workloadIdentityPools.get"),
+    "provider": (lambda k: f"/v1/{k.provider}", PROVIDER_IDS, "iam.workloadIdentityPoolProviders.get"),
+    "service account": (
+        lambda k: f"/v1/projects/{k.storage.project_id}/serviceAccounts/{k.email}",
+        (ACCOUNT_STATE,),
+        "iam.serviceAccounts.get",
+    ),
+    "service account policy": (
+        lambda k: f"/v1/projects/{k.storage.project_id}/serviceAccounts/{k.email}:getIamPolicy",
+        (IMPERSONATION,),
+        "iam.serviceAccounts.getIamPolicy",
+    ),
+    "bucket": (lambda k: f"/storage/v1/b/{k.bucket}", BUCKET_IDS, "storage.buckets.get"),
+    "bucket policy": (lambda k: f"/storage/v1/b/{k.bucket}/iam", (WRITER,), "storage.buckets.getIamPolicy"),
+}
+
+
+@pytest.mark.parametrize("read", list(READS))
+def test_a_denied_read_makes_only_its_checks_unknown_naming_the_permission(kit: Kit, fake: api.FakeGcp, read: str):
+    path, ids, permission = READS[read]
+    fake.fail(path(kit), 403)
+    checks = verify(kit, fake)
+    assert_only(checks, None, ids, f"{permission} denied")
+    assert all(permission in check.fix for check in checks if check.id in ids)
+    # Google's own words are kept, without the client's request line.
+    assert all("does not have" in check.detail or "denied on resource" in check.detail for check in checks if check.id in ids)
+    assert all(fake.url not in check.detail for check in checks)
+    assert set(READ_PERMISSIONS) == {permission for _, _, permission in READS.values()}
+
+
+# Google's words when user credentials lack a quota project, and when the API is off in it.
+NO_QUOTA_PROJECT = (
+    "Your application is authenticating by using local Application Default Credentials. The iam.googleapis.com "
+    "API requires a quota project, which is not set by default."
+)
+API_DISABLED = (
+    "Identity and Access Management (IAM) API has not been used in project 32555940559 before or it is disabled."
+)
+
+
+@pytest.mark.parametrize("message", [NO_QUOTA_PROJECT, API_DISABLED])
+def test_a_403_that_is_not_about_permissions_says_what_it_is(kit: Kit, fake: api.FakeGcp, message: str):
+    fake.fail(f"/v1/{kit.pool}", 403, message)
+    check = by_id(verify(kit, fake))[POOL_STATE]
+    assert check.ok is None
+    assert message in check.detail and "not for want of iam.workloadIdentityPools.get" in check.detail
+    assert f"gcloud auth application-default set-quota-project {kit.storage.project_id}" in check.fix
+
+
+def test_an_unreachable_cloud_makes_every_check_unknown_quickly(kit: Kit):
+    with closed_port() as port:
+        closed = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        checks = verify_gcp.verify(kit.storage, kit.outputs, credentials=Credentials(token=TOKEN), iam_url=closed, storage_url=closed)
+    assert time.monotonic() - started < 5
+    assert [check.ok for check in checks] == [None] * len(CHECK_IDS)
+    assert all(f"{closed} could not be reached" in check.detail for check in checks)
+
+
+def test_a_cloud_that_does_not_answer_is_tried_once_and_given_up_on(kit: Kit, fake: api.FakeGcp, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(verify_gcp, "TIMEOUT_SECONDS", 0.3)
+    fake.delay = 2.0
+    started = time.monotonic()
+    checks = verify(kit, fake)
+    assert time.monotonic() - started < 1.5
+    assert [check.ok for check in checks] == [None] * len(CHECK_IDS)
+    assert all("no answer within 0.3 s" in check.detail for check in checks)
+    # Both APIs sit behind this one fake, so the first timeout spares every later read.
+    assert len(fake.received) == 1
+
+
+def test_without_credentials_every_check_is_unknown_with_the_login_fix(kit: Kit, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    checks = verify_gcp.verify(kit.storage, kit.outputs, iam_url="http://127.0.0.1:9", storage_url="http://127.0.0.1:9")
+    assert [check.ok for check in checks] == [None] * len(CHECK_IDS)
+    assert all("gcloud auth application-default login" in check.fix for check in checks)
+
+
+def test_application_default_credentials_are_used_when_none_are_given(kit: Kit, fake: api.FakeGcp, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("google.auth.default", lambda scopes=None: (Credentials(token="adc-token"), None))
+    checks = verify_gcp.verify(kit.storage, kit.outputs, iam_url=fake.url, storage_url=fake.url)
+    assert all(check.ok for check in checks)
+    assert {r.headers["authorization"] for r in fake.received} == {"Bearer adc-token"}
+
+
+def test_refused_credentials_stop_the_reads_and_say_how_to_log_in(kit: Kit, fake: api.FakeGcp):
+    fake.fail(f"/v1/{kit.pool}", 401)  # an expired token that cannot be refreshed
+    checks = verify(kit, fake)
+    assert [check.ok for check in checks] == [None] * len(CHECK_IDS)
+    assert all("gcloud auth application-default login" in check.fix for check in checks)
+    assert len(fake.received) == 1
+
+
+# --- an existing bucket (existingBucket): the stack does not manage it, only the writer's grant on it
+
+UNMANAGED = "(this stack does not manage the bucket: it was named with existingBucket)"
+# Each drift of the bucket itself, and the direct fix its check must give when the stack only looked it up.
+DIRECT_FIXES = {
+    "versioning off": "gcloud storage buckets update gs://{bucket} --versioning",
+    "uniform access off": "gcloud storage buckets update gs://{bucket} --uniform-bucket-level-access",
+    "public access prevention inherited": "gcloud storage buckets update gs://{bucket} --public-access-prevention",
+    "bucket in another project": "check the name given in existingBucket: it must name a bucket in project {project}, where the pool is",
+}
+
+
+def unmanaged(kit: Kit) -> dict[str, Any]:
+    """The outputs of an existingBucket stack: the program exports storage_managed false."""
+    return {**kit.outputs, "storage_managed": False}
+
+
+def test_every_drift_of_the_bucket_itself_has_its_direct_fix():
+    assert set(DIRECT_FIXES) == {name for name, (_, check_id, _) in DRIFTS.items() if check_id in BUCKET_IDS}
+
+
+@pytest.mark.parametrize("drift", list(DIRECT_FIXES))
+def test_an_existing_buckets_drift_gets_only_the_direct_fix_while_trust_and_grant_keep_pulumi_up(kit: Kit, fake: api.FakeGcp, drift: str):
+    for name in (drift, "subject mapped from another claim", "writer without objectCreator"):
+        change, _, _ = DRIFTS[name]
+        change(kit, fake.state)
+    check_id = DRIFTS[drift][1]
+    checks = verify(kit, fake, unmanaged(kit))
+    assert_only(checks, False, (check_id, PROVIDER_MAPPING, WRITER))
+    found = by_id(checks)
+    fix = found[check_id].fix
+    assert fix == f"{DIRECT_FIXES[drift].format(bucket=kit.bucket, project=kit.storage.project_id)} {UNMANAGED}"
+    assert "pulumi" not in fix
+    # The provider and the writer's grant on the bucket are the stack's own: `pulumi up` restores them.
+    assert found[PROVIDER_MAPPING].fix.startswith(verify_gcp.PULUMI_UP)
+    assert found[WRITER].fix.startswith(verify_gcp.PULUMI_UP)
+
+
+def test_a_missing_existing_bucket_says_to_check_the_name_given_in_existing_bucket(kit: Kit, fake: api.FakeGcp):
+    del fake.state.buckets[kit.bucket]
+    fix = by_id(verify(kit, fake, unmanaged(kit)))[BUCKET_PROJECT].fix
+    assert fix.startswith("check the name given in existingBucket") and f"gs://{kit.bucket}" in fix and fix.endswith(UNMANAGED)
+    assert "pulumi" not in fix
+
+
+@pytest.mark.parametrize("drift", list(DIRECT_FIXES))
+def test_a_stack_without_the_storage_managed_output_keeps_the_kits_fixes(kit: Kit, fake: api.FakeGcp, drift: str):
+    # Stacks deployed before storage_managed existed made their own bucket: `pulumi up` restores it.
+    change, check_id, _ = DRIFTS[drift]
+    change(kit, fake.state)
+    assert kit.outputs["storage_managed"] is True
+    before = {name: value for name, value in kit.outputs.items() if name != "storage_managed"}
+    fix = by_id(verify(kit, fake, before))[check_id].fix
+    assert fix == by_id(verify(kit, fake))[check_id].fix
+    assert verify_gcp.PULUMI_UP in fix and "existingBucket" not in fix
+
+
+# --- a stack that does not export Tavus's issuer and subject (the component in someone's own program)
+
+
+def component_outputs(kit: Kit) -> dict[str, Any]:
+    return {name: value for name, value in kit.outputs.items() if not name.startswith("tavus_oidc_")}
+
+
+def test_without_the_federation_outputs_the_binding_must_match_the_condition(kit: Kit, fake: api.FakeGcp):
+    checks = by_id(verify(kit, fake, component_outputs(kit)))
+    assert checks[PROVIDER_ISSUER].ok is None and "https://tavus-issuer.example" in checks[PROVIDER_ISSUER].detail
+    assert checks[PROVIDER_CONDITION].ok is True and "'tavus-recording-writer'" in checks[PROVIDER_CONDITION].detail
+    assert checks[IMPERSONATION].ok is True
+    assert all(c.ok is True for i, c in checks.items() if i != PROVIDER_ISSUER)
+
+    _account_bindings(kit, fake.state)[0]["members"] = [gcp_policy.workload_principal(kit.pool, "someone-else")]
+    checks = by_id(verify(kit, fake, component_outputs(kit)))
+    assert checks[IMPERSONATION].ok is False
+    assert "the provider's attribute condition" in checks[IMPERSONATION].detail
+    assert "someone-else" in checks[IMPERSONATION].detail
+
+
+@pytest.mark.parametrize(
+    ("condition", "subject"),
+    [
+        (gcp_policy.attribute_condition("tavus-recording-writer"), "tavus-recording-writer"),
+        (gcp_policy.attribute_condition('odd "quoted" sub'), 'odd "quoted" sub'),
+        ('assertion.sub == "a" || assertion.sub == "b"', None),
+        ("assertion.sub == 'a'", None),
+        # The same subject in CEL, but not the kit's exact form.
+        ('assertion.sub == "tavus\\u002drecording-writer"', None),
+        ('assertion.sub=="a"', None),
+        ("true", None),
+    ],
+)
+def test_only_the_kits_exact_condition_pins_a_subject(condition: str, subject: Optional[str]):
+    assert verify_gcp.pinned_subject({"attributeCondition": condition}) == subject
+
+
+def test_a_provider_name_verify_cannot_read_is_an_outputs_error(kit: Kit):
+    storage = kit.storage.model_copy(update={"workload_identity_provider": "projects/acme/locations/global/workloadIdentityPools/p/providers/t"})
+    with pytest.raises(MissingOutputs) as raised:
+        verify_gcp.verify(storage, kit.outputs, credentials=Credentials(token=TOKEN), iam_url="http://127.0.0.1:9")
+    assert isinstance(raised.value, OutputsError) and "project number" in str(raised.value)
+
+
+# --- through the CLI
+
+
+def test_the_cli_reports_the_checks_and_exits_by_them(kit: Kit, fake: api.FakeGcp, monkeypatch: pytest.MonkeyPatch, tmp_path):
+    # The CLI calls verify(storage, outputs); point it at the fake with the caller's token.
+    monkeypatch.setattr(
+        verify_gcp,
+        "verify",
+        functools.partial(verify_gcp.verify, credentials=Credentials(token=TOKEN), iam_url=fake.url, storage_url=fake.url),
+    )
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(kit.outputs))
+    runner = CliRunner()
+
+    healthy = runner.invoke(app, ["verify", "--outputs", str(outputs_file), "--json"])
+    assert healthy.exit_code == 0, healthy.output
+    report = json.loads(healthy.output)
+    assert report["provider"] == "gcs" and report["ok"] is True
+    assert [check["id"] for check in report["checks"]] == list(CHECK_IDS)
+
+    fake.state.buckets[kit.bucket]["versioning"]["enabled"] = False
+    drifted = runner.invoke(app, ["verify", "--outputs", str(outputs_file)])
+    assert drifted.exit_code == 1
+    assert f"gcloud storage buckets update gs://{kit.bucket} --versioning" in drifted.output
