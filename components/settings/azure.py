@@ -17,12 +17,12 @@ from components.naming import (
     resource_group_name_problem,
     storage_account_name_problem,
 )
-from components.settings.common import OptionalText, SettingsBase, checked, did_you_mean, qualified, required_for
+from components.settings.common import NameRules, OptionalText, SettingsBase, checked_name, did_you_mean, qualified, required_for
 
 AZURE_LOCATION_KEY = "azure-native:location"
 _AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]+$")
 # Names the kit creates or looks up, by settings field: what is wrong with one, and the rules to quote.
-_NAME_RULES = {
+_NAME_RULES: NameRules = {
     "storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
     "existing_storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
     "container": (container_name_problem, CONTAINER_RULES),
@@ -83,8 +83,7 @@ class AzureSettings(SettingsBase):
     @field_validator(*_NAME_RULES)
     @classmethod
     def _name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        problem_of, rules = _NAME_RULES[str(info.field_name)]
-        return value if value is None else checked(value, problem_of, f"expected {rules}")
+        return checked_name(_NAME_RULES, value, info)
 
     @field_validator("sku_name")
     @classmethod

@@ -67,6 +67,16 @@ def checked(value: str, problem_of: Callable[[str], Optional[str]], expected: st
     return value
 
 
+# Names by settings field: what is wrong with one, and the rules to quote.
+NameRules = dict[str, tuple[Callable[[str], Optional[str]], str]]
+
+
+def checked_name(rules: NameRules, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+    """A name field's value, judged by its entry in `rules` (pydantic always names the field it validates)."""
+    problem_of, expected = rules[str(info.field_name)]
+    return value if value is None else checked(value, problem_of, f"expected {expected}")
+
+
 def closest(word: str, candidates: Any) -> Optional[str]:
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None

@@ -17,14 +17,14 @@ from components.naming import (
     service_account_id_problem,
     workload_identity_id_problem,
 )
-from components.settings.common import NAMESPACE, OptionalText, SettingsBase, checked, required_for
+from components.settings.common import NAMESPACE, NameRules, OptionalText, SettingsBase, checked, checked_name, required_for
 
 GCP_PROJECT_KEY = "gcp:project"
 # GCS multi-regions and predefined dual-regions, or a region such as us-central1.
 _GCS_LOCATION = re.compile(r"^(?:US|EU|ASIA|NAM4|EUR4|EUR5|EUR7|EUR8|ASIA1|[a-z]+-[a-z]+[0-9]+)$", re.IGNORECASE)
 _BUCKET_EXPECTED = f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}"
 # Ids the kit creates, by settings field: what is wrong with one, and the rules to quote.
-_ID_RULES = {
+_ID_RULES: NameRules = {
     "workload_identity_pool_id": (workload_identity_id_problem, WORKLOAD_ID_RULES),
     "workload_identity_provider_id": (workload_identity_id_problem, WORKLOAD_ID_RULES),
     "service_account_id": (service_account_id_problem, SERVICE_ACCOUNT_ID_RULES),
@@ -77,6 +77,4 @@ class GcsSettings(SettingsBase):
     @field_validator(*_ID_RULES)
     @classmethod
     def _id(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        # pydantic always names the field it validates (field_name is Optional only for model validators).
-        problem_of, rules = _ID_RULES[str(info.field_name)]
-        return value if value is None else checked(value, problem_of, f"expected {rules}")
+        return checked_name(_ID_RULES, value, info)
