@@ -1,9 +1,19 @@
 """The tavus-recording program: read the stack config, build one destination, export what Tavus needs."""
 
-import pulumi
+import sys
 
-from components import tavus
-from components.settings import StackSettings, args_for, config_key, load_settings
+# Pulumi may make .venv with whatever `python3` is first on PATH; say so before an import fails.
+if sys.version_info < (3, 11):
+    sys.exit(
+        "tavus-recording needs Python 3.11 or newer, but Pulumi runs it with Python "
+        f"{sys.version_info.major}.{sys.version_info.minor} ({sys.executable}): delete .venv and run `make setup` "
+        "with a newer python3 on PATH (or set PULUMI_PYTHON_CMD to one)"
+    )
+
+import pulumi  # noqa: E402  (after the version check, which must run on any Python)
+
+from components import tavus  # noqa: E402
+from components.settings import StackSettings, args_for, config_key, load_settings, secret_fields  # noqa: E402
 
 # The component's name prefixes every child (bucket, role, ...), and so auto-named buckets.
 COMPONENT_NAME = "tavus-recordings"
@@ -13,27 +23,34 @@ def build_s3(settings: StackSettings) -> pulumi.Output:
     # Imported only for s3, so GCS and Azure stacks never load the AWS SDK.
     from components.aws import S3RecordingStorage, S3RecordingStorageArgs
 
-    storage = S3RecordingStorage(COMPONENT_NAME, args_for(settings, S3RecordingStorageArgs))
+    storage = S3RecordingStorage(COMPONENT_NAME, args_for(settings, S3RecordingStorageArgs, SECRETS))
     for name in ("bucket_name", "bucket_arn", "role_arn"):
-        pulumi.export(name, getattr(storage, name))
-    pulumi.export("legacy_properties", storage.recording_storage.apply(tavus.legacy_properties))
+        export(name, getattr(storage, name))
+    # The deprecated flat fields carry no ExternalId: Tavus can only use them with its default one.
+    if settings.external_id == tavus.DEFAULT_EXTERNAL_ID:
+        export("legacy_properties", storage.recording_storage.apply(tavus.legacy_properties))
     return storage.recording_storage
+
+
+def export(name: str, value: object) -> None:
+    """A stack output; a secret one when any setting is: it may have been made from it."""
+    pulumi.export(name, pulumi.Output.secret(value) if SECRETS else value)
 
 
 def export_federation(settings: StackSettings) -> None:
     """The token Tavus presents, so `verify` can compare the live trust with what was asked for."""
-    pulumi.export("tavus_oidc_issuer", settings.tavus_oidc_issuer)
-    pulumi.export("tavus_oidc_subject", settings.tavus_oidc_subject)
+    export("tavus_oidc_issuer", settings.tavus_oidc_issuer)
+    export("tavus_oidc_subject", settings.tavus_oidc_subject)
     if settings.tavus_oidc_audience:
-        pulumi.export("tavus_oidc_audience", settings.tavus_oidc_audience)
+        export("tavus_oidc_audience", settings.tavus_oidc_audience)
 
 
 def build_gcs(settings: StackSettings) -> pulumi.Output:
     from components.gcp import GcsRecordingStorage, GcsRecordingStorageArgs
 
-    storage = GcsRecordingStorage(COMPONENT_NAME, args_for(settings, GcsRecordingStorageArgs))
+    storage = GcsRecordingStorage(COMPONENT_NAME, args_for(settings, GcsRecordingStorageArgs, SECRETS))
     for name in ("bucket_name", "workload_identity_provider", "service_account_email"):
-        pulumi.export(name, getattr(storage, name))
+        export(name, getattr(storage, name))
     export_federation(settings)
     return storage.recording_storage
 
@@ -41,11 +58,11 @@ def build_gcs(settings: StackSettings) -> pulumi.Output:
 def build_azure_blob(settings: StackSettings) -> pulumi.Output:
     from components.azure import AzureBlobRecordingStorage, AzureBlobRecordingStorageArgs
 
-    storage = AzureBlobRecordingStorage(COMPONENT_NAME, args_for(settings, AzureBlobRecordingStorageArgs))
+    storage = AzureBlobRecordingStorage(COMPONENT_NAME, args_for(settings, AzureBlobRecordingStorageArgs, SECRETS))
     names = ("storage_account", "container", "container_id", "client_id", "tenant_id")
     # verify reads the identity by these, so it never has to search the subscription.
     for name in names + ("subscription_id", "resource_group_name", "identity_id"):
-        pulumi.export(name, getattr(storage, name))
+        export(name, getattr(storage, name))
     export_federation(settings)
     return storage.recording_storage
 
@@ -61,6 +78,7 @@ BUILDERS = {"s3": build_s3, "gcs": build_gcs, "azure_blob": build_azure_blob}
 EXTRAS = {"s3": "aws", "gcs": "gcp", "azure_blob": "azure"}
 
 settings = load_settings()
+SECRETS = secret_fields()
 build = BUILDERS.get(settings.provider)
 if build is None:
     raise pulumi.RunError(
@@ -75,8 +93,10 @@ except ModuleNotFoundError as missing:
         f"provider {settings.provider} needs the {missing.name} package, which is not installed: "
         f"run `make setup CLOUDS={extra}` (or pip install -e '.[{extra}]') and try again"
     ) from None
-pulumi.export("recording_storage", recording_storage)
-pulumi.export("conversation_properties", recording_storage.apply(tavus.conversation_properties))
-pulumi.export("recording_storage_json", recording_storage.apply(tavus.recording_storage_json))
+export("recording_storage", recording_storage)
+export("conversation_properties", recording_storage.apply(tavus.conversation_properties))
+export("recording_storage_json", recording_storage.apply(tavus.recording_storage_json))
 # verify reads it: `pulumi up` cannot restore a setting on storage the stack does not manage.
 pulumi.export("storage_managed", storage_managed(settings))
+# verify holds lifecycle rules to it: none (null) means recordings are kept.
+pulumi.export("retention_days", settings.retention_days)

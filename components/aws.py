@@ -22,6 +22,8 @@ class S3RecordingStorageArgs(TypedDict, total=False):
     """Name of the bucket to create; auto-named from the component name when absent."""
     existing_bucket: pulumi.Input[str]
     """An existing bucket to grant Tavus on instead: no bucket is created and none of its settings change."""
+    existing_bucket_region: pulumi.Input[str]
+    """The existing bucket's region, where it is looked up (S3 answers a lookup from another region with a redirect, which fails it); absent: the provider's region."""
     external_id: pulumi.Input[str]
     """The sts:ExternalId the trust requires; default `tavus`, the value in Tavus's guide."""
     kms_key_arn: pulumi.Input[str]
@@ -71,7 +73,10 @@ class S3RecordingStorage(pulumi.ComponentResource):
 
         # An empty name from another language's SDK means "not set", like an absent one.
         existing = args.get("existing_bucket") or None
-        bucket = self._create_bucket(name, args, kms_key_arn, tags) if existing is None else self._find_bucket(existing)
+        if existing is None:
+            bucket = self._create_bucket(name, args, kms_key_arn, tags)
+        else:
+            bucket = self._find_bucket(existing, args.get("existing_bucket_region") or None)
 
         role = aws.iam.Role(
             f"{name}-writer",
@@ -104,15 +109,18 @@ class S3RecordingStorage(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "recording_storage": self.recording_storage,
+                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
+                "retentionDays": args.get("retention_days") or None,
                 "bucket_name": self.bucket_name,
                 "bucket_arn": self.bucket_arn,
                 "role_arn": self.role_arn,
             }
         )
 
-    def _find_bucket(self, existing: pulumi.Input[str]) -> _Bucket:
-        """An existing bucket, read and never managed: its real region comes from S3, not the provider."""
-        found = aws.s3.get_bucket_output(bucket=existing, opts=pulumi.InvokeOutputOptions(parent=self))
+    def _find_bucket(self, existing: pulumi.Input[str], region: Optional[pulumi.Input[str]]) -> _Bucket:
+        """An existing bucket, read and never managed: looked up in its own region (the data source's
+        first call is a HeadBucket there), and its region taken from S3's answer, not the provider."""
+        found = aws.s3.get_bucket_output(bucket=existing, region=region, opts=pulumi.InvokeOutputOptions(parent=self))
         return _Bucket(
             found.apply(lambda b: b.bucket), found.apply(lambda b: b.arn), found.apply(lambda b: b.bucket_region)
         )
@@ -140,6 +148,9 @@ class S3RecordingStorage(pulumi.ComponentResource):
             tags=tags,
             opts=kept,
         )
+        # S3 refuses concurrent changes to one bucket's configuration (OperationAborted: "a conflicting
+        # conditional operation is currently in progress"), reported between the policy and the public
+        # access block, versioning and ownership: the access settings go one after another, the policy last.
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,
@@ -153,26 +164,25 @@ class S3RecordingStorage(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=kept,
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
         )
-        aws.s3.BucketOwnershipControls(
+        ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=kept,
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[public_access])),
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket.id,
             rules=[kms_key_arn.apply(aws_policy.encryption_rule)],
-            opts=kept,
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[ownership])),
         )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
             policy=bucket.arn.apply(lambda arn: _json(aws_policy.tls_only_bucket_policy(arn))),
-            # S3 rejects concurrent changes to one bucket's access settings.
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[public_access])),
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[encryption])),
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -183,4 +193,5 @@ class S3RecordingStorage(pulumi.ComponentResource):
             # Noncurrent-version rules act on a versioned bucket: enable versioning first.
             opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
         )
-        return _Bucket(bucket.bucket, bucket.arn, bucket.region)
+        # `bucket_region` is where S3 made the bucket; `region` is the provider's setting for the resource.
+        return _Bucket(bucket.bucket, bucket.arn, bucket.bucket_region)

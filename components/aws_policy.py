@@ -114,12 +114,21 @@ def lifecycle_rules(
         },
     ]
     if retention_days:
-        rules.append(
+        expiry: list[BucketLifecycleConfigurationRuleArgsDict] = [
             {
                 "id": "expire-recordings",
                 "status": "Enabled",
                 "filter": {},
                 "expiration": {"days": retention_days},
-            }
-        )
+            },
+            # An expired recording leaves a delete marker; once its versions are gone too, the marker is
+            # removed. (S3 takes ExpiredObjectDeleteMarker only in a rule without Days.)
+            {
+                "id": "remove-expired-delete-markers",
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"expired_object_delete_marker": True},
+            },
+        ]
+        rules += expiry
     return rules

@@ -25,7 +25,7 @@ class AzureBlobRecordingStorageArgs(TypedDict):
     tavus_oidc_audience: NotRequired[pulumi.Input[str]]
     """Audience of Tavus's tokens; default `api://AzureADTokenExchange`."""
     storage_account: NotRequired[pulumi.Input[str]]
-    """Storage account to create; auto-named from the component name when absent."""
+    """Storage account to create; absent: the component name's letters (up to 16) and 8 characters hashed from the subscription, stack and component."""
     container: NotRequired[pulumi.Input[str]]
     """Container to create; default `recordings`."""
     existing_storage_account: NotRequired[pulumi.Input[str]]
@@ -93,8 +93,12 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
             resource_group_name = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=kept).name
 
+        subscription_id = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).subscription_id
         if existing_account is None:
-            container = self._create_storage(name, args, resource_group_name, tags)
+            account_name = args.get("storage_account") or subscription_id.apply(
+                lambda subscription: azure_policy.storage_account_name(name, pulumi.get_stack(), subscription)
+            )
+            container = self._create_storage(name, args, account_name, resource_group_name, tags)
         else:
             container = self._find_container(existing_account, args.get("existing_container"), resource_group_name)
 
@@ -113,7 +117,6 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             audiences=pulumi.Output.from_input(args.get("tavus_oidc_audience")).apply(azure_policy.audiences),
             opts=child,
         )
-        subscription_id = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).subscription_id
         authorization.RoleAssignment(
             f"{name}-blob-contributor",
             principal_id=identity.principal_id,
@@ -143,6 +146,8 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "recording_storage": self.recording_storage,
+                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
+                "retentionDays": args.get("retention_days") or None,
                 "storage_account": self.storage_account,
                 "container": self.container,
                 "container_id": self.container_id,
@@ -172,6 +177,7 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         self,
         name: str,
         args: AzureBlobRecordingStorageArgs,
+        account_name: pulumi.Input[str],
         resource_group_name: pulumi.Input[str],
         tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
     ) -> _Container:
@@ -186,9 +192,11 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         # could then not revoke Tavus's access.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
+        # The logical name is the whole component name (two components never share a URN); the
+        # account's own, global name is derived, since auto-naming would keep the hyphens.
         account = storage.StorageAccount(
-            azure_policy.account_name_prefix(name),
-            account_name=args.get("storage_account"),
+            f"{name}-account",
+            account_name=account_name,
             resource_group_name=resource_group_name,
             kind="StorageV2",
             sku={"name": args.get("sku_name") or "Standard_LRS"},
@@ -204,7 +212,9 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         )
         # The account's sub-resources all name it by account and group.
         in_account = {"account_name": account.name, "resource_group_name": resource_group_name}
-        storage.BlobServiceProperties(
+        # The account's sub-resources are written one after another: the storage provider answers
+        # concurrent writes to one account with 409 StorageAccountOperationInProgress.
+        blob_service = storage.BlobServiceProperties(
             f"{name}-blob-service",
             **in_account,
             blob_services_name="default",
@@ -218,7 +228,7 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             **in_account,
             container_name=container_name,
             public_access=storage.PublicAccess.NONE,
-            opts=kept,
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[blob_service])),
         )
         storage.ManagementPolicy(
             f"{name}-lifecycle",
@@ -227,6 +237,6 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             policy=pulumi.Output.all(container_name, noncurrent_days, retention_days).apply(
                 lambda values: azure_policy.management_policy(*values)
             ),
-            opts=kept,
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[container])),
         )
         return _Container(account.name, container.name, container.id)

@@ -7,6 +7,7 @@ Contributor on one container.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING, Optional
 
@@ -35,10 +36,25 @@ def audiences(audience: Optional[str] = None) -> list[str]:
     return [audience or DEFAULT_AUDIENCE]
 
 
-def account_name_prefix(component: str) -> str:
-    """Storage account names are 3-24 lowercase letters and digits, and Pulumi appends 8 random
-    characters to an auto-named one, so the logical name keeps at most 16."""
-    return re.sub(r"[^a-z0-9]", "", component.lower())[:16] or "tavusrecordings"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# Storage account names are global across Azure: 3-24 lowercase letters and digits.
+_ACCOUNT_PREFIX_LENGTH = 16
+_ACCOUNT_HASH_LENGTH = 8
+
+
+def storage_account_name(component: str, stack: str, subscription_id: str) -> str:
+    """The default storage account name: the component name's letters and digits, cut to 16, and 8
+    characters hashed from the subscription, stack and component, so two components in one program,
+    two stacks, or two customers with the kit's defaults never meet on one global name.
+
+    Before a deploy the subscription is not known (the offline plan has a placeholder): the hashed
+    part is then shown as a placeholder too, rather than a name that will not be the one created.
+    """
+    prefix = re.sub(r"[^a-z0-9]", "", component.lower())[:_ACCOUNT_PREFIX_LENGTH] or "tavusrecordings"
+    if not _GUID.match(subscription_id):
+        return f"{prefix}<hash of subscription, stack, component>"
+    digest = hashlib.sha256("\0".join((subscription_id.lower(), stack, component)).encode()).hexdigest()
+    return f"{prefix}{digest[:_ACCOUNT_HASH_LENGTH]}"
 
 
 def management_policy(

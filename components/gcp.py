@@ -152,6 +152,8 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "recording_storage": self.recording_storage,
+                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
+                "retentionDays": args.get("retention_days") or None,
                 "bucket_name": self.bucket_name,
                 "workload_identity_provider": self.workload_identity_provider,
                 "service_account_email": self.service_account_email,
@@ -159,10 +161,17 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         )
 
     def _find_bucket(self, existing: pulumi.Input[str]) -> _Bucket:
-        """An existing bucket, read and never managed."""
-        found = gcp.storage.get_bucket_output(name=existing, opts=pulumi.InvokeOutputOptions(parent=self))
-        # The lookup reports the provider's project (gcp:project), the one the kit builds the trust in.
-        return _Bucket(found.apply(lambda b: b.name), found.apply(lambda b: b.project or gcp.config.project or ""))
+        """An existing bucket, read and never managed, and held to be in the provider's project.
+
+        The lookup's `project` is not the bucket's own when the caller cannot read the Compute API (the
+        provider then fills in its own project: terraform-provider-google `setStorageBucket`), but its
+        `project_number` comes from the Storage API itself; it is compared with gcp:project's number.
+        """
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        found = gcp.storage.get_bucket_output(name=existing, opts=invoke)
+        here = gcp.organizations.get_project_output(opts=invoke)
+        name = pulumi.Output.all(found, here).apply(lambda values: gcp_policy.bucket_in_project(*values))
+        return _Bucket(name, here.apply(lambda project: project.project_id or ""))
 
     def _create_bucket(self, name: str, args: GcsRecordingStorageArgs, storage_api: gcp.projects.Service) -> _Bucket:
         """A new bucket: private, uniformly accessed, versioned, with the lifecycle rules asked for."""

@@ -8,7 +8,7 @@ may impersonate one writer service account that can create objects in one bucket
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
 from components.naming import gcp_id
@@ -55,13 +55,28 @@ def oidc(issuer: str, audience: Optional[str] = None) -> WorkloadIdentityPoolPro
 
 
 def default_pool_id(component: str, stack: str) -> str:
-    """A pool id unique per stack in one project (4-32 chars)."""
-    return gcp_id(component, stack, max_length=32)
+    """A pool id unique per stack and component in one project (4-32 chars, not `gcp-`...)."""
+    return gcp_id(component, stack, min_length=4, max_length=32)
 
 
 def default_service_account_id(component: str, stack: str) -> str:
-    """A writer account id unique per stack in one project (6-30 chars)."""
-    return gcp_id(component, stack, max_length=30)
+    """A writer account id unique per stack and component in one project (6-30 chars, a letter first)."""
+    return gcp_id(component, stack, min_length=6, max_length=30)
+
+
+def bucket_in_project(bucket: Any, project: Any) -> str:
+    """The existing bucket's name, once its project number is the provider project's; else a RunError,
+    since the writer and its grant are made in gcp:project and Tavus is told that project."""
+    if str(bucket.project_number) == str(project.number):
+        return bucket.name
+    import pulumi  # only here: the rest of this module is pure
+
+    raise pulumi.RunError(
+        f"tavus-recording:existingBucket: bucket {bucket.name} is in project number {bucket.project_number}, not in "
+        f"gcp:project {project.project_id} (number {project.number}); the writer service account and its grant are made "
+        "in gcp:project, and recording_storage.project_id names it. Set gcp:project to the bucket's project, or name a "
+        "bucket of this project."
+    )
 
 
 def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] = None) -> list[BucketLifecycleRuleArgsDict]:

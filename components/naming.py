@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import string
@@ -116,13 +117,28 @@ def service_account_id_problem(value: str) -> Optional[str]:
     return None if _SERVICE_ACCOUNT_ID.match(value) else "is not a valid id"
 
 
-def gcp_id(*parts: str, max_length: int) -> str:
-    """A lowercase id of letters, digits and hyphens from `parts`, cut to `max_length`.
+# Ids the kit derives start with this when what they are derived from cannot (a digit, `gcp-`).
+_ID_PREFIX = "tavus"
 
-    Used for default pool and service account ids, so two stacks in one project do not collide.
+
+def gcp_id(*parts: str, min_length: int, max_length: int, reserved: tuple[str, ...] = ("gcp-",)) -> str:
+    """An id from `parts` that GCP accepts and that no other `parts` give: lowercase letters, digits
+    and single hyphens, starting with a letter, ending with a letter or digit, `min_length` to
+    `max_length` long, not starting with a `reserved` prefix.
+
+    Used for default pool and service account ids, which must differ per stack and component in one
+    project. When the plain text does not fit as it is (too long, too short, a digit or `gcp-` first,
+    characters changed on the way), it is cut and a hash of all of `parts` is appended, so
+    `production-eu-west` and `production-eu-east` (or `Prod` and `prod`) still get two ids.
     """
-    text = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
-    return text[:max_length].rstrip("-")
+    joined = "-".join(parts)
+    text = re.sub(r"[^a-z0-9]+", "-", joined.lower()).strip("-")
+    # Kept as it is only when nothing was lost: `Prod_EU` and `prod-eu` must not meet at `prod-eu`.
+    if text == joined and min_length <= len(text) <= max_length and text[0].isalpha() and not text.startswith(reserved):
+        return text
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:6]
+    head = text if text[:1].isalpha() and not text.startswith(reserved) else f"{_ID_PREFIX}-{text}".rstrip("-")
+    return f"{head[: max_length - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 STORAGE_ACCOUNT_RULES = "3-24 lowercase letters and digits"

@@ -24,11 +24,13 @@ def with_default(tags: Optional[Mapping[str, Value]] = None) -> dict[str, Union[
 
 
 def _first_problem(
-    tags: Tags, limit: int, what: str, tag_problem: Callable[[str, str], Optional[str]]
+    tags: Tags, limit: int, what: str, tag_problem: Callable[[str, str], Optional[str]], added: tuple[str, ...] = ()
 ) -> Optional[str]:
-    """The count check, then the first tag that breaks a rule."""
-    if len(tags) > limit:
-        return f"has {len(tags)} {what} with {MANAGED_BY_KEY} included; at most {limit} are allowed"
+    """The count check (with the labels the provider itself adds), then the first tag that breaks a rule."""
+    count = len(tags) + len(set(added) - set(tags))
+    if count > limit:
+        also = "".join(f" and {label} (the provider adds it)" for label in added)
+        return f"has {count} {what} with {MANAGED_BY_KEY}{also} included; at most {limit} are allowed"
     return next(filter(None, (tag_problem(key, value) for key, value in tags.items())), None)
 
 
@@ -87,9 +89,13 @@ def _gcp_label_problem(key: str, value: str) -> Optional[str]:
     return None
 
 
+# pulumi-gcp (8 and later) adds this label to every resource, and Google counts it toward the 64.
+PULUMI_GCP_LABEL = "goog-pulumi-provisioned"
+
+
 def gcp_labels_problem(tags: Tags) -> Optional[str]:
     """What is wrong with `tags` as labels on a Cloud Storage bucket, or None."""
-    return _first_problem(tags, 64, "labels", _gcp_label_problem)
+    return _first_problem(tags, 64, "labels", _gcp_label_problem, added=(PULUMI_GCP_LABEL,))
 
 
 _AZURE_FORBIDDEN = frozenset("<>%&\\?/")

@@ -8,6 +8,7 @@ security reviewer cares about (parent, retain_on_delete, protect, depends_on).
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import pulumi
 from pulumi.runtime import rpc, settings as runtime_settings
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from tavus_recording.stack_files import PROJECT_DIR
 
@@ -85,8 +86,9 @@ class PlanMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        # By name, so a test's subclass can answer a lookup otherwise.
         answer = _LOOKUPS.get(args.token)
-        return (answer(self, dict(args.args)) if answer else {}), []
+        return (getattr(self, answer)(dict(args.args)) if answer else {}), []
 
     def _client_config(self, args: dict) -> dict:
         return {
@@ -100,11 +102,23 @@ class PlanMocks(pulumi.runtime.Mocks):
     # is S3's to tell, so the plan shows a placeholder rather than assume the provider's.
 
     def _existing_s3_bucket(self, args: dict) -> dict:
-        bucket = args["bucket"]
-        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "bucketRegion": BUCKET_REGION_PLACEHOLDER, "region": self.aws_region}
+        # S3's data source answers only where the bucket is (a HeadBucket from elsewhere is a redirect,
+        # which fails it): asked in a region, a bucket that is found is in that region.
+        bucket, region = args["bucket"], args.get("region")
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "bucketRegion": region or BUCKET_REGION_PLACEHOLDER,
+                "region": region or self.aws_region}
+
+    # The SDK types a bucket's project number as an int, so no placeholder fits: the plan's bucket and
+    # project share a stand-in number (the check that they match is the point; the number is never shown).
+    STAND_IN_PROJECT_NUMBER = 0
 
     def _existing_gcs_bucket(self, args: dict) -> dict:
-        return {"name": args["name"], "project": self._project(args), "projectNumber": 0, "url": f"gs://{args['name']}"}
+        return {"name": args["name"], "project": self._project(args), "projectNumber": self.STAND_IN_PROJECT_NUMBER,
+                "url": f"gs://{args['name']}"}
+
+    def _gcp_project(self, args: dict) -> dict:
+        project = args.get("projectId") or self.gcp_project
+        return {"projectId": project, "number": str(self.STAND_IN_PROJECT_NUMBER), "name": project}
 
     def _existing_blob_container(self, args: dict) -> dict:
         account = f"{_azure_group_id(args)}/providers/Microsoft.Storage/storageAccounts/{args['accountName']}"
@@ -114,7 +128,8 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def _s3_bucket(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         bucket = inputs.get("bucket") or auto_name
-        return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": inputs.get("region") or self.aws_region}
+        region = inputs.get("region") or self.aws_region
+        return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region, "bucketRegion": region}
 
     def _iam_role(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         role = inputs.get("name") or auto_name
@@ -179,10 +194,11 @@ def _azure_group_id(inputs: dict) -> str:
 
 
 _LOOKUPS = {
-    "azure-native:authorization:getClientConfig": PlanMocks._client_config,
-    "aws:s3/getBucket:getBucket": PlanMocks._existing_s3_bucket,
-    "gcp:storage/getBucket:getBucket": PlanMocks._existing_gcs_bucket,
-    "azure-native:storage:getBlobContainer": PlanMocks._existing_blob_container,
+    "azure-native:authorization:getClientConfig": "_client_config",
+    "aws:s3/getBucket:getBucket": "_existing_s3_bucket",
+    "gcp:storage/getBucket:getBucket": "_existing_gcs_bucket",
+    "gcp:organizations/getProject:getProject": "_gcp_project",
+    "azure-native:storage:getBlobContainer": "_existing_blob_container",
 }
 
 _COMPUTED = {
@@ -234,6 +250,16 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        # A component's registered outputs are its state, as the policy pack's stack policies see them.
+        short = _short_urn(request.urn)
+        outputs = rpc.deserialize_properties(request.outputs)
+        for registration in self.registrations:
+            if registration.urn == short and not registration.custom:
+                registration.outputs = {**registration.outputs, **outputs}
+        return super().RegisterResourceOutputs(request)
+
+
 def _short_urn(urn: str) -> str:
     """`type::name` of a URN (the part that identifies a resource within one stack)."""
     if not urn:
@@ -249,6 +275,8 @@ class ProgramRun:
     registrations: list[Registration]
     outputs: dict[str, Any]
     reads: list[Read] = field(default_factory=list)
+    # The outputs Pulumi would store and show as secrets.
+    secret_outputs: set[str] = field(default_factory=set)
 
     def find(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -260,20 +288,46 @@ class ProgramRun:
         return found[0]
 
 
+# How long a failed run's leftovers may take to finish before the next run starts.
+_SETTLE_SECONDS = 0.25
+
+
+def _settle_previous_run() -> None:
+    """Let whatever a previous run left on the event loop finish, before the next run's settings exist.
+
+    A program that failed leaves applies and registrations pending; run after the next run is
+    configured, they would report their error into it. They are drained (not cancelled: the SDK keeps
+    some futures across runs, such as package references), and only what is still stuck is cancelled.
+    """
+    loop = _ensure_event_loop()
+    leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if leftovers and not loop.is_running():
+        _, stuck = loop.run_until_complete(asyncio.wait(leftovers, timeout=_SETTLE_SECONDS))
+        for task in stuck:
+            task.cancel()
+    # The SDK awaits every output it tracks before a run ends; the failed run's are done with.
+    settings: Any = runtime_settings.SETTINGS  # its attributes are set in __init__, unannotated
+    with settings.lock:
+        settings.outputs.clear()
+
+
 def run_program(
     config: Mapping[str, str],
     stack: str = "dev",
     project: str = "tavus-recording",
     program: Path = PROJECT_DIR / "__main__.py",
     monitor: Optional[RecordingMonitor] = None,
+    secret_keys: tuple[str, ...] = (),
 ) -> ProgramRun:
     """Run `program` with `config` on the mock engine; raises what the program raises.
 
-    Pass a `monitor` to see what was registered even when the program fails.
+    Pass a `monitor` to see what was registered even when the program fails, and `secret_keys` for
+    config values set with `pulumi config set --secret`.
     """
+    _settle_previous_run()
     monitor = monitor or RecordingMonitor(PlanMocks(config))
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_all_config(dict(config))
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
 
     def run() -> None:
@@ -282,19 +336,23 @@ def run_program(
     _sync_await(run_pulumi_func(run))
 
     root = runtime_settings.get_root_resource()
-    exported = getattr(root, "outputs", {}) or {}
-    outputs = {name: _sync_await(pulumi.Output.from_input(value).future()) for name, value in exported.items()}
-    return ProgramRun(registrations=monitor.registrations, outputs=outputs, reads=monitor.reads)
+    exported = {name: pulumi.Output.from_input(value) for name, value in (getattr(root, "outputs", {}) or {}).items()}
+    outputs = {name: _sync_await(value.future()) for name, value in exported.items()}
+    secrets = {name for name, value in exported.items() if _sync_await(value.is_secret())}
+    return ProgramRun(registrations=monitor.registrations, outputs=outputs, reads=monitor.reads, secret_outputs=secrets)
 
 
-def run_component(build: Any, config: Optional[Mapping[str, str]] = None) -> tuple[ProgramRun, Any]:
-    """Build a component with `build()` on the mock engine; returns the run and what `build` returned."""
+def run_component(build: Any, config: Optional[Mapping[str, str]] = None, mocks: Optional[PlanMocks] = None) -> tuple[ProgramRun, Any]:
+    """Build a component with `build()` on the mock engine; returns the run and what `build` returned.
+
+    `mocks` answers registrations and lookups otherwise (a subclass of PlanMocks)."""
     config = config if config is not None else {
         "aws:region": "us-east-1",
         "gcp:project": "acme-recordings",
         "azure-native:location": "eastus",
     }
-    monitor = RecordingMonitor(PlanMocks(config))
+    _settle_previous_run()
+    monitor = RecordingMonitor(mocks or PlanMocks(config))
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_all_config(dict(config))
     pulumi.runtime.set_mocks(monitor.mocks, project="tavus-recording", stack="test", preview=False, monitor=monitor)

@@ -18,6 +18,7 @@ from components.settings.stack import (
     known_keys,
     load_settings,
     parse_settings,
+    secret_fields,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "known_keys",
     "load_settings",
     "parse_settings",
+    "secret_fields",
 ]

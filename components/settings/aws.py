@@ -7,9 +7,10 @@ from functools import lru_cache
 from typing import Annotated, ClassVar, Optional
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
 
 from components.naming import S3_BUCKET_RULES, s3_bucket_name_problem, s3_existing_bucket_name_problem
-from components.settings.common import OptionalText, SettingsBase, checked, did_you_mean, required_for
+from components.settings.common import OptionalText, SettingsBase, checked, did_you_mean, qualified, required_for
 from components.tavus import DEFAULT_EXTERNAL_ID
 
 AWS_REGION_KEY = "aws:region"
@@ -29,6 +30,18 @@ def _external_id(value: str) -> str:
             f"(Tavus's guide uses '{DEFAULT_EXTERNAL_ID}')"
         )
     return value
+
+
+def _region(region: str) -> str:
+    if region.startswith(_OTHER_PARTITION_PREFIXES):
+        raise ValueError(
+            "is outside the standard AWS partition; Tavus's recording account cannot be trusted "
+            "from China, GovCloud or isolated regions"
+        )
+    regions = aws_regions()
+    if region not in regions:
+        raise ValueError(f"is not an AWS region{did_you_mean(region, regions)}; expected e.g. us-east-1")
+    return region
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +68,7 @@ class AwsSettings(SettingsBase):
     aws_region: OptionalText = Field(default=None, alias=AWS_REGION_KEY, validate_default=True)
     bucket_name: OptionalText = None
     existing_bucket: OptionalText = None
+    existing_bucket_region: OptionalText = None
     external_id: Annotated[str, AfterValidator(_external_id)] = DEFAULT_EXTERNAL_ID
     kms_key_arn: OptionalText = None
 
@@ -62,17 +76,12 @@ class AwsSettings(SettingsBase):
     @classmethod
     def _aws_region(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
         region = required_for(value, info, _PROVIDERS, "the region the bucket is created in, e.g. us-east-1")
-        if region is None:
-            return value
-        if region.startswith(_OTHER_PARTITION_PREFIXES):
-            raise ValueError(
-                "is outside the standard AWS partition; Tavus's recording account cannot be trusted "
-                "from China, GovCloud or isolated regions"
-            )
-        regions = aws_regions()
-        if region not in regions:
-            raise ValueError(f"is not an AWS region{did_you_mean(region, regions)}; expected e.g. us-east-1")
-        return region
+        return value if region is None else _region(region)
+
+    @field_validator("existing_bucket_region")
+    @classmethod
+    def _existing_bucket_region(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        return value if value is None or info.data.get("provider") not in _PROVIDERS else _region(value)
 
     @field_validator("bucket_name")
     @classmethod
@@ -106,3 +115,9 @@ class AwsSettings(SettingsBase):
                 f"is in {match['region']} but the bucket is in {region}; SSE-KMS needs a key in the bucket's region"
             )
         return value
+
+    def key_problems(self) -> list[tuple[str, str]]:
+        if self.existing_bucket_region is not None and self.existing_bucket is None:
+            return [(qualified(to_camel("existing_bucket_region")),
+                     f"applies only with {qualified(to_camel('existing_bucket'))}: a bucket the kit creates is made in {AWS_REGION_KEY}")]
+        return []

@@ -9,6 +9,7 @@ from typing import ClassVar, Optional
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from components.locations import AZURE_LOCATIONS, AZURE_LOCATIONS_AS_OF
 from components.naming import (
     CONTAINER_RULES,
     RESOURCE_GROUP_RULES,
@@ -20,7 +21,6 @@ from components.naming import (
 from components.settings.common import NameRules, OptionalText, SettingsBase, checked_name, did_you_mean, qualified, required_for
 
 AZURE_LOCATION_KEY = "azure-native:location"
-_AZURE_LOCATION = re.compile(r"^[a-z][a-z0-9]+$")
 # Names the kit creates or looks up, by settings field: what is wrong with one, and the rules to quote.
 _NAME_RULES: NameRules = {
     "storage_account": (storage_account_name_problem, STORAGE_ACCOUNT_RULES),
@@ -73,12 +73,16 @@ class AzureSettings(SettingsBase):
     @classmethod
     def _azure_location(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
         location = required_for(value, info, _PROVIDERS, "the Azure region, e.g. eastus or westeurope")
-        if location is None:
-            return value
-        if not _AZURE_LOCATION.match(location):
-            normal = re.sub(r"\s+", "", location.lower())
-            raise ValueError(f"is not an Azure region name; expected the short form, e.g. {normal or 'eastus'}")
-        return location
+        if location is None or location in AZURE_LOCATIONS:
+            return location
+        # `West Europe` is the display name of `westeurope`.
+        normal = re.sub(r"\s+", "", location.lower())
+        suggestion = normal if normal in AZURE_LOCATIONS else None
+        hint = f" (did you mean '{suggestion}'?)" if suggestion else did_you_mean(normal, AZURE_LOCATIONS)
+        raise ValueError(
+            f"is not an Azure region{hint}; expected a public-cloud region's short name, e.g. eastus or westeurope "
+            f"(`az account list-locations -o table`; the kit's list is from {AZURE_LOCATIONS_AS_OF})"
+        )
 
     @field_validator(*_NAME_RULES)
     @classmethod

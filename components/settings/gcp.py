@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar, Optional
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from components.locations import GCS_DUAL_REGIONS, GCS_LOCATIONS, GCS_LOCATIONS_AS_OF, GCS_MULTI_REGIONS
 from components.naming import (
     GCP_PROJECT_RULES,
     GCS_BUCKET_RULES,
@@ -17,11 +17,10 @@ from components.naming import (
     service_account_id_problem,
     workload_identity_id_problem,
 )
-from components.settings.common import NAMESPACE, NameRules, OptionalText, SettingsBase, checked, checked_name, required_for
+from components.settings.common import NAMESPACE, NameRules, OptionalText, SettingsBase, checked, checked_name, did_you_mean, required_for
 
 GCP_PROJECT_KEY = "gcp:project"
-# GCS multi-regions and predefined dual-regions, or a region such as us-central1.
-_GCS_LOCATION = re.compile(r"^(?:US|EU|ASIA|NAM4|EUR4|EUR5|EUR7|EUR8|ASIA1|[a-z]+-[a-z]+[0-9]+)$", re.IGNORECASE)
+_LOCATIONS = {location.lower(): location for location in GCS_LOCATIONS}
 _BUCKET_EXPECTED = f"a Cloud Storage bucket name is {GCS_BUCKET_RULES}"
 # Ids the kit creates, by settings field: what is wrong with one, and the rules to quote.
 _ID_RULES: NameRules = {
@@ -62,17 +61,27 @@ class GcsSettings(SettingsBase):
     def _gcs_bucket(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
         if value is None or info.data.get("provider") not in _PROVIDERS:
             return value
-        return checked(value, gcs_bucket_name_problem, _BUCKET_EXPECTED)
+        checked(value, gcs_bucket_name_problem, _BUCKET_EXPECTED)
+        if info.field_name == "bucket_name" and "." in value:
+            # Google creates a dotted name only for someone who has verified the domain it reads as.
+            raise ValueError(
+                "has dots, so Google creates it only for a verified owner of that domain (Search Console), and "
+                "`pulumi up` would fail after the rest is built; use hyphens instead (e.g. "
+                f"{value.replace('.', '-')!r}), or create it yourself and name it with existingBucket"
+            )
+        return value
 
     @field_validator("location")
     @classmethod
     def _location(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if value is not None and info.data.get("provider") in _PROVIDERS and not _GCS_LOCATION.match(value):
-            raise ValueError(
-                "is not a Cloud Storage location; expected a multi-region (US, EU, ASIA), "
-                "a dual-region (NAM4, EUR4, ...) or a region such as us-central1"
-            )
-        return value
+        # Google reports locations in upper case and takes them in any.
+        if value is None or info.data.get("provider") not in _PROVIDERS or value.lower() in _LOCATIONS:
+            return value
+        raise ValueError(
+            f"is not a Cloud Storage location{did_you_mean(value.lower(), _LOCATIONS)}; expected a multi-region "
+            f"({', '.join(GCS_MULTI_REGIONS)}), a dual-region ({', '.join(GCS_DUAL_REGIONS)}) or a region such as "
+            f"us-central1 (the kit's list is from {GCS_LOCATIONS_AS_OF}: https://cloud.google.com/storage/docs/locations)"
+        )
 
     @field_validator(*_ID_RULES)
     @classmethod

@@ -9,7 +9,8 @@ applies to is read off the module that declares it.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, TypeVar
+import re
+from typing import Any, Mapping, Optional, TypeVar
 
 import pulumi
 from pydantic import ValidationError, model_validator
@@ -120,10 +121,22 @@ class _KeyProblems(ValueError):
 ArgsT = TypeVar("ArgsT")
 
 
-def args_for(settings: StackSettings, args_type: type[ArgsT]) -> ArgsT:
-    """A component's args (a TypedDict whose keys are settings fields) from the settings that are set."""
+# Fields a component only passes on into resources and outputs, so they may arrive as secret Outputs.
+# The rest (storage names, day counts) decide what is built, in Python, and stay plain values.
+SECRET_CAPABLE = frozenset({"external_id", "tavus_oidc_issuer", "tavus_oidc_subject", "tavus_oidc_audience", "kms_key_arn"})
+
+
+def args_for(settings: StackSettings, args_type: type[ArgsT], secrets: frozenset[str] = frozenset()) -> ArgsT:
+    """A component's args (a TypedDict whose keys are settings fields) from the settings that are set;
+    the `secrets` among them that a component can take as Outputs are passed as secret Outputs."""
     values = {key: getattr(settings, key) for key in args_type.__annotations__}
-    return args_type(**{key: value for key, value in values.items() if value is not None})
+    return args_type(
+        **{
+            key: pulumi.Output.secret(value) if key in secrets & SECRET_CAPABLE else value
+            for key, value in values.items()
+            if value is not None
+        }
+    )
 
 
 def config_key(field_name: str) -> str:
@@ -172,23 +185,62 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     return problems
 
 
-def parse_settings(config: Mapping[str, Any]) -> StackSettings:
-    """Validate a Pulumi config map (full keys to values) into settings, or raise one RunError."""
+def _squashed(namespace: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", namespace.lower())
+
+
+def namespace_problems(config: Mapping[str, Any], project: Optional[str] = None) -> list[tuple[str, str]]:
+    """Keys Pulumi passes to no one the way they are written, which would otherwise be silently ignored:
+    a misspelt namespace (`tavus-recordings:`, `tavus_recording:`), a provider key written inside ours
+    (`tavus-recording:aws:region`), or ours under a renamed project's namespace."""
+    problems: list[tuple[str, str]] = []
+    renamed = sorted(str(key) for key in config if project and project != NAMESPACE and str(key).startswith(f"{project}:"))
+    if renamed:
+        # Pulumi.yaml's declared keys follow the project's name: renaming it moves every one of them.
+        problems.append((f"{project}:*", f"{len(renamed)} keys ({', '.join(renamed[:3])}{', ...' if len(renamed) > 3 else ''}) are under the "
+                                         f"project's name {project!r}, but the kit reads {NAMESPACE}:<key>: keep the project named "
+                                         f"{NAMESPACE} (Pulumi.yaml `name:`), or write the keys as {NAMESPACE}:<key>"))
+    for key in config:
+        namespace, _, name = str(key).partition(":")
+        if namespace == NAMESPACE:
+            if ":" in name:
+                problems.append((key, f"is a provider key written in this kit's namespace, which no provider reads; set {name} itself"))
+        elif namespace not in _PROVIDER_NAMESPACES and namespace != project and (
+            _squashed(namespace).rstrip("s") == _squashed(NAMESPACE) or closest(namespace, [NAMESPACE]) is not None
+        ):
+            problems.append((key, f"is not in this kit's namespace, so nothing reads it (did you mean '{NAMESPACE}:{name}'?)"))
+    return problems
+
+
+# Namespaces of the providers a stack may configure beside this kit: never this kit's typo.
+_PROVIDER_NAMESPACES = frozenset({"aws", "gcp", "azure-native", "azure", "pulumi", "kubernetes", "random", "tls"})
+
+
+def parse_settings(config: Mapping[str, Any], project: Optional[str] = None) -> StackSettings:
+    """Validate a Pulumi config map (full keys to values) into settings, or raise one RunError.
+
+    `project` is the Pulumi project's name, to catch keys written under a renamed project's namespace.
+    """
     prefix = f"{NAMESPACE}:"
-    values = {key[len(prefix):]: value for key, value in config.items() if key.startswith(prefix)}
+    values = {key[len(prefix):]: value for key, value in config.items() if key.startswith(prefix) and ":" not in key[len(prefix):]}
     values.update({key: config[key] for key in PROVIDER_KEYS if key in config})
+    outside = namespace_problems(config, project)
     try:
-        return StackSettings.model_validate(values)
+        settings = StackSettings.model_validate(values)
+        if not outside:
+            return settings
+        problems = outside
     except ValidationError as exc:
-        # Provider keys first, then ours in the model's order, as a stack file lists them.
-        order = [*PROVIDER_KEYS, *known_keys()]
-        ranked = sorted(_problems(exc), key=lambda problem: order.index(problem[0]) if problem[0] in order else len(order))
-        lines = "\n".join(f"  - {key}: {what}" for key, what in ranked)
-        raise pulumi.RunError(
-            f"invalid stack configuration:\n{lines}\n"
-            "Fix it with `pulumi config set <key> <value>` (or in stacks/Pulumi.<stack>.yaml); "
-            "README.md describes every key."
-        ) from None
+        problems = outside + _problems(exc)
+    # Provider keys first, then ours in the model's order, as a stack file lists them.
+    order = [*PROVIDER_KEYS, *known_keys()]
+    ranked = sorted(problems, key=lambda problem: order.index(problem[0]) if problem[0] in order else len(order))
+    lines = "\n".join(f"  - {key}: {what}" for key, what in ranked)
+    raise pulumi.RunError(
+        f"invalid stack configuration:\n{lines}\n"
+        "Fix it with `pulumi config set <key> <value>` (or in stacks/Pulumi.<stack>.yaml); "
+        "README.md describes every key."
+    ) from None
 
 
 def current_config() -> dict[str, Any]:
@@ -198,6 +250,18 @@ def current_config() -> dict[str, Any]:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
+def secret_fields(config_keys: Any = None) -> frozenset[str]:
+    """The settings fields whose config values are secrets (`pulumi config set --secret`).
+
+    Pulumi hands a program its secrets decrypted, beside the list of which keys they are; anything
+    made from one must stay a secret (in state and in the stack's outputs)."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(config_keys if config_keys is not None else runtime_config.get_config_secret_keys_env())
+    keys |= {key for key in current_config() if runtime_config.is_config_secret(key)}
+    return frozenset(name for name in StackSettings.model_fields if config_key(name) in keys)
+
+
 def load_settings() -> StackSettings:
     """This stack's settings, read once at the program's edge."""
-    return parse_settings(current_config())
+    return parse_settings(current_config(), pulumi.get_project())

@@ -446,3 +446,14 @@ def test_role_cannot_administer_the_customer_key(deployment, role, operation, kw
     # moto checks KMS calls against resource "*", so this catches a widening to "*" resources
     # (or kms:* on "*"), not a widening of actions scoped to the key ARN.
     assert_access_denied(getattr(role.client("kms"), operation), KeyId=deployment.kms_key_arn, **kwargs)
+
+
+def test_s3_takes_the_kits_lifecycle_rules_with_retention_as_written(admin, deployment):
+    # Days and ExpiredObjectDeleteMarker in one Expiration is refused by S3: the kit's rules keep them apart.
+    from fakes.aws_destination import lifecycle_configuration
+
+    s3 = admin.client("s3")
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=lifecycle_configuration(30, 365))
+    rules = {rule["ID"]: rule for rule in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+    assert rules["expire-recordings"]["Expiration"] == {"Days": 365}
+    assert rules["remove-expired-delete-markers"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}

@@ -103,5 +103,14 @@ def test_lifecycle_expires_noncurrent_versions_and_aborts_uploads_but_keeps_reco
 
 def test_lifecycle_expires_recordings_after_retention_days():
     rules = aws_policy.lifecycle_rules(7, retention_days=90)
-    assert rules[-1] == {"id": "expire-recordings", "status": "Enabled", "filter": {}, "expiration": {"days": 90}}
+    assert rules[-2] == {"id": "expire-recordings", "status": "Enabled", "filter": {}, "expiration": {"days": 90}}
     assert rules[0]["noncurrent_version_expiration"] == {"noncurrent_days": 7}
+
+
+def test_expired_recordings_leave_no_delete_markers_behind():
+    # Expiring a current version in a versioned bucket adds a delete marker; once the versions are
+    # gone, only ExpiredObjectDeleteMarker removes it, and S3 takes it only in a rule without Days.
+    rules = aws_policy.lifecycle_rules(7, retention_days=90)
+    assert rules[-1] == {"id": "remove-expired-delete-markers", "status": "Enabled", "filter": {},
+                         "expiration": {"expired_object_delete_marker": True}}
+    assert not any(r["id"] == "remove-expired-delete-markers" for r in aws_policy.lifecycle_rules(7))

@@ -8,7 +8,6 @@ from pulumi.provider.experimental.analyzer import Analyzer
 from components import tavus
 from components.azure import AzureBlobRecordingStorage
 from tavus_recording.mock_engine import ProgramRun, resolve, run_component
-from components.naming import storage_account_name_problem
 
 COMPONENT = "tavus-recording:index:AzureBlobRecordingStorage"
 ISSUER = "https://issuer.tavus.example"
@@ -61,7 +60,7 @@ def test_storage_survives_destroy_and_the_trust_does_not(default_run):
 def test_account_is_hardened(default_run):
     run, _ = default_run
     account = run.one("azure-native:storage:StorageAccount").inputs
-    assert {k: account[k] for k in account if k not in ("resourceGroupName", "tags")} == {
+    assert {k: account[k] for k in account if k not in ("resourceGroupName", "tags", "accountName")} == {
         "kind": "StorageV2",
         "sku": {"name": "Standard_LRS"},
         "minimumTlsVersion": "TLS1_2",
@@ -73,12 +72,34 @@ def test_account_is_hardened(default_run):
     }
 
 
-def test_auto_named_account_fits_azure_rules(default_run):
+def test_the_account_is_named_by_the_whole_component_and_given_a_derived_global_name(default_run):
     run, _ = default_run
     account = run.one("azure-native:storage:StorageAccount")
-    assert "accountName" not in account.inputs
-    # Pulumi appends 8 lowercase hex characters to the logical name.
-    assert storage_account_name_problem(account.name + "0a1b2c3d") is None
+    assert account.name == "rec-account"
+    # The subscription is known only at deploy: the plan shows which part it decides.
+    assert account.inputs["accountName"] == "rec<hash of subscription, stack, component>"
+
+
+def test_two_destinations_in_one_program_do_not_collide():
+    # Before: both logical names were the component name cut to 16 characters, `acmerecordingspr`,
+    # and the second registration failed with a duplicate URN.
+    def both() -> list[AzureBlobRecordingStorage]:
+        return [AzureBlobRecordingStorage(name, {"tavus_oidc_issuer": ISSUER, "tavus_oidc_subject": SUBJECT})
+                for name in ("acme-recordings-prod-eu", "acme-recordings-prod-us")]
+
+    run, _ = run_component(both)
+    accounts = run.find("azure-native:storage:StorageAccount")
+    assert sorted(a.name for a in accounts) == ["acme-recordings-prod-eu-account", "acme-recordings-prod-us-account"]
+    assert len({r.urn for r in run.registrations}) == len(run.registrations)
+
+
+def test_the_accounts_sub_resources_are_written_one_after_another(default_run):
+    # The storage provider answers concurrent writes to one account with 409 StorageAccountOperationInProgress.
+    run, _ = default_run
+    container = run.one("azure-native:storage:BlobContainer")
+    policy = run.one("azure-native:storage:ManagementPolicy")
+    assert "azure-native:storage:BlobServiceProperties::rec-blob-service" in container.depends_on
+    assert "azure-native:storage:BlobContainer::rec-container" in policy.depends_on
 
 
 def test_versioning_and_soft_delete(default_run):
@@ -143,7 +164,7 @@ def test_recording_storage_output(default_run):
     value = resolve(storage.recording_storage)
     assert value == {
         "provider": "azure_blob",
-        "storage_account": "rec<random>",
+        "storage_account": "rec<hash of subscription, stack, component>",
         "container": "recordings",
         "tenant_id": "<tenant-id>",
         "client_id": "<identity-client-id>",

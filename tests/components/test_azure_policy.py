@@ -45,7 +45,27 @@ def test_lifecycle_expires_recordings_after_retention_days():
     assert rule["definition"]["filters"]["prefix_match"] == ["recordings/"]
 
 
-@given(st.text(max_size=60))
-def test_auto_named_accounts_stay_valid(component):
-    # Pulumi appends 8 lowercase hex characters to the logical name.
-    assert storage_account_name_problem(azure_policy.account_name_prefix(component) + "0a1b2c3d") is None
+SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+
+
+@given(st.text(max_size=60), st.from_regex(r"[A-Za-z0-9_.-]{1,100}", fullmatch=True))
+def test_default_account_names_are_valid_for_any_component_and_stack(component, stack):
+    assert storage_account_name_problem(azure_policy.storage_account_name(component, stack, SUBSCRIPTION)) is None
+
+
+def test_default_account_names_differ_per_component_stack_and_subscription():
+    # Before: both cut to the logical name `acmerecordingspr`, a duplicate URN in one program.
+    names = {
+        azure_policy.storage_account_name(component, stack, subscription)
+        for component in ("acme-recordings-prod-eu", "acme-recordings-prod-us")
+        for stack in ("dev", "prod")
+        for subscription in (SUBSCRIPTION, SUBSCRIPTION.replace("0b1f", "9c2e"))
+    }
+    assert len(names) == 8
+    assert all(name.startswith("acmerecordingspr") for name in names)
+
+
+def test_before_a_deploy_the_hashed_part_is_a_placeholder():
+    assert azure_policy.storage_account_name("tavus-recordings", "dev", "<subscription-id>") == (
+        "tavusrecordings<hash of subscription, stack, component>"
+    )

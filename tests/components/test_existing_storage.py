@@ -16,7 +16,7 @@ from components import aws_policy, gcp_policy, tavus
 from components.aws import S3RecordingStorage
 from components.azure import AzureBlobRecordingStorage
 from components.gcp import GcsRecordingStorage
-from tavus_recording.mock_engine import BUCKET_REGION_PLACEHOLDER, resolve, run_component, run_program
+from tavus_recording.mock_engine import PlanMocks, BUCKET_REGION_PLACEHOLDER, resolve, run_component, run_program
 from tavus_recording.plan import render_text
 from components.settings import parse_settings
 from tavus_recording.stack_files import load_stack_config
@@ -60,6 +60,27 @@ def test_s3_existing_bucket_region_is_the_one_s3_reports_not_the_providers():
     assert value["assume_role_arn"] == resolve(storage.role_arn)
 
 
+def test_s3_existing_bucket_is_looked_up_in_its_own_region():
+    # Before: the lookup ran in the provider's region, where S3 answers a bucket elsewhere with a 301
+    # redirect and the Terraform data source fails the preview (aws-sdk-go-v2#1458).
+    run, storage = run_component(
+        lambda: S3RecordingStorage("rec", {"existing_bucket": "acme-by-hand", "existing_bucket_region": "eu-west-1"})
+    )
+    assert [(read.token, read.args) for read in run.reads] == [
+        ("aws:s3/getBucket:getBucket", {"bucket": "acme-by-hand", "region": "eu-west-1"})
+    ]
+    assert resolve(storage.recording_storage)["bucket_region"] == "eu-west-1"
+
+
+def test_the_bucket_region_key_is_validated_and_only_goes_with_an_existing_bucket():
+    assert parse_settings(s3_config(existingBucket="acme-by-hand", existingBucketRegion="eu-west-1")).existing_bucket_region == "eu-west-1"
+    line = problem_line(error_for(s3_config(existingBucket="acme-by-hand", existingBucketRegion="eu-wset-1")),
+                        "tavus-recording:existingBucketRegion")
+    assert "(did you mean 'eu-west-1'?)" in line
+    line = problem_line(error_for(s3_config(existingBucketRegion="eu-west-1")), "tavus-recording:existingBucketRegion")
+    assert "applies only with tavus-recording:existingBucket" in line
+
+
 def test_s3_existing_bucket_with_its_kms_key_still_gets_the_key_grant():
     run, _ = run_component(lambda: S3RecordingStorage("rec", {"existing_bucket": "acme-by-hand", "kms_key_arn": KEY_ARN}))
     statements = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"]
@@ -92,11 +113,36 @@ def test_gcs_existing_bucket_gets_the_trust_and_the_grant_and_no_storage():
     assert grant["bucket"] == "acme-existing"
     assert grant["role"] == "roles/storage.objectCreator"
     assert grant["member"] == f"serviceAccount:{resolve(storage.service_account_email)}"
-    assert [read.token for read in run.reads] == ["gcp:storage/getBucket:getBucket"]
+    # The bucket, and the provider's project whose number it must share.
+    assert sorted(read.token for read in run.reads) == ["gcp:organizations/getProject:getProject", "gcp:storage/getBucket:getBucket"]
     value = resolve(storage.recording_storage)
     assert value["bucket_name"] == "acme-existing"
     assert value["project_id"] == "acme-recordings"
     tavus.GcsRecordingStorageConfig.model_validate(value)
+
+
+class BucketInAnotherProject(PlanMocks):
+    """Google's answer for a bucket of project 222 when the provider's project is number 111."""
+
+    def _existing_gcs_bucket(self, args: dict) -> dict:
+        # Without Compute API access the provider fills in its own project id, but not the number.
+        return {**super()._existing_gcs_bucket(args), "projectNumber": 222}
+
+    def _gcp_project(self, args: dict) -> dict:
+        return {**super()._gcp_project(args), "number": "111"}
+
+
+def test_a_gcs_bucket_in_another_project_is_refused_at_deploy():
+    # Before: the grant and the writer were made in gcp:project and Tavus was told that project, for
+    # a bucket that lives elsewhere.
+    config = {"gcp:project": "acme-recordings"}
+    mocks = BucketInAnotherProject(config)
+    with pytest.raises(pulumi.RunError) as caught:
+        run, storage = run_component(lambda: GcsRecordingStorage("rec", {**FEDERATION, "existing_bucket": "acme-existing"}),
+                                     config=config, mocks=mocks)
+        resolve(storage.recording_storage)
+    message = str(caught.value)
+    assert "tavus-recording:existingBucket" in message and "project number 222" in message and "(number 111)" in message
 
 
 # --- Azure

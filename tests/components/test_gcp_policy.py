@@ -1,5 +1,6 @@
 """The Cloud Storage destination's trust settings, checked exactly, on their own."""
 
+import pytest
 from hypothesis import given, strategies as st
 
 from components import gcp_policy
@@ -62,10 +63,34 @@ def test_lifecycle_rules():
 
 def test_default_ids_are_per_stack():
     assert gcp_policy.default_pool_id("tavus-recordings", "prod") == "tavus-recordings-prod"
-    assert gcp_policy.default_service_account_id("tavus-recordings", "Prod_EU.1") == "tavus-recordings-prod-eu-1"
+    assert gcp_policy.default_service_account_id("tavus-recordings", "prod") == "tavus-recordings-prod"
 
 
-@given(st.text(min_size=1, max_size=100))
-def test_default_ids_are_valid_for_any_stack_name(stack):
-    assert workload_identity_id_problem(gcp_policy.default_pool_id("tavus-recordings", stack)) is None
-    assert service_account_id_problem(gcp_policy.default_service_account_id("tavus-recordings", stack)) is None
+def test_stacks_whose_names_differ_past_the_cut_get_different_ids():
+    # Before: both were cut to `tavus-recordings-production-eu` and the second `pulumi up` failed.
+    west, east = "production-eu-west", "production-eu-east"
+    for derive in (gcp_policy.default_pool_id, gcp_policy.default_service_account_id):
+        assert derive("tavus-recordings", west) != derive("tavus-recordings", east)
+    # Names that only differ in case or punctuation are two stacks too.
+    assert gcp_policy.default_service_account_id("tavus-recordings", "Prod") != gcp_policy.default_service_account_id("tavus-recordings", "prod")
+
+
+@pytest.mark.parametrize("component", ["1st-recordings", "gcp-recordings", "a", "tr", "Ünïcode", "---"])
+def test_component_names_gcp_would_refuse_still_give_valid_ids(component):
+    # A package user names the component; the ids must still be ones GCP creates.
+    for stack in ("dev", "x", "production-eu-west"):
+        assert workload_identity_id_problem(gcp_policy.default_pool_id(component, stack)) is None
+        assert service_account_id_problem(gcp_policy.default_service_account_id(component, stack)) is None
+
+
+# Pulumi's stack names; component names are any text a program passes.
+stack_names = st.from_regex(r"[A-Za-z0-9_.-]{1,100}", fullmatch=True)
+
+
+@given(st.text(min_size=1, max_size=100), stack_names, stack_names)
+def test_default_ids_are_valid_and_distinct_for_any_component_and_stack(component, stack, other):
+    pool, account = gcp_policy.default_pool_id(component, stack), gcp_policy.default_service_account_id(component, stack)
+    assert workload_identity_id_problem(pool) is None and service_account_id_problem(account) is None
+    if other != stack:
+        assert gcp_policy.default_pool_id(component, other) != pool
+        assert gcp_policy.default_service_account_id(component, other) != account

@@ -97,12 +97,26 @@ def test_every_bucket_setting_targets_this_bucket(default_run):
         assert run.one(type_).inputs["bucket"] == "rec-bucket-<random>", type_
 
 
+def waits_for(run: ProgramRun, type_: str) -> set[str]:
+    """What a resource waits for beyond its bucket: its explicit dependencies, by type."""
+    return {dep.split("::")[0] for dep in run.one(type_).depends_on} - {"aws:s3/bucket:Bucket"}
+
+
 def test_settings_that_race_on_s3_are_ordered(default_run):
+    # S3 answers concurrent configuration changes to one bucket with OperationAborted: the access
+    # settings are written one after another, the policy last; the lifecycle after versioning.
     run, _ = default_run
-    policy = run.one("aws:s3/bucketPolicy:BucketPolicy")
-    lifecycle = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    assert "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock::rec-public-access-block" in policy.depends_on
-    assert "aws:s3/bucketVersioning:BucketVersioning::rec-versioning" in lifecycle.depends_on
+    chain = [
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketPolicy:BucketPolicy",
+    ]
+    assert waits_for(run, chain[0]) == set()
+    for before, after in zip(chain, chain[1:]):
+        assert waits_for(run, after) == {before}, after
+    assert waits_for(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") == {chain[0]}
 
 
 def test_lifecycle_as_the_engine_receives_it(default_run):
@@ -187,7 +201,8 @@ def test_named_bucket_retention_and_custom_external_id_reach_the_resources():
     assert run.one("aws:s3/bucket:Bucket").inputs["bucket"] == "acme-recordings"
     rules = run.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
     assert rules[0]["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
-    assert rules[-1] == {"id": "expire-recordings", "status": "Enabled", "filter": {}, "expiration": {"days": 90}}
+    assert rules[-2] == {"id": "expire-recordings", "status": "Enabled", "filter": {}, "expiration": {"days": 90}}
+    assert rules[-1]["expiration"] == {"expiredObjectDeleteMarker": True}
     trust = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "acme-1"}}
     assert resolve(storage.recording_storage)["external_id"] == "acme-1"

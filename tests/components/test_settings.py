@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import pulumi
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
@@ -218,3 +219,37 @@ _values = st.one_of(
 @given(st.dictionaries(_keys, _values, max_size=5))
 def test_fuzz_rejected_configs_fail_before_any_resource(overrides):
     assert_refused_before_any_resource_or_built(s3_config(**overrides), S3RecordingStorageConfig)
+
+
+# --- keys Pulumi passes to no one the way they are written
+
+@pytest.mark.parametrize(
+    "key, says",
+    [
+        ("tavus-recordings:retentionDays", "did you mean 'tavus-recording:retentionDays'?"),
+        ("tavus_recording:provider", "did you mean 'tavus-recording:provider'?"),
+        ("TavusRecording:bucketName", "did you mean 'tavus-recording:bucketName'?"),
+        ("tavus-recording:aws:region", "is a provider key written in this kit's namespace, which no provider reads; set aws:region"),
+    ],
+)
+def test_a_key_in_a_misspelt_or_doubled_namespace_is_refused_not_ignored(key, says):
+    # Before: Pulumi passed these to the program and the kit ignored them, so retentionDays silently kept
+    # every recording, and the AWS provider never saw the region.
+    assert says in problem_line(error_for({**s3_config(), key: "30"}), key)
+
+
+def test_keys_of_other_providers_and_unrelated_namespaces_are_left_alone():
+    config = {**s3_config(), "aws:profile": "prod", "pulumi:disable-default-providers": '["*"]', "acme:team": "media"}
+    assert parse_settings(config).provider == "s3"
+
+
+def test_a_renamed_project_gets_one_line_saying_where_the_keys_went():
+    config = {**s3_config(), "acme-recordings:provider": "s3", "acme-recordings:retentionDays": "0"}
+    line = problem_line(error_for_project(config, "acme-recordings"), "acme-recordings:*")
+    assert "2 keys" in line and "keep the project named tavus-recording" in line
+
+
+def error_for_project(config: dict[str, str], project: str) -> str:
+    with pytest.raises(pulumi.RunError) as caught:
+        parse_settings(config, project)
+    return str(caught.value)

@@ -34,7 +34,19 @@ def test_required_for_azure(key):
 
 def test_location_display_names_get_the_short_form():
     line = problem_line(error_for(azure_config(**{"azure-native:location": "East US"})), "azure-native:location")
-    assert "expected the short form, e.g. eastus" in line
+    assert "(did you mean 'eastus'?)" in line and "short name" in line
+
+
+@pytest.mark.parametrize("location, suggestion", [("westeruope", "westeurope"), ("eastu", "eastus"), ("uksouht", "uksouth")])
+def test_a_region_that_does_not_exist_is_refused_with_a_suggestion(location, suggestion):
+    # Before: any lowercase word planned cleanly and failed at `pulumi up`.
+    line = problem_line(error_for(azure_config(**{"azure-native:location": location})), "azure-native:location")
+    assert f"is not an Azure region (did you mean '{suggestion}'?)" in line
+
+
+@pytest.mark.parametrize("location", ["eastus", "westeurope", "italynorth", "newzealandnorth", "swedencentral"])
+def test_public_regions_are_accepted(location):
+    assert parse_settings(azure_config(**{"azure-native:location": location})).azure_location == location
 
 
 @pytest.mark.parametrize("name", ["abc", "acmetavusrecordings2026", "a" * 24])

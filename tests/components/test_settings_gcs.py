@@ -35,9 +35,33 @@ def test_gcp_project_must_be_a_project_id(project, reason):
     assert reason in problem_line(error_for(gcs_config(**{"gcp:project": project})), "gcp:project")
 
 
-@pytest.mark.parametrize("name", ["acme_recordings", "acme.recordings.example", "a1b"])
+@pytest.mark.parametrize("name", ["acme_recordings", "acme-recordings-example", "a1b"])
 def test_valid_gcs_bucket_names(name):
     assert parse_settings(gcs_config(bucketName=name)).bucket_name == name
+
+
+@pytest.mark.parametrize("name", ["acme.recordings.example", "recordings.acme.com"])
+def test_a_dotted_bucket_to_create_is_refused_but_an_existing_one_is_fine(name):
+    # Before: accepted, and `pulumi up` failed at the bucket with Google's domain-verification error.
+    line = problem_line(error_for(gcs_config(bucketName=name)), "tavus-recording:bucketName")
+    assert "verified owner of that domain" in line and repr(name.replace(".", "-")) in line and "existingBucket" in line
+    config = {**gcs_config(existingBucket=name), "tavus-recording:location": "", "tavus-recording:retentionDays": "0"}
+    assert parse_settings(config).existing_bucket == name
+
+
+@pytest.mark.parametrize(
+    "location, suggestion",
+    [("us-centrl1", "us-central1"), ("europe-wset1", "europe-west1"), ("asai", "asia"), ("us-central", "us-central1")],
+)
+def test_a_location_that_does_not_exist_is_refused_with_a_suggestion(location, suggestion):
+    # Before: any `letters-letters<digit>` planned cleanly and failed at `pulumi up`.
+    line = problem_line(error_for(gcs_config(location=location)), "tavus-recording:location")
+    assert f"is not a Cloud Storage location (did you mean '{suggestion}'?)" in line
+
+
+@pytest.mark.parametrize("location", ["US", "eu", "NAM4", "us-central1", "US-CENTRAL1", "me-central2", "asia-southeast3"])
+def test_every_kind_of_location_in_any_case_is_accepted(location):
+    assert parse_settings(gcs_config(location=location)).location == location
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,18 @@ def encryption_configuration(kms_key_arn: Optional[str] = None) -> dict[str, Any
     }
 
 
+def _api_shape(value: Any) -> Any:
+    """pulumi-aws's snake_case arguments in S3's PascalCase (`id` is `ID`)."""
+    if isinstance(value, dict):
+        return {("ID" if key == "id" else "".join(part.title() for part in key.split("_"))): _api_shape(item) for key, item in value.items()}
+    return value
+
+
+def lifecycle_configuration(noncurrent_days: int = 30, retention_days: Optional[int] = None) -> dict[str, Any]:
+    """`aws_policy.lifecycle_rules` (the pulumi-aws shape) in the shape boto3's PutBucketLifecycleConfiguration takes."""
+    return {"Rules": [_api_shape(rule) for rule in aws_policy.lifecycle_rules(noncurrent_days, retention_days)]}
+
+
 def create_bucket(s3: Any, bucket: str, region: str) -> None:
     # us-east-1 is the one region S3 refuses as an explicit LocationConstraint.
     if region == "us-east-1":
@@ -98,6 +110,7 @@ def deploy_destination(
     role_name: str = ROLE_NAME,
     external_id: str = tavus.DEFAULT_EXTERNAL_ID,
     kms_key_arn: Optional[str] = None,
+    retention_days: Optional[int] = None,
 ) -> dict[str, Any]:
     """The healthy destination, as `S3RecordingStorage` deploys it; returns the stack outputs."""
     s3 = session.client("s3", region_name=region)
@@ -120,6 +133,7 @@ def deploy_destination(
     )
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption_configuration(kms_key_arn))
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(aws_policy.tls_only_bucket_policy(bucket_arn)))
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle_configuration(30, retention_days))
 
     role = iam.create_role(
         RoleName=role_name,
@@ -132,10 +146,12 @@ def deploy_destination(
         PolicyName=INLINE_POLICY_NAME,
         PolicyDocument=json.dumps(aws_policy.writer_policy(bucket_arn, kms_key_arn)),
     )
-    return stack_outputs(bucket, region, role["Arn"], external_id)
+    return stack_outputs(bucket, region, role["Arn"], external_id, retention_days)
 
 
-def stack_outputs(bucket: str, region: str, role_arn: str, external_id: str = tavus.DEFAULT_EXTERNAL_ID) -> dict[str, Any]:
+def stack_outputs(
+    bucket: str, region: str, role_arn: str, external_id: str = tavus.DEFAULT_EXTERNAL_ID, retention_days: Optional[int] = None
+) -> dict[str, Any]:
     """What `pulumi stack output --json --show-secrets` prints for an s3 stack (see __main__.py)."""
     storage = tavus.S3RecordingStorageConfig(
         bucket_name=bucket, bucket_region=region, assume_role_arn=role_arn, external_id=external_id
@@ -149,4 +165,5 @@ def stack_outputs(bucket: str, region: str, role_arn: str, external_id: str = ta
         "conversation_properties": tavus.conversation_properties(storage),
         "recording_storage_json": tavus.recording_storage_json(storage),
         "storage_managed": True,
+        "retention_days": retention_days,
     }

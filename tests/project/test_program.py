@@ -10,6 +10,7 @@ import pytest
 
 from components import tavus
 from tavus_recording.mock_engine import run_program
+from stack_configs import s3_config
 from tavus_recording.stack_files import PROJECT_DIR, load_stack_config, stack_names
 
 
@@ -39,6 +40,14 @@ def test_contract_outputs_have_exactly_the_apis_shape(dev_run):
     }
     # Valid against the API models, and JSON as `pulumi stack output --json` prints it.
     tavus.ConversationProperties.model_validate(json.loads(json.dumps(dev_run.outputs["conversation_properties"])))
+
+
+def test_legacy_properties_only_where_the_flat_fields_can_work():
+    # The flat fields have no ExternalId, so with another one Tavus could not assume the role: before,
+    # they were exported anyway and an app using them failed at its first recording.
+    run = run_program(s3_config(externalId="acme-7f3a9c"))
+    assert "legacy_properties" not in run.outputs
+    assert run.outputs["recording_storage"]["external_id"] == "acme-7f3a9c"
 
 
 def test_outputs_point_at_the_resources_the_stack_creates(dev_run):
@@ -156,3 +165,23 @@ def test_recording_storage_json_is_the_object_as_one_compact_string(stack):
     assert isinstance(text, str) and "\n" not in text
     assert json.loads(text) == outputs["recording_storage"]
     assert text == json.dumps(outputs["recording_storage"], separators=(",", ":"), sort_keys=True)
+
+
+def test_a_secret_setting_stays_secret_in_every_output_made_from_it():
+    # Before: the program read the raw config, so `pulumi config set --secret externalId ...` ended up in
+    # plain text in recording_storage (and in the role's trust in state).
+    run = run_program(s3_config(externalId="acme-7f3a9c"), secret_keys=("tavus-recording:externalId",))
+    for name in ("recording_storage", "conversation_properties", "recording_storage_json"):
+        assert name in run.secret_outputs, name
+    assert run.outputs["recording_storage"]["external_id"] == "acme-7f3a9c"
+    # Outputs with nothing secret in them stay readable.
+    assert "storage_managed" not in run.secret_outputs and "retention_days" not in run.secret_outputs
+    assert run_program(s3_config(externalId="acme-7f3a9c")).secret_outputs == set()
+
+
+def test_a_python_too_old_is_told_what_is_needed_before_any_import(tmp_path):
+    # Pulumi may build .venv with an old system python3: the program's first lines say what to do.
+    source = (PROJECT_DIR / "__main__.py").read_text()
+    head = source.split("import pulumi", 1)[0]
+    assert "sys.version_info < (3, 11)" in head and "needs Python 3.11 or newer" in head
+    compile(head, "__main__.py", "exec")  # no syntax an old Python would refuse before the check
