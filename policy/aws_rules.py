@@ -1,10 +1,17 @@
-"""AWS: the role Tavus assumes, what it may do, and the buckets recordings land in.
+"""AWS: the pack's view of a stack, judged by the shared rules in `tavus_recording.rules.aws`.
 
-A role is Tavus's when an Allow statement of its trust names Tavus's account; every other rule on
-IAM starts from those roles, so roles for other workloads in the same stack are left alone.
+A role is Tavus's when any statement of its trust names (or may name) Tavus's account, as a principal or in
+a condition, or may accept Tavus's ExternalId. Every grant that reaches such a role is followed, by every
+path the SDKs offer: its own inline policies and managed ARNs (pulumi-aws and aws-native), `RolePolicy`,
+`RolePolicyAttachment`, `PolicyAttachment`, `RolePolicyAttachmentsExclusive`, and aws-native's
+`RolePolicy` and `ManagedPolicy`. Its buckets (pulumi-aws or aws-native) are those its grants name; their
+policies, access points, ACLs, replication, lifecycle, versioning, public access block and key are judged.
+
+What one resource shows is judged by a resource policy, before that resource is created; what needs
+several (an attachment to a Tavus role, a bucket's companions) by a stack policy, which the engine runs
+at preview and after the update's steps (so it fails `pulumi up` but cannot undo it).
 """
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -12,331 +19,312 @@ from typing import Any, Optional
 
 from pulumi_policy import PolicyConfigSchema
 
-from components.tavus import (
-    DEFAULT_EXTERNAL_ID,
-    KMS_WRITER_ACTIONS,
-    MAX_SESSION_SECONDS,
-    S3_WRITER_ACTIONS,
-    TAVUS_AWS_ACCOUNT_ID,
-)
+from components.tavus import TAVUS_AWS_ACCOUNT_ID
 from rule_kit import (
-    check_force_destroy,
-    ADVISORY,
-    MANDATORY,
     UNKNOWN,
-    Finding,
+    Malformed,
     StackResource,
-    allows,
     document,
     flag,
+    force_destroy_check,
     get,
+    has_unknown,
     known_strings,
     referenced,
     resource_policy,
     stack_policy,
 )
-from tavus_recording.rules.iam import as_list, statements
+from tavus_recording.rules import aws as rules
+from tavus_recording.rules.findings import Finding
+from tavus_recording.rules.iam import as_list
 
-ROLE = "aws:iam/role:Role"
+ROLES = {"aws:iam/role:Role": ("assumeRolePolicy", "inlinePolicies", "managedPolicyArns"),
+         "aws-native:iam:Role": ("assumeRolePolicyDocument", "policies", "managedPolicyArns")}
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+NATIVE_ROLE_POLICY = "aws-native:iam:RolePolicy"
 IAM_POLICY = "aws:iam/policy:Policy"
+NATIVE_MANAGED_POLICY = "aws-native:iam:ManagedPolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+EXCLUSIVE_ATTACHMENTS = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
 # The V2 names are pulumi-aws v6's, still published (deprecated) by v7.
-BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+AWS_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+NATIVE_BUCKET = "aws-native:s3:Bucket"
+BUCKETS = (*AWS_BUCKETS, NATIVE_BUCKET)
 VERSIONINGS = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
+LIFECYCLES = ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+              "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
+REPLICATIONS = ("aws:s3/bucketReplicationConfig:BucketReplicationConfig",)
+ENCRYPTIONS = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+               "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+BUCKET_POLICIES = {"aws:s3/bucketPolicy:BucketPolicy": "policy", "aws-native:s3:BucketPolicy": "policyDocument"}
+ACCESS_POINTS = {"aws:s3/accessPoint:AccessPoint": "policy", "aws:s3control/accessPointPolicy:AccessPointPolicy": "policy"}
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+KMS_KEYS = {"aws:kms/key:Key": "isEnabled", "aws:kms/replicaKey:ReplicaKey": "enabled", "aws-native:kms:Key": "enabled"}
+KMS_ALIAS = "aws:kms/alias:Alias"
+COMPONENT = "tavus-recording:index:S3RecordingStorage"
 
-# AWS's default when a role sets no maxSessionDuration.
-DEFAULT_SESSION_SECONDS = 3600
 EXTERNAL_ID_KEY = "externalId"
-WRITER_ACTIONS = frozenset(a.lower() for a in (*S3_WRITER_ACTIONS, *KMS_WRITER_ACTIONS))
-_S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::([^/]+)(/.*)?$")
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[^:]+:\d{12}:key/[^*?]+$")
+OWN_ACCOUNTS_KEY = "ownAccounts"
+RETENTION_KEY = "retentionDays"
+_ARN_NAME = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?:role|policy)/(?:.*/)?([^/]+)$")
+# Text that, in a document nobody can read strictly, says it may be about Tavus.
+_TAVUS_MARKS = (TAVUS_AWS_ACCOUNT_ID, "tavus")
 
 
-# --- the trust
+def _external_id(config: Mapping[str, Any]) -> Optional[str]:
+    value = config.get(EXTERNAL_ID_KEY)
+    return value if isinstance(value, str) and value else None
 
 
-def names_tavus(principal: Any) -> bool:
-    """`291871421005` or any ARN in that account (`arn:aws:iam::291871421005:root`, a role there)."""
-    return isinstance(principal, str) and (
-        principal == TAVUS_AWS_ACCOUNT_ID or f":{TAVUS_AWS_ACCOUNT_ID}:" in principal
-    )
+def _own_accounts(config: Mapping[str, Any]) -> Optional[set[str]]:
+    accounts = {a for a in as_list(config.get(OWN_ACCOUNTS_KEY)) if isinstance(a, str)}
+    return accounts or None
 
 
-def _aws_principals(statement: dict[str, Any]) -> list[Any]:
-    principal = statement.get("Principal")
-    return as_list(principal.get("AWS")) if isinstance(principal, dict) else []
+# --- roles: the trust and what one resource shows ---------------------------------------------------
 
 
-def tavus_statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in statements(doc) if allows(s) and any(names_tavus(p) for p in _aws_principals(s))]
+def _role_type(props: dict[str, Any]) -> str:
+    """pulumi-aws or aws-native: the policy sees only props, so tell them by their trust's key."""
+    return "aws-native:iam:Role" if "assumeRolePolicyDocument" in props else "aws:iam/role:Role"
 
 
-def trusts_tavus(assume_role_policy: Any) -> Any:
-    """True, False, or `UNKNOWN` while the trust document is not known yet."""
-    doc = document(assume_role_policy)
-    if doc is UNKNOWN:
-        return UNKNOWN
-    return bool(doc and tavus_statements(doc))
+def _raw_trust(props: dict[str, Any]) -> Any:
+    return props.get(ROLES[_role_type(props)][0])
 
 
-def _external_ids(statement: dict[str, Any]) -> Optional[list[Any]]:
-    """The StringEquals sts:ExternalId values (condition keys are case-insensitive), None if absent."""
-    equals = get(statement, "Condition", "StringEquals")
-    if not isinstance(equals, dict):
-        return None
-    for key, value in equals.items():
-        if key.lower() == "sts:externalid":
-            return as_list(value)
-    return None
+def _is_tavus(trust: Any, raw: Any, config: Mapping[str, Any]) -> bool:
+    if isinstance(trust, Malformed):
+        # Not one strict JSON object: if it may be about Tavus at all, it is judged (and refused).
+        return isinstance(raw, str) and any(mark in raw.lower() for mark in _TAVUS_MARKS)
+    return isinstance(trust, dict) and rules.is_tavus_trust(trust, _external_id(config))
 
 
-def _everyone(statement: dict[str, Any]) -> bool:
-    principal = statement.get("Principal")
-    return principal == "*" or "*" in _aws_principals(statement)
+def _on_tavus_roles(judge: Any) -> Any:
+    """A resource check that judges only roles meant for Tavus (other workloads' roles are left alone)."""
+
+    def check(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
+        raw = _raw_trust(props)
+        trust = document(raw)
+        return judge(trust, props, config) if _is_tavus(trust, raw, config) else []
+
+    return check
 
 
-def trust_findings(doc: dict[str, Any], external_id: str) -> Iterator[Finding]:
-    for statement in tavus_statements(doc):
-        if "NotAction" in statement:
-            yield Finding(
-                "uses NotAction in the statement that trusts Tavus, which allows every action it does not list",
-                'use "Action": "sts:AssumeRole" instead',
-            )
-        actions = as_list(statement.get("Action"))
-        if "NotAction" not in statement and {str(a).lower() for a in actions} != {"sts:assumerole"}:
-            yield Finding(
-                f"lets Tavus's account {TAVUS_AWS_ACCOUNT_ID} call {actions}, but Tavus needs sts:AssumeRole only",
-                'set the statement\'s "Action" to "sts:AssumeRole" alone',
-            )
-        # A statement that trusts Tavus names it in Principal.AWS, so its Principal is an object.
-        principal: dict[str, Any] = statement["Principal"]
-        others = [p for p in _aws_principals(statement) if not names_tavus(p)]
-        others += [f"{kind}: {value}" for kind, value in principal.items() if kind != "AWS"]
-        if others:
-            yield Finding(
-                f"also trusts {others} in the statement that trusts Tavus, so they get in with Tavus's ExternalId",
-                "give Tavus's account a statement of its own",
-            )
-        values = _external_ids(statement)
-        if values is None:
-            yield Finding(
-                f"lets Tavus's account {TAVUS_AWS_ACCOUNT_ID} assume it without a StringEquals sts:ExternalId "
-                "condition, the guard against another Tavus customer's role being used through Tavus",
-                f'add "Condition": {{"StringEquals": {{"sts:ExternalId": "{external_id}"}}}} to that statement',
-            )
-        elif values != [external_id]:
-            yield Finding(
-                f"requires sts:ExternalId {values}, not '{external_id}'",
-                f"require exactly '{external_id}' (the value Tavus sends), or set `externalId` in this "
-                "policy's config if your Tavus setup uses another",
-            )
-    trusted = tavus_statements(doc)
-    if trusted:
-        for statement in statements(doc):
-            if allows(statement) and _everyone(statement) and statement not in trusted:
-                yield Finding(
-                    "also lets any AWS principal ('*') assume the role Tavus writes recordings with",
-                    "remove that statement: only Tavus's account may assume this role",
-                )
+@_on_tavus_roles
+def check_trust(trust: Any, props: dict[str, Any], config: Mapping[str, Any]) -> list[Finding]:
+    if isinstance(trust, Malformed):
+        return [Finding(rules.TRUST.id, f"has a trust policy that is not one strict JSON object ({trust.reason}), so what it "
+                                        "admits cannot be proved", "write the trust as plain JSON, each key once")]
+    return rules.trust_findings(trust, _external_id(config))
 
 
-def check_trust(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    doc = document(props.get("assumeRolePolicy"))
-    if not doc or doc is UNKNOWN:
-        return []
-    return list(trust_findings(doc, config.get(EXTERNAL_ID_KEY) or DEFAULT_EXTERNAL_ID))
-
-
-def _seconds(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, (int, float)) else repr(value)
-
-
-def check_session_duration(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
+@_on_tavus_roles
+def check_session(trust: Any, props: dict[str, Any], config: Mapping[str, Any]) -> list[Finding]:
     seconds = props.get("maxSessionDuration")
-    if trusts_tavus(props.get("assumeRolePolicy")) is not True or seconds is UNKNOWN:
-        return []
-    if seconds is None:
-        seconds = DEFAULT_SESSION_SECONDS
-    if seconds == MAX_SESSION_SECONDS:
-        return []
-    return [
-        Finding(
-            f"trusts Tavus with a maxSessionDuration of {_seconds(seconds)} s; Tavus's recorder asks for "
-            f"{MAX_SESSION_SECONDS} s sessions and fails with 'unable to assume role with given parameters'",
-            f"set max_session_duration={MAX_SESSION_SECONDS}",
-        )
-    ]
+    return [] if seconds is UNKNOWN else rules.session_findings(seconds)
 
 
-# --- what Tavus's role may do
+def _policy_doc(label: str, value: Any) -> Optional[rules.PolicyDoc]:
+    """A policy document for the rules; None while it is unknown."""
+    doc = document(value)
+    if doc is UNKNOWN:
+        return None
+    if isinstance(doc, Malformed):
+        return rules.PolicyDoc(label, None, external=True, reason=f"which is not one strict JSON object ({doc.reason})")
+    return rules.PolicyDoc(label, doc if isinstance(doc, dict) else {})
+
+
+def embedded_docs(resource_type: str, props: dict[str, Any], policies: Optional[list[StackResource]] = None) -> Optional[list[rules.PolicyDoc]]:
+    """The policies a role resource carries itself; None while one is not known yet. `policies`: the stack's
+    managed policies, to resolve `managedPolicyArns` (a resource policy sees none, and leaves the
+    customer-managed ones to the stack policy)."""
+    _, inline_key, managed_key = ROLES[resource_type]
+    inline, managed = props.get(inline_key), props.get(managed_key)
+    if inline is UNKNOWN or managed is UNKNOWN:
+        return None
+    docs: list[rules.PolicyDoc] = []
+    for entry in as_list(inline):
+        name = get(entry, "name") or get(entry, "policyName")
+        doc = _policy_doc(f"inline policy {name!r}", get(entry, "policy") if get(entry, "policy") is not None else get(entry, "policyDocument"))
+        if doc is None or has_unknown(name):
+            return None
+        docs.append(doc)
+    for arn in as_list(managed):
+        if arn is UNKNOWN:
+            return None
+        if policies is None and not _aws_managed(arn):
+            continue
+        docs.append(_managed_doc(arn, policies or []))
+    return docs
+
+
+def _aws_managed(arn: Any) -> bool:
+    return isinstance(arn, str) and ":iam::aws:policy/" in arn
+
+
+def _external(arn: Any) -> rules.PolicyDoc:
+    reason = ("an AWS-managed policy, never limited to one bucket" if _aws_managed(arn)
+              else "a policy this stack does not define, so what it grants cannot be checked")
+    return rules.PolicyDoc(f"managed policy {arn}", None, external=True, reason=reason)
+
+
+@_on_tavus_roles
+def check_embedded_permissions(trust: Any, props: dict[str, Any], config: Mapping[str, Any]) -> list[Finding]:
+    docs = embedded_docs(_role_type(props), props)
+    # The bucket's key is not known from one resource: one key may be granted (the stack policy checks it).
+    return rules.permission_findings(docs) if docs else []
+
+
+# --- the stack: every grant that reaches a Tavus role ---------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Grant:
-    """One policy document (or unreadable policy ARN) that reaches a Tavus role."""
+    """One policy that reaches a Tavus role, and the resource that attaches it (where it is reported)."""
 
     role: StackResource
-    source: StackResource  # where the document is defined: a RolePolicy, a Policy or the Role itself
-    doc: Any  # dict, UNKNOWN, or None for a policy this stack does not define
-    arn: str = ""
+    source: StackResource
+    doc: rules.PolicyDoc
+
+
+def tavus_roles(resources: list[StackResource], config: Mapping[str, Any]) -> list[StackResource]:
+    found = []
+    for r in resources:
+        if r.type in ROLES:
+            raw = _raw_trust(r.props)
+            if _is_tavus(document(raw), raw, config):
+                found.append(r)
+    return found
 
 
 def _role_ids(role: StackResource) -> set[str]:
-    return known_strings(role.props.get("name"), role.props.get("arn"), role.props.get("id"))
+    """The names a role is referred to by, in lower case: IAM role names are not told apart by case."""
+    names = known_strings(role.props.get("name"), role.props.get("roleName"), role.props.get("arn"), role.props.get("id"))
+    from_arns = {m.group(1) for m in map(_ARN_NAME.match, names) if m}
+    return {n.lower() for n in names | from_arns}
 
 
 def _policy_ids(policy: StackResource) -> set[str]:
-    return known_strings(policy.props.get("arn"), policy.props.get("id"))
+    return {p.lower() for p in known_strings(policy.props.get("arn"), policy.props.get("id"), policy.props.get("policyArn"))}
 
 
-def _policy_grant(role: StackResource, via: StackResource, arn: Any, policies: list[StackResource]) -> Optional[Grant]:
-    """What an attachment of `arn` (by `via`) to `role` grants; None while that cannot be told."""
-    if via.type == ATTACHMENT:
-        found = referenced(via, "policyArn", policies, _policy_ids)
-    elif arn is UNKNOWN:
-        found = None
-    else:
-        found = [p for p in policies if arn in _policy_ids(p)]
-    if found is None:
-        return None
+def _stack_policy_doc(policy: StackResource) -> Optional[rules.PolicyDoc]:
+    raw = policy.props.get("policy") if policy.type == IAM_POLICY else policy.props.get("policyDocument")
+    return _policy_doc(f"managed policy {policy.name!r}", raw)
+
+
+def _managed_doc(arn: Any, policies: list[StackResource]) -> rules.PolicyDoc:
+    found = [p for p in policies if isinstance(arn, str) and arn.lower() in _policy_ids(p)]
     if found:
-        return Grant(role, found[0], document(found[0].props.get("policy")))
-    return Grant(role, via, None, arn) if isinstance(arn, str) else None
+        return _stack_policy_doc(found[0]) or rules.PolicyDoc(f"managed policy {found[0].name!r}", None, reason="not known yet")
+    return _external(arn)
 
 
-def tavus_grants(resources: list[StackResource]) -> list[Grant]:
-    """Every policy that reaches a role trusting Tavus, once each (the Role's computed
-    inlinePolicies and managedPolicyArns repeat what RolePolicy and attachments add)."""
-    roles = [r for r in resources if r.type == ROLE and trusts_tavus(r.props.get("assumeRolePolicy")) is True]
-    policies = [r for r in resources if r.type == IAM_POLICY]
+def _attached(resource: StackResource, prop: str, policies: list[StackResource]) -> list[rules.PolicyDoc]:
+    """The documents the ARNs of `resource.props[prop]` (one or a list) stand for: by value where known;
+    where one is not known yet, every stack policy the property depends on."""
+    values = as_list(resource.props.get(prop))
+    docs = [_managed_doc(arn, policies) for arn in values if isinstance(arn, str)]
+    if resource.props.get(prop) is UNKNOWN or any(v is UNKNOWN for v in values):
+        depended = [p for p in policies if p.urn in set(resource.deps.get(prop, ()))]
+        docs += [doc for p in depended if (doc := _stack_policy_doc(p)) is not None]
+    return [doc for doc in docs if doc.document is not None or doc.external]
+
+
+def _roles_of(resource: StackResource, prop: str, roles: list[StackResource]) -> list[StackResource]:
+    """The Tavus roles `resource.props[prop]` names (one or a list): by the engine's property dependencies
+    when it has them (exact, even across accounts), else by name or ARN in any case."""
+    urns = set(resource.deps.get(prop, ()))
+    if urns:
+        return [r for r in roles if r.urn in urns]
+    names = {v.lower() for v in as_list(resource.props.get(prop)) if isinstance(v, str)}
+    return [r for r in roles if names & _role_ids(r)]
+
+
+def tavus_grants(resources: list[StackResource], config: Mapping[str, Any]) -> list[Grant]:
+    """Every policy that reaches a Tavus role, by every path, once each."""
+    roles = tavus_roles(resources, config)
+    policies = [r for r in resources if r.type in (IAM_POLICY, NATIVE_MANAGED_POLICY)]
     grants: list[Grant] = []
     for resource in resources:
-        if resource.type not in (ROLE_POLICY, ATTACHMENT):
-            continue
-        for role in referenced(resource, "role", roles, _role_ids) or []:
-            if resource.type == ROLE_POLICY:
-                grants.append(Grant(role, resource, document(resource.props.get("policy"))))
-            elif grant := _policy_grant(role, resource, resource.props.get("policyArn"), policies):
-                grants.append(grant)
+        if resource.type in (ROLE_POLICY, NATIVE_ROLE_POLICY):
+            raw = resource.props.get("policy" if resource.type == ROLE_POLICY else "policyDocument")
+            name = resource.props.get("name") or resource.props.get("policyName") or resource.name
+            doc = _policy_doc(f"inline policy {name!r}", raw)
+            for role in _roles_of(resource, "role" if resource.type == ROLE_POLICY else "roleName", roles):
+                if doc is not None:
+                    grants.append(Grant(role, resource, doc))
+        elif resource.type in (ATTACHMENT, POLICY_ATTACHMENT, EXCLUSIVE_ATTACHMENTS):
+            role_prop = {ATTACHMENT: "role", POLICY_ATTACHMENT: "roles", EXCLUSIVE_ATTACHMENTS: "roleName"}[resource.type]
+            arn_prop = "policyArns" if resource.type == EXCLUSIVE_ATTACHMENTS else "policyArn"
+            for role in _roles_of(resource, role_prop, roles):
+                grants += [Grant(role, resource, doc) for doc in _attached(resource, arn_prop, policies)]
+        elif resource.type == NATIVE_MANAGED_POLICY:
+            doc = _stack_policy_doc(resource)
+            for role in _roles_of(resource, "roles", roles):
+                if doc is not None:
+                    grants.append(Grant(role, resource, doc))
     for role in roles:
-        seen_docs = {json.dumps(g.doc, sort_keys=True) for g in grants if g.role is role and isinstance(g.doc, dict)}
-        for inline in as_list(role.props.get("inlinePolicies")):
-            doc = document(get(inline, "policy"))
-            if isinstance(doc, dict) and json.dumps(doc, sort_keys=True) not in seen_docs:
+        for doc in embedded_docs(role.type, role.props, policies) or []:
+            # pulumi-aws reports RolePolicy and attachments in the role's own outputs too: count each once.
+            if not any(g.role is role and (g.doc.document == doc.document if doc.document else g.doc.label == doc.label) for g in grants):
                 grants.append(Grant(role, role, doc))
-        seen_arns = {g.arn or g.source.props.get("arn") for g in grants if g.role is role}
-        for arn in as_list(role.props.get("managedPolicyArns")):
-            if arn not in seen_arns and (grant := _policy_grant(role, role, arn, policies)):
-                grants.append(grant)
-    return grants
+    return _dedupe(grants)
 
 
-def _is_wildcard(action: str) -> bool:
-    return "*" in action or "?" in action
+def _dedupe(grants: list[Grant]) -> list[Grant]:
+    unique: list[Grant] = []
+    for grant in grants:
+        if not any(g.role is grant.role and g.doc == grant.doc for g in unique):
+            unique.append(grant)
+    return unique
 
 
-def _is_delete(action: str) -> bool:
-    return "delete" in action.split(":")[-1].lower()
+def check_permissions(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    by_role: dict[str, list[Grant]] = {}
+    for grant in tavus_grants(resources, config):
+        by_role.setdefault(grant.role.urn, []).append(grant)
+    for grants in by_role.values():
+        docs = [g.doc for g in grants]
+        buckets, ambiguous = rules.writer_scope(docs)
+        if ambiguous:
+            yield grants[0].role, ambiguous
+        keys = bucket_keys(resources, buckets)
+        if keys is None and len(rules.keys_named(docs)) > 1:
+            yield grants[0].role, Finding(rules.PERMISSIONS.id, f"may use {len(rules.keys_named(docs))} KMS keys "
+                                          f"({', '.join(sorted(rules.keys_named(docs)))}); a bucket has one", "grant the use of the bucket's key only")
+        for grant in grants:
+            for finding in rules.permission_findings([grant.doc], buckets, keys if keys is not None else None):
+                if "KMS keys" not in finding.problem:
+                    yield grant.source, finding
 
 
-def _resource_problem(resource: Any, kms_only: bool) -> Optional[str]:
-    if not isinstance(resource, str):
-        return f"names a resource that is not an ARN ({resource!r})"
-    if kms_only and _KMS_KEY_ARN.match(resource):
-        return None
-    match = _S3_ARN.match(resource)
-    if not match:
-        return f"grants on {resource}, which is not the bucket or its objects"
-    if _is_wildcard(match.group(1)):
-        return f"grants on {resource}, which names buckets by wildcard"
-    return None
-
-
-def statement_problems(statement: dict[str, Any]) -> Iterator[str]:
-    """What an Allow statement grants beyond the writer actions on one bucket (and its KMS key)."""
-    if "NotAction" in statement:
-        yield f"allows every action except {as_list(statement['NotAction'])} (NotAction)"
-    if "NotResource" in statement:
-        yield f"grants on every resource except {as_list(statement['NotResource'])} (NotResource)"
-    actions = [a for a in as_list(statement.get("Action")) if isinstance(a, str)]
-    if wildcards := [a for a in actions if _is_wildcard(a)]:
-        yield f"allows wildcard actions {wildcards}"
-    if deletes := [a for a in actions if _is_delete(a) and not _is_wildcard(a)]:
-        yield f"allows deleting ({deletes}); recordings are customer data and Tavus never deletes"
-    kms_only = bool(actions) and all(a.lower().startswith("kms:") for a in actions)
-    for resource in as_list(statement.get("Resource")):
-        if problem := _resource_problem(resource, kms_only):
-            yield problem
-
-
-def buckets_granted(doc: dict[str, Any]) -> set[str]:
-    resources = (r for s in statements(doc) if allows(s) for r in as_list(s.get("Resource")))
-    return {m.group(1) for r in resources if isinstance(r, str) and (m := _S3_ARN.match(r))}
-
-
-def check_writer_scope(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
-    fix = (
-        "grant only the writer actions on one bucket (arn:aws:s3:::<bucket> and arn:aws:s3:::<bucket>/*) "
-        "and, with SSE-KMS, kms:GenerateDataKey and kms:Decrypt on its key"
-    )
-    buckets: dict[str, set[str]] = {}
-    roles: dict[str, StackResource] = {}
-    for grant in tavus_grants(resources):
-        role = grant.role
-        roles[role.urn] = role
-        if grant.doc is None and grant.arn:
-            aws_managed = ":iam::aws:policy/" in grant.arn
-            yield grant.source, Finding(
-                f"attaches {grant.arn} to Tavus's role '{role.name}'; "
-                + ("AWS-managed policies are never limited to one bucket" if aws_managed
-                   else "it is defined outside this stack, so what it grants cannot be checked"),
-                f"detach it and {fix}, in an aws.iam.RolePolicy",
-            )
-            continue
-        if not isinstance(grant.doc, dict):
-            continue
-        buckets.setdefault(role.urn, set()).update(buckets_granted(grant.doc))
-        for statement in statements(grant.doc):
-            if allows(statement):
-                for problem in statement_problems(statement):
-                    yield grant.source, Finding(f"gives Tavus's role '{role.name}' a statement that {problem}", fix)
-    for urn, names in buckets.items():
-        if len(names) > 1:
-            yield roles[urn], Finding(f"trusts Tavus and is granted on {len(names)} buckets {sorted(names)}", fix)
-
-
-def check_writer_actions(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
-    for grant in tavus_grants(resources):
-        if not isinstance(grant.doc, dict):
-            continue
-        # Wildcards and deletes are the least-privilege policy's (mandatory) findings.
-        extra = [
-            a
-            for s in statements(grant.doc)
-            if allows(s)
-            for a in as_list(s.get("Action"))
-            if isinstance(a, str) and a.lower() not in WRITER_ACTIONS and not _is_wildcard(a) and not _is_delete(a)
-        ]
-        if extra:
-            yield grant.source, Finding(
-                f"gives Tavus's role '{grant.role.name}' {extra}, beyond the writer actions Tavus uses",
-                f"grant only {list(S3_WRITER_ACTIONS)} (plus {list(KMS_WRITER_ACTIONS)} with SSE-KMS)",
-            )
-
-
-# --- the buckets
+# --- the buckets Tavus writes to ---------------------------------------------------------------------------
 
 
 def _bucket_ids(bucket: StackResource) -> set[str]:
-    return known_strings(bucket.props.get("bucket"), bucket.props.get("id"), bucket.props.get("arn"))
+    return known_strings(bucket.props.get("bucket"), bucket.props.get("bucketName"), bucket.props.get("id"), bucket.props.get("arn"))
 
 
-def bucket_settings(bucket: StackResource, resources: list[StackResource], types: Iterable[str]) -> Optional[list[StackResource]]:
-    """The resources of `types` that configure `bucket`; None while one of them (or the bucket's
-    own name) is not known yet, so a missing setting cannot be told from an unknown one."""
+def _bucket_name(bucket: StackResource) -> Optional[str]:
+    name = bucket.props.get("bucket") if bucket.type in AWS_BUCKETS else bucket.props.get("bucketName")
+    return name if isinstance(name, str) else None
+
+
+def recording_buckets(resources: list[StackResource], config: Mapping[str, Any]) -> list[StackResource]:
+    """The buckets of this stack a Tavus role is granted on."""
+    named = rules.buckets_named(g.doc for g in tavus_grants(resources, config))
+    return [b for b in resources if b.type in BUCKETS and (_bucket_ids(b) & named)]
+
+
+def settings_of(bucket: StackResource, resources: list[StackResource], types: Iterable[str]) -> Optional[list[StackResource]]:
+    """The resources of `types` that configure `bucket`; None while one of them (or the bucket's own
+    name) is not known yet, so a missing setting cannot be told from an unknown one."""
     candidates = [r for r in resources if r.type in types]
     matches = [referenced(r, "bucket", [bucket], _bucket_ids) for r in candidates]
     found = [r for r, match in zip(candidates, matches) if match]
@@ -345,41 +333,242 @@ def bucket_settings(bucket: StackResource, resources: list[StackResource], types
     return found
 
 
+def _sse_defaults(bucket: StackResource, resources: list[StackResource]) -> Optional[list[Any]]:
+    """The default-encryption rules of a bucket, from its own props or its SSE resource; None when neither."""
+    if bucket.type == NATIVE_BUCKET:
+        found = get(bucket.props, "bucketEncryption", "serverSideEncryptionConfiguration")
+        return [get(r, "serverSideEncryptionByDefault") for r in as_list(found)] if found is not None else None
+    inline = get(bucket.props, "serverSideEncryptionConfiguration", "rule")
+    if inline is not None:
+        return [get(r, "applyServerSideEncryptionByDefault") for r in as_list(inline)]
+    settings = settings_of(bucket, resources, ENCRYPTIONS)
+    if settings is None:
+        return None
+    # None set: S3 encrypts every new bucket with SSE-S3 (since January 2023), which needs no key grant.
+    return [get(rule, "applyServerSideEncryptionByDefault") for s in settings for rule in as_list(s.props.get("rules"))]
+
+
+def _key_ids(key: StackResource, resources: list[StackResource]) -> set[str]:
+    ids = known_strings(key.props.get("arn"), key.props.get("keyId"), key.props.get("id"))
+    aliases = [a for a in resources if a.type == KMS_ALIAS and (key.urn in a.deps.get("targetKeyId", ()) or a.props.get("targetKeyId") in ids)]
+    return ids | {name for a in aliases for name in known_strings(a.props.get("name"), a.props.get("arn"))}
+
+
+def bucket_keys(resources: list[StackResource], bucket_names: set[str]) -> Optional[list[str]]:
+    """The key ARNs the named buckets encrypt with: [] when they use SSE-S3, None when the stack does not
+    show it (an existing bucket, a key named by an id or alias of no key in the stack, or not known yet)."""
+    buckets = [b for b in resources if b.type in BUCKETS and _bucket_ids(b) & bucket_names]
+    if not buckets:
+        return None
+    keys: list[str] = []
+    for bucket in buckets:
+        defaults = _sse_defaults(bucket, resources)
+        if defaults is None or has_unknown(defaults):
+            return None
+        for default in defaults:
+            key = get(default, "kmsMasterKeyId") or get(default, "kmsMasterKeyID")
+            if key is None:
+                continue
+            arns = [k.props.get("arn") for k in resources if k.type in KMS_KEYS and key in _key_ids(k, resources)]
+            if isinstance(key, str) and key.startswith("arn:") and ":key/" in key:
+                keys.append(key)
+            elif arns and isinstance(arns[0], str):
+                keys.append(arns[0])
+            else:
+                return None
+    return keys
+
+
+def _own_buckets(resources: list[StackResource]) -> set[str]:
+    return {name for b in resources if b.type in BUCKETS if (name := _bucket_name(b))}
+
+
+def _retention(bucket: StackResource, resources: list[StackResource], config: Mapping[str, Any]) -> Any:
+    """The retention the bucket's component declares, else the pack's configured one, else none; UNKNOWN
+    while the component's is not known."""
+    component = next((r for r in resources if r.urn == bucket.parent and r.type == COMPONENT), None)
+    declared = component.props.get("retentionDays") if component else None
+    if declared is UNKNOWN:
+        return UNKNOWN
+    value = declared if isinstance(declared, (int, float)) else config.get(RETENTION_KEY)
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _bucket_documents(bucket: StackResource, resources: list[StackResource]) -> Iterator[tuple[StackResource, str, Any, bool]]:
+    """(where to report, what it is, the document, whether it reaches the bucket whole) for each policy on it."""
+    if bucket.type in AWS_BUCKETS:
+        yield bucket, "bucket policy", document(bucket.props.get("policy")), False
+    for setting in settings_of(bucket, resources, (*BUCKET_POLICIES, *ACCESS_POINTS)) or []:
+        is_access_point = setting.type in ACCESS_POINTS
+        prop = ACCESS_POINTS[setting.type] if is_access_point else BUCKET_POLICIES[setting.type]
+        yield setting, "access point policy" if is_access_point else "bucket policy", document(setting.props.get(prop)), is_access_point
+
+
+def check_bucket_access(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    own = _own_accounts(config)
+    for bucket in recording_buckets(resources, config):
+        name = _bucket_name(bucket)
+        if name is None:
+            continue
+        for where, what, doc, whole in _bucket_documents(bucket, resources):
+            if isinstance(doc, Malformed):
+                yield where, Finding(rules.BUCKET_ACCESS.id, f"has a {what} that is not one strict JSON object ({doc.reason}), so "
+                                     "who it admits cannot be proved", "write it as plain JSON, each key once")
+            elif isinstance(doc, dict):
+                for finding in rules.bucket_policy_findings(doc, name, own, what, whole):
+                    yield where, finding
+        if bucket.type in AWS_BUCKETS:
+            for finding in rules.acl_findings(bucket.props.get("acl"), as_list(bucket.props.get("grants"))):
+                yield bucket, finding
+        for acl in settings_of(bucket, resources, ACLS) or []:
+            grants = as_list(get(acl.props, "accessControlPolicy", "grants"))
+            for finding in rules.acl_findings(acl.props.get("acl"), grants, get(acl.props, "accessControlPolicy", "owner", "id")):
+                yield acl, finding
+
+
+def check_tavus_direct(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
+    """Any bucket or access point policy, on its own: an Allow to Tavus's account (as a principal, or '*'
+    narrowed to it by a condition) bypasses the role and its ExternalId."""
+    doc = document(props.get("policy") if "policy" in props else props.get("policyDocument"))
+    if not isinstance(doc, dict):
+        return []
+    bucket = props.get("bucket")
+    where = f"bucket {bucket}" if isinstance(bucket, str) else "the bucket"
+    found = []
+    for statement in rules.statements(doc):
+        if not isinstance(statement, Mapping) or rules.is_deny(statement):
+            continue
+        entries = rules.principal_entries(statement.get("Principal")) or []
+        direct = [value for kind, value in entries if kind == "AWS" and rules.names_tavus(value)]
+        condition = statement.get("Condition")
+        narrowed = any(value == "*" for _, value in entries) and any(
+            rules.could_be_tavus(v) for key in ("aws:PrincipalAccount", "aws:PrincipalArn") for v in _condition_values(condition, key))
+        for value in direct or (["'*' narrowed to Tavus's account"] if narrowed else []):
+            found.append(Finding(rules.BUCKET_ACCESS.id, f"lets Tavus's account ({value}) reach {where} directly, without the writer role "
+                                 "and its ExternalId", "remove that statement: Tavus writes through its role"))
+    return found
+
+
+def _condition_values(condition: Any, key: str) -> list[Any]:
+    if not isinstance(condition, Mapping):
+        return []
+    return [v for block in condition.values() if isinstance(block, Mapping)
+            for name, values in block.items() if isinstance(name, str) and name.lower() == key.lower() for v in as_list(values)]
+
+
+def _replication_rules(bucket: StackResource, resources: list[StackResource]) -> Iterator[tuple[StackResource, list[Any]]]:
+    inline = get(bucket.props, "replicationConfiguration", "rules")
+    if isinstance(inline, list):
+        yield bucket, inline
+    for setting in settings_of(bucket, resources, REPLICATIONS) or []:
+        if isinstance(setting.props.get("rules"), list):
+            yield setting, setting.props["rules"]
+
+
+def check_replication(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    own, own_buckets = _own_accounts(config), _own_buckets(resources)
+    for bucket in recording_buckets(resources, config):
+        for where, rule_list in _replication_rules(bucket, resources):
+            if has_unknown(rule_list):
+                continue
+            for finding in rules.replication_findings(rule_list, own, own_buckets):
+                yield where, finding
+
+
+def _lifecycle_rules(bucket: StackResource, resources: list[StackResource]) -> Iterator[tuple[StackResource, list[Any]]]:
+    inline = get(bucket.props, "lifecycleConfiguration", "rules") if bucket.type == NATIVE_BUCKET else bucket.props.get("lifecycleRules")
+    if isinstance(inline, list):
+        yield bucket, inline
+    for setting in settings_of(bucket, resources, LIFECYCLES) or []:
+        if isinstance(setting.props.get("rules"), list):
+            yield setting, setting.props["rules"]
+
+
+def check_lifecycle(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    for bucket in recording_buckets(resources, config):
+        retention = _retention(bucket, resources, config)
+        if retention is UNKNOWN:
+            continue
+        for where, rule_list in _lifecycle_rules(bucket, resources):
+            if not has_unknown(rule_list):
+                for finding in rules.lifecycle_findings(rule_list, retention):
+                    yield where, finding
+
+
+def check_keys(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    buckets = recording_buckets(resources, config)
+    used = {key for b in buckets for default in (_sse_defaults(b, resources) or [])
+            if isinstance(key := get(default, "kmsMasterKeyId") or get(default, "kmsMasterKeyID"), str)}
+    for key in (r for r in resources if r.type in KMS_KEYS):
+        ids = _key_ids(key, resources)
+        by_dependency = any(key.urn in deps for r in resources if r.type in (*ENCRYPTIONS, *BUCKETS) for deps in r.deps.values())
+        if ids & used or by_dependency:
+            shown = key.props.get("arn") if isinstance(key.props.get("arn"), str) else key.name
+            for finding in rules.key_findings(str(shown), flag(key.props.get(KMS_KEYS[key.type]))):
+                yield key, finding
+
+
 def check_versioning(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     fix = "add aws.s3.BucketVersioning(bucket=<bucket>.id, versioning_configuration={'status': 'Enabled'})"
     for bucket in (r for r in resources if r.type in BUCKETS):
+        if bucket.type == NATIVE_BUCKET:
+            status = get(bucket.props, "versioningConfiguration", "status")
+            if status not in ("Enabled", UNKNOWN):
+                yield bucket, Finding(rules.VERSIONING.id, f"has versioning {status or 'off'}; Tavus's recorder (Daily) only writes to versioned buckets",
+                                      "set versioning_configuration={'status': 'Enabled'}")
+            continue
         if flag(get(bucket.props, "versioning", "enabled")) is True:  # pulumi-aws's deprecated inline form
             continue
-        settings = bucket_settings(bucket, resources, VERSIONINGS)
+        settings = settings_of(bucket, resources, VERSIONINGS)
         if settings is None:
             continue
         if not settings:
-            yield bucket, Finding("has no versioning; Tavus's recorder (Daily) only writes to versioned buckets", fix)
+            yield bucket, Finding(rules.VERSIONING.id, "has no versioning; Tavus's recorder (Daily) only writes to versioned buckets", fix)
         for setting in settings:
             status = get(setting.props, "versioningConfiguration", "status")
             if status not in ("Enabled", UNKNOWN):
                 yield setting, Finding(
+                    rules.VERSIONING.id,
                     f"sets versioning of bucket '{bucket.name}' to {status!r}; Tavus's recorder (Daily) only writes to versioned buckets",
                     "set versioning_configuration status to 'Enabled'",
                 )
 
 
+def _blocks_all(props: Any) -> Any:
+    values = [flag(get(props, f)) for f in PUBLIC_ACCESS_FLAGS]
+    if UNKNOWN in values:
+        return UNKNOWN
+    return all(v is True for v in values)
+
+
 def check_public_access_block(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    # The account's own block covers every bucket in it.
+    account_blocks = [_blocks_all(r.props) for r in resources if r.type == ACCOUNT_PUBLIC_ACCESS_BLOCK]
+    if True in account_blocks or UNKNOWN in account_blocks:
+        return
+    fix = ("add aws.s3.BucketPublicAccessBlock with all four of block_public_acls, block_public_policy, "
+           "ignore_public_acls and restrict_public_buckets set to True (or an aws.s3.AccountPublicAccessBlock)")
     for bucket in (r for r in resources if r.type in BUCKETS):
-        settings = bucket_settings(bucket, resources, (PUBLIC_ACCESS_BLOCK,))
+        if bucket.type == NATIVE_BUCKET:
+            if _blocks_all(bucket.props.get("publicAccessBlockConfiguration") or {}) is False:
+                yield bucket, Finding(rules.PUBLIC_ACCESS_BLOCK.id, "does not block public access (all four publicAccessBlockConfiguration "
+                                      "settings must be true), so recordings could be made public", fix)
+            continue
+        settings = settings_of(bucket, resources, (PUBLIC_ACCESS_BLOCK,))
         if settings is None:
             continue
         if not settings:
             yield bucket, Finding(
-                "has no public access block, so a bucket policy or ACL could make recordings public",
-                "add aws.s3.BucketPublicAccessBlock with all four of block_public_acls, block_public_policy, "
-                "ignore_public_acls and restrict_public_buckets set to True",
+                rules.PUBLIC_ACCESS_BLOCK.id,
+                "has no public access block (and the stack sets no account-wide one), so a bucket policy or ACL could make recordings public",
+                fix,
             )
         for setting in settings:
             # Absent means false: the provider's default.
             off = [f for f in PUBLIC_ACCESS_FLAGS if flag(setting.props.get(f)) not in (True, UNKNOWN)]
             if off:
                 yield setting, Finding(
+                    rules.PUBLIC_ACCESS_BLOCK.id,
                     f"leaves {off} off for bucket '{bucket.name}', so recordings could be made public",
                     "set all four of block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets to True",
                 )
@@ -390,63 +579,43 @@ EXTERNAL_ID_SCHEMA = PolicyConfigSchema(
         EXTERNAL_ID_KEY: {
             "type": "string",
             "minLength": 1,
-            "default": DEFAULT_EXTERNAL_ID,
-            "description": "The sts:ExternalId a role trusting Tavus must require (Tavus's guide: tavus).",
+            "description": "The sts:ExternalId a role trusting Tavus must require (the stack's externalId; Tavus's guide: "
+            "tavus). Unset: any one value; a role asking for 'tavus' (or this value) counts as Tavus's either way.",
         }
     }
 )
+OWN_ACCOUNTS_SCHEMA = PolicyConfigSchema(
+    properties={
+        OWN_ACCOUNTS_KEY: {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^\d{12}$"},
+            "description": "Your AWS account ids: the only accounts a recordings bucket may be shared with or replicated to.",
+        }
+    }
+)
+RETENTION_SCHEMA = PolicyConfigSchema(
+    properties={
+        RETENTION_KEY: {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Days recordings must be kept where no S3RecordingStorage declares its own retentionDays.",
+        }
+    }
+)
+ROLE_TYPES = list(ROLES)
 
 AWS_POLICIES = [
-    resource_policy(
-        "aws-tavus-role-trust",
-        "A role that trusts Tavus's account must let it only sts:AssumeRole, only with the expected "
-        "sts:ExternalId, and trust nobody else alongside it: the ExternalId is what stops another Tavus "
-        "customer from having Tavus write into your bucket.",
-        [ROLE],
-        check_trust,
-        MANDATORY,
-        EXTERNAL_ID_SCHEMA,
-    ),
-    resource_policy(
-        "aws-tavus-role-session-duration",
-        f"A role that trusts Tavus must allow {MAX_SESSION_SECONDS} s sessions: at the 3600 s default, "
-        "Tavus's recorder cannot assume it and recordings fail.",
-        [ROLE],
-        check_session_duration,
-        MANDATORY,
-    ),
-    stack_policy(
-        "aws-tavus-writer-least-privilege",
-        "The policies of a role that trusts Tavus must grant no delete, no wildcard action and nothing "
-        "beyond one bucket and its objects (and that bucket's KMS key): Tavus only writes recordings.",
-        check_writer_scope,
-        MANDATORY,
-    ),
-    stack_policy(
-        "aws-tavus-writer-actions",
-        "A role that trusts Tavus should be granted only the writer actions Tavus's guide lists.",
-        check_writer_actions,
-        ADVISORY,
-    ),
-    stack_policy(
-        "aws-s3-bucket-versioning",
-        "Every S3 bucket must have versioning Enabled: Tavus's recorder (Daily) requires it, and it keeps "
-        "overwritten recordings recoverable.",
-        check_versioning,
-        MANDATORY,
-    ),
-    stack_policy(
-        "aws-s3-public-access-block",
-        "Every S3 bucket must block public ACLs and policies (all four public access block settings): "
-        "recordings are customer data.",
-        check_public_access_block,
-        MANDATORY,
-    ),
-    resource_policy(
-        "aws-s3-no-force-destroy",
-        "S3 buckets should not set forceDestroy: recordings are customer data and must survive `pulumi destroy`.",
-        BUCKETS,
-        check_force_destroy,
-        ADVISORY,
-    ),
+    resource_policy(rules.TRUST, ROLE_TYPES, check_trust, EXTERNAL_ID_SCHEMA),
+    resource_policy(rules.MAX_SESSION, ROLE_TYPES, check_session, EXTERNAL_ID_SCHEMA),
+    resource_policy(rules.PERMISSIONS, ROLE_TYPES, check_embedded_permissions, EXTERNAL_ID_SCHEMA),
+    stack_policy(rules.PERMISSIONS, check_permissions, EXTERNAL_ID_SCHEMA, also_resource_policy=True),
+    stack_policy(rules.LEAST_PRIVILEGE, check_permissions, EXTERNAL_ID_SCHEMA),
+    resource_policy(rules.BUCKET_ACCESS, [*BUCKET_POLICIES, *ACCESS_POINTS], check_tavus_direct),
+    stack_policy(rules.BUCKET_ACCESS, check_bucket_access, OWN_ACCOUNTS_SCHEMA, also_resource_policy=True),
+    stack_policy(rules.REPLICATION, check_replication, OWN_ACCOUNTS_SCHEMA),
+    stack_policy(rules.LIFECYCLE, check_lifecycle, RETENTION_SCHEMA),
+    stack_policy(rules.KEY, check_keys),
+    stack_policy(rules.VERSIONING, check_versioning),
+    stack_policy(rules.PUBLIC_ACCESS_BLOCK, check_public_access_block),
+    resource_policy(rules.FORCE_DESTROY, AWS_BUCKETS, force_destroy_check(rules.FORCE_DESTROY)),
 ]

@@ -1,141 +1,483 @@
-"""Azure: the role assignment and federated credential Tavus signs in through, and the storage account."""
+"""Azure: the pack's view of a stack, judged by the shared rules in `tavus_recording.rules.azure`.
 
-import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+An identity is Tavus's when it has a federated identity credential (its `resourceName`, by value or by
+dependency); with the default configuration every federated identity is judged, and a configured
+issuer, subject and audience only add checks. Its role assignments are those whose `principalId` is its
+principal id, by value (any case) or by dependency. The recordings containers are those its Storage Blob
+Data Contributor assignments (or its component's `container_id`) name; their accounts' lifecycle and
+object replication, and every assignment that reaches them, are judged against the rules.
 
-from components.azure_policy import STORAGE_BLOB_DATA_CONTRIBUTOR
-from rule_kit import ADVISORY, MANDATORY, UNKNOWN, Finding, flag, resource_policy
+What one resource shows (a credential, an account, a container) is judged by a resource policy, before
+that resource is created; what needs several by a stack policy, at preview and after the update's steps.
+A value the engine does not know yet is never a violation: it is judged once known.
+"""
 
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
-FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-# A container's resource id, with nothing after the container's name.
-_CONTAINER_SCOPE = re.compile(
-    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[^/]+"
-    r"/blobServices/default/containers/[^/]+$",
-    re.IGNORECASE,
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from pulumi_policy import PolicyConfigSchema
+
+from rule_kit import UNKNOWN, StackResource, flag, has_unknown, resource_policy, stack_policy
+from tavus_recording.rules import azure as rules
+from tavus_recording.rules.azure_rbac import (
+    ContainerRef,
+    account_name,
+    account_scopes,
+    container_of,
+    covers_container,
+    covers_identity,
+    role_from_permissions,
+    role_guid,
+    same_container,
 )
-TLS_VERSIONS = ("TLS1_2", "TLS1_3")
+from tavus_recording.rules.findings import Finding
+
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+CONTAINER = "azure-native:storage:BlobContainer"
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
+OBJECT_REPLICATION = "azure-native:storage:ObjectReplicationPolicy"
+COMPONENT = "tavus-recording:index:AzureBlobRecordingStorage"
+
+ISSUER_KEY, SUBJECT_KEY, AUDIENCE_KEY = "issuer", "subject", "audience"
+RETENTION_KEY = "retentionDays"
+OWN_ACCOUNTS_KEY = "ownAccounts"
 
 
-def _is_blob_contributor(role_definition_id: Any) -> bool:
-    # Either the full id (/subscriptions/…/roleDefinitions/<guid>) or the bare GUID.
-    return isinstance(role_definition_id, str) and role_definition_id.rstrip("/").lower().endswith(
-        STORAGE_BLOB_DATA_CONTRIBUTOR
-    )
+def _lower(value: Any) -> Optional[str]:
+    return value.lower() if isinstance(value, str) and value else None
 
 
-def check_blob_contributor_scope(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    scope = props.get("scope")
-    if not _is_blob_contributor(props.get("roleDefinitionId")) or scope is UNKNOWN:
-        return []
-    if isinstance(scope, str) and _CONTAINER_SCOPE.match(scope.rstrip("/")):
-        return []
-    return [
-        Finding(
-            f"grants Storage Blob Data Contributor (read, write and delete) on {scope!r}, wider than one container",
-            "scope it to the container's resource id (…/blobServices/default/containers/<name>)",
-        )
-    ]
+def _config_text(config: Mapping[str, Any], key: str) -> Optional[str]:
+    value = config.get(key)
+    return value if isinstance(value, str) and value else None
 
 
-def check_federated_subject(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    subject = props.get("subject")
-    if subject is UNKNOWN or (isinstance(subject, str) and subject.strip()):
-        return []
-    return [
-        Finding(
-            "has an empty subject, so it does not pin the one identity (Tavus's) whose tokens it accepts",
-            "set subject to Tavus's subject claim (Tavus's recording guide, Azure tab)",
-        )
-    ]
+def _token(config: Mapping[str, Any]) -> rules.Token:
+    return rules.Token(_config_text(config, ISSUER_KEY), _config_text(config, SUBJECT_KEY), _config_text(config, AUDIENCE_KEY))
 
 
-def check_no_public_blob_access(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    if flag(props.get("allowBlobPublicAccess")) in (False, UNKNOWN):
-        return []
-    return [
-        Finding(
-            "does not set allowBlobPublicAccess to false, so a container could be opened to anonymous reads "
-            "(older API versions allow it by default)",
-            "set allow_blob_public_access=False",
-        )
-    ]
+# --- one resource: a credential, an account, a container
 
 
-def check_no_shared_key(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    if flag(props.get("allowSharedKeyAccess")) in (False, UNKNOWN):
-        return []
-    return [
-        Finding(
-            "allows shared key access (absent means allowed): account keys and SAS tokens reach every "
-            "container, bypassing the one-container role assignment",
-            "set allow_shared_key_access=False",
-        )
-    ]
+def check_credential(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
+    token = _token(config)
+    problems: list[str] = []
+    if not has_unknown(props.get("claimsMatchingExpression")):
+        problems += rules.expression_problems(props.get("claimsMatchingExpression"))
+    if props.get("issuer") is not UNKNOWN:
+        problems += rules.issuer_problems(props.get("issuer"), token.issuer)
+    if props.get("subject") is not UNKNOWN:
+        problems += rules.subject_problems(props.get("subject"), token.subject)
+    if not has_unknown(props.get("audiences")):
+        problems += rules.audience_problems(props.get("audiences"), token.audience)
+    return [Finding(rules.FEDERATION.id, problem, rules.credential_fix(token)) for problem in problems]
 
 
-def check_https_only(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    if flag(props.get("enableHttpsTrafficOnly")) is False:
-        return [Finding("accepts plain HTTP, so recordings can travel unencrypted", "set enable_https_traffic_only=True")]
-    return []
+def _account_check(prop: str, judge: Callable[[Any], list[Finding]]) -> Callable[[dict[str, Any], Mapping[str, Any]], list[Finding]]:
+    def check(props: dict[str, Any], config: Mapping[str, Any]) -> list[Finding]:
+        value = flag(props.get(prop))
+        return [] if value is UNKNOWN else judge(value)
+
+    return check
 
 
-def check_min_tls(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    version = props.get("minimumTlsVersion")
-    if version in (*TLS_VERSIONS, UNKNOWN):
-        return []
-    return [
-        Finding(
-            f"accepts TLS below 1.2 (minimumTlsVersion {version or 'absent, which means TLS1_0'!r})",
-            "set minimum_tls_version='TLS1_2'",
-        )
-    ]
+check_public_access = _account_check("allowBlobPublicAccess", rules.public_access_findings)
+check_shared_key = _account_check("allowSharedKeyAccess", rules.shared_key_findings)
+check_https_only = _account_check("enableHttpsTrafficOnly", rules.https_findings)
+check_min_tls = _account_check("minimumTlsVersion", rules.tls_findings)
+check_container_public = _account_check("publicAccess", rules.container_public_findings)
 
+
+# --- the stack: Tavus's identities, their grants and their containers
+
+
+@dataclass
+class TavusIdentity:
+    """An identity with federated credentials: its resource when the stack defines it."""
+
+    resource: Optional[StackResource]
+    credentials: list[StackResource] = field(default_factory=list)
+
+    @property
+    def principals(self) -> set[str]:
+        """What its assignments' principalId may say: its principal id, or a reference to it."""
+        if self.resource is None:
+            return set()
+        known = _lower(self.resource.props.get("principalId"))
+        return {_key(self.resource)} | ({known} if known else set())
+
+    def prop(self, name: str) -> Optional[str]:
+        return _lower(self.resource.props.get(name)) if self.resource else None
+
+
+def _key(resource: StackResource) -> str:
+    """A principal the stack defines, by reference (compared lowercased, as principal ids are)."""
+    return f"urn:{resource.urn}".lower()
+
+
+def _of_type(resources: list[StackResource], *types: str) -> list[StackResource]:
+    return [r for r in resources if r.type in types]
+
+
+def tavus_identities(resources: list[StackResource]) -> list[TavusIdentity]:
+    identities = _of_type(resources, IDENTITY)
+    found: dict[Any, TavusIdentity] = {}
+    for credential in _of_type(resources, FEDERATED_CREDENTIAL):
+        name, group = _lower(credential.props.get("resourceName")), _lower(credential.props.get("resourceGroupName"))
+        owner = next((i for i in identities if i.urn in credential.deps.get("resourceName", ())), None) or next(
+            (i for i in identities if name and _lower(i.props.get("name")) == name
+             and group in (None, _lower(i.props.get("resourceGroupName")))), None)
+        key: Any = owner.urn if owner else ((group, name) if name else None)
+        if key is not None:
+            found.setdefault(key, TavusIdentity(owner)).credentials.append(credential)
+    return list(found.values())
+
+
+def _principal(assignment: StackResource, identities: list[TavusIdentity]) -> Optional[str]:
+    """The assignment's principal as the rules compare it: a Tavus identity's reference when it names one,
+    the principal id otherwise; None while it cannot be told."""
+    urns = set(assignment.deps.get("principalId", ()))
+    value = assignment.props.get("principalId")
+    for identity in identities:
+        if identity.resource and (identity.resource.urn in urns or _lower(value) in identity.principals):
+            return _key(identity.resource)
+    if isinstance(value, str):
+        return value.lower()
+    return f"urn:{sorted(urns)[0]}".lower() if urns else None
+
+
+def definitions(resources: list[StackResource]) -> tuple[dict[str, rules.Role], dict[str, str]]:
+    """Custom roles the stack defines, by GUID, and the GUID each definition's URN stands for (a
+    stand-in GUID while the real one is unknown)."""
+    roles: dict[str, rules.Role] = {}
+    by_urn: dict[str, str] = {}
+    for definition in _of_type(resources, ROLE_DEFINITION):
+        guid = role_guid(definition.props.get("name")) or role_guid(definition.props.get("roleDefinitionId"))
+        guid = guid or str(uuid.uuid5(uuid.NAMESPACE_URL, definition.urn))
+        by_urn[definition.urn] = guid
+        if not has_unknown(definition.props.get("permissions")):
+            name = definition.props.get("roleName")
+            roles[guid] = role_from_permissions(name if isinstance(name, str) else definition.name, definition.props.get("permissions"))
+    return roles, by_urn
+
+
+def _role(assignment: StackResource, by_urn: dict[str, str]) -> Any:
+    value = assignment.props.get("roleDefinitionId")
+    for urn in assignment.deps.get("roleDefinitionId", ()):
+        if urn in by_urn:
+            return by_urn[urn]
+    return value
+
+
+@dataclass
+class Model:
+    """The stack as the rules see it."""
+
+    resources: list[StackResource]
+    identities: list[TavusIdentity]
+    assignments: list[rules.Assignment]
+    roles: dict[str, rules.Role]
+    pending: set[str]
+    """GUIDs of roles the stack defines whose permissions are not known yet."""
+
+    def of(self, identity: TavusIdentity) -> list[rules.Assignment]:
+        return [a for a in self.assignments if identity.resource and a.principal == _key(identity.resource)]
+
+    @property
+    def tavus_principals(self) -> set[str]:
+        return {p for i in self.identities for p in i.principals}
+
+
+def model(resources: list[StackResource]) -> Model:
+    identities = tavus_identities(resources)
+    roles, by_urn = definitions(resources)
+    pending = set(by_urn.values()) - set(roles)
+    assignments = []
+    for resource in _of_type(resources, ROLE_ASSIGNMENT):
+        principal, role = _principal(resource, identities), _role(resource, by_urn)
+        if principal is None or role is UNKNOWN or role_guid(role) in pending:
+            continue
+        assignments.append(rules.Assignment(role, resource.props.get("scope"), principal, resource.name, resource))
+    return Model(resources, identities, assignments, roles, pending)
+
+
+def _ref(assignment: rules.Assignment) -> StackResource:
+    ref = assignment.ref
+    assert isinstance(ref, StackResource)
+    return ref
+
+
+def _reported(judged: Iterable[rules.Judged], fallback: StackResource) -> Iterator[tuple[StackResource, Finding]]:
+    for record, finding in judged:
+        yield (record.ref if record is not None and isinstance(record.ref, StackResource) else fallback), finding
+
+
+def once(check: Callable[[list[StackResource], Mapping[str, Any]], Iterable[tuple[StackResource, Finding]]]) -> Callable[
+        [list[StackResource], Mapping[str, Any]], Iterator[tuple[StackResource, Finding]]]:
+    """A stack check that reports each finding on each resource once (several targets may share an account)."""
+
+    def checked(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+        seen: set[tuple[str, Finding]] = set()
+        for resource, finding in check(resources, config):
+            if (resource.urn, finding) not in seen:
+                seen.add((resource.urn, finding))
+                yield resource, finding
+
+    return checked
+
+
+def check_federation(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    """More than one credential on one identity (each credential alone is the resource policy's)."""
+    for identity in tavus_identities(resources):
+        credentials = [rules.Credential(str(c.props.get("federatedIdentityCredentialResourceName") or c.props.get("name") or c.name), c.props.get("issuer"), c.props.get("subject"),
+                                        c.props.get("audiences"), c.props.get("claimsMatchingExpression"), c)
+                       for c in identity.credentials]
+        judged = [(record, finding) for record, finding in rules.federation_findings(credentials, _token(config)) if record is None]
+        yield from _reported(judged, identity.resource or identity.credentials[-1])
+
+
+def _component_container(identity: TavusIdentity, resources: list[StackResource]) -> Optional[ContainerRef]:
+    parent = identity.resource.parent if identity.resource else ""
+    component = next((r for r in resources if r.type == COMPONENT and r.urn == parent), None)
+    return container_of(component.props.get("container_id")) if component else None
+
+
+def check_grants(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    view = model(resources)
+    for identity in view.identities:
+        mine = [a for a in view.of(identity) if isinstance(a.scope, str)]
+        if not mine:
+            continue
+        judged = rules.grant_findings(mine, _component_container(identity, resources), view.roles)
+        yield from _reported(judged, identity.resource or _ref(mine[0]))
+
+
+def _covers_identity(identity: TavusIdentity, resources: list[StackResource]) -> Callable[[rules.Assignment], bool]:
+    """An assignment's scope is over the identity: by value, or by reference to it or its resource group."""
+    groups = {r.urn for r in _of_type(resources, RESOURCE_GROUP) if _lower(r.props.get("name")) == identity.prop("resourceGroupName")}
+    urns = groups | ({identity.resource.urn} if identity.resource else set())
+
+    def covers(assignment: rules.Assignment) -> bool:
+        if isinstance(assignment.scope, str):
+            return covers_identity(assignment.scope, None, identity.prop("resourceGroupName"), identity.prop("name"))
+        return bool(urns & set(_ref(assignment).deps.get("scope", ())))
+
+    return covers
+
+
+@once
+def check_operators(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    view = model(resources)
+    for identity in view.identities:
+        if identity.resource is None:
+            continue
+        others = [a for a in view.assignments if a.scope is not UNKNOWN or _ref(a).deps.get("scope")]
+        judged = rules.operator_findings(others, (None, None, None), identity.principals, view.roles,
+                                         covers=_covers_identity(identity, resources))
+        yield from _reported(judged, identity.resource)
+
+
+# --- the recordings containers, and who else reaches them
+
+
+@dataclass(frozen=True)
+class Target:
+    """A recordings container: its names when known, and the stack's resources that stand for it."""
+
+    ref: Optional[ContainerRef]
+    urns: frozenset[str]
+    """The container's resource, its account's and its resource group's, when the stack defines them."""
+    account_urns: frozenset[str]
+
+
+def _container_ref(container: StackResource) -> Optional[ContainerRef]:
+    account, name = _lower(container.props.get("accountName")), _lower(container.props.get("containerName") or container.props.get("name"))
+    return ContainerRef(account, name, _lower(container.props.get("resourceGroupName"))) if account and name else None
+
+
+def _defines(container: StackResource, scope: str) -> bool:
+    ref = _container_ref(container)
+    return ref is not None and same_container(scope, ref)
+
+
+def targets(view: Model) -> list[Target]:
+    resources = view.resources
+    accounts, containers = _of_type(resources, STORAGE_ACCOUNT), _of_type(resources, CONTAINER)
+    refs: list[tuple[Optional[ContainerRef], Optional[StackResource]]] = []
+    for identity in view.identities:
+        for assignment in view.of(identity):
+            if role_guid(assignment.role) is None:
+                continue
+            if isinstance(assignment.scope, str) and (ref := container_of(assignment.scope)) is not None:
+                refs.append((ref, next((c for c in containers if _defines(c, assignment.scope)), None)))
+            for urn in _ref(assignment).deps.get("scope", ()):
+                resource = next((c for c in containers if c.urn == urn), None)
+                if resource is not None:
+                    refs.append((_container_ref(resource), resource))
+        if (component := _component_container(identity, resources)) is not None:
+            refs.append((component, None))
+    merged: dict[Any, Target] = {}
+    for ref, resource in refs:
+        account_urns = {a.urn for a in accounts if ref and _lower(a.props.get("name")) == ref.account}
+        account_urns |= set(resource.deps.get("accountName", ())) if resource else set()
+        urns = account_urns | ({resource.urn} if resource else set())
+        # One target per container, however many assignments (or the component) name it.
+        key = (ref.account, ref.container) if ref else (resource.urn if resource else None)
+        before = merged.get(key)
+        if before is not None:
+            urns |= before.urns
+            account_urns |= before.account_urns
+        merged[key] = Target(ref or (before.ref if before else None), frozenset(urns), frozenset(account_urns))
+    return list(merged.values())
+
+
+def _stack_principals(resources: list[StackResource]) -> set[str]:
+    """Principal ids of identities the stack defines: managed identities, resources' system-assigned
+    identities, and Entra ID (azuread) principals."""
+    found: set[str] = set()
+    for resource in resources:
+        identity = resource.props.get("identity")
+        values = [identity.get("principalId") if isinstance(identity, dict) else None]
+        if resource.type == IDENTITY:
+            values.append(resource.props.get("principalId"))
+        if resource.type.startswith("azuread:"):
+            values.append(resource.props.get("objectId"))
+        found |= {text for value in values if (text := _lower(value)) is not None}
+    return found
+
+
+@once
+def check_access(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    view = model(resources)
+    own = _stack_principals(resources)
+    # Principals the stack defines are its own: by value, or by reference to one of its resources.
+    others = [a for a in view.assignments if not str(a.principal).startswith("urn:") and a.principal not in own]
+    for target in targets(view):
+        def covers(assignment: rules.Assignment, target: Target = target) -> bool:
+            if isinstance(assignment.scope, str):
+                return target.ref is not None and covers_container(assignment.scope, target.ref)
+            return bool(target.urns & set(_ref(assignment).deps.get("scope", ())))
+
+        def at_account(assignment: rules.Assignment, target: Target = target) -> bool:
+            if isinstance(assignment.scope, str):
+                return target.ref is not None and account_scopes(assignment.scope, target.ref)
+            return covers(assignment)
+
+        for record, finding in rules.access_findings(others, target.ref or ContainerRef("", ""), view.tavus_principals, view.roles,
+                                                     covers=covers, at_account=at_account):
+            yield record.ref, finding
+
+
+# --- that recordings last, and where copies go
+
+
+def _refers_to_account(resource: StackResource, prop: str, target: Target) -> bool:
+    value = resource.props.get(prop)
+    if target.account_urns & set(resource.deps.get(prop, ())):
+        return True
+    return target.ref is not None and account_name(value) == target.ref.account
+
+
+def _retention(policy: StackResource, resources: list[StackResource], config: Mapping[str, Any]) -> Optional[int]:
+    """The retention the account's component declares (its parent, or the one naming the account), else
+    the pack's configured one, else none (keep)."""
+    account = _lower(policy.props.get("accountName"))
+    components = _of_type(resources, COMPONENT)
+    component = next((c for c in components if c.urn == policy.parent), None) or next(
+        (c for c in components if account and _lower(c.props.get("storage_account")) == account), None)
+    if component is None and len(components) == 1 and not isinstance(components[0].props.get("storage_account"), str):
+        # A preview without parents, whose one component does not know its account yet.
+        component = components[0]
+    if component is not None and "retentionDays" in component.props:
+        declared = component.props["retentionDays"]
+    else:
+        declared = config.get(RETENTION_KEY)
+    return int(declared) if isinstance(declared, (int, float)) and not isinstance(declared, bool) and declared > 0 else None
+
+
+@once
+def check_lifecycle(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    found = targets(model(resources))
+    for policy in _of_type(resources, MANAGEMENT_POLICY):
+        rule_list = policy.props.get("policy", {}).get("rules") if isinstance(policy.props.get("policy"), dict) else None
+        if not isinstance(rule_list, list):
+            continue
+        known = [r for r in rule_list if not has_unknown(r)]
+        for target in (t for t in found if _refers_to_account(policy, "accountName", t)):
+            container = target.ref.container if target.ref else None
+            for finding in rules.lifecycle_findings(known, container, _retention(policy, resources, config)):
+                yield policy, finding
+
+
+def _own_accounts(config: Mapping[str, Any], resources: list[StackResource]) -> Callable[[rules.Replication], bool]:
+    listed = {account_name(a) for a in config.get(OWN_ACCOUNTS_KEY) or [] if account_name(a)}
+    accounts = _of_type(resources, STORAGE_ACCOUNT)
+    names = {_lower(a.props.get("name")) for a in accounts} | listed
+    urns = {a.urn for a in accounts}
+
+    def is_own(policy: rules.Replication) -> bool:
+        resource = policy.ref
+        refs = set(resource.deps.get("destinationAccount", ())) if isinstance(resource, StackResource) else set()
+        return bool(urns & refs) or (account_name(policy.destination) or "\0") in names
+
+    return is_own
+
+
+@once
+def check_replication(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    found = targets(model(resources))
+    policies = [rules.Replication(p.props.get("sourceAccount"), p.props.get("destinationAccount"), p.props.get("rules"), p.name, p)
+                for p in _of_type(resources, OBJECT_REPLICATION)
+                if not has_unknown(p.props.get("rules")) and (p.props.get("destinationAccount") is not UNKNOWN
+                                                              or p.deps.get("destinationAccount"))]
+    for target in found:
+        def is_source(policy: rules.Replication, target: Target = target) -> bool:
+            return isinstance(policy.ref, StackResource) and _refers_to_account(policy.ref, "sourceAccount", target)
+
+        container = target.ref.container if target.ref else None
+        for record, finding in rules.replication_findings(policies, is_source, container, _own_accounts(config, resources)):
+            yield record.ref, finding
+
+
+TOKEN_SCHEMA = PolicyConfigSchema(
+    properties={
+        ISSUER_KEY: {"type": "string", "pattern": "^https://", "description": "Tavus's OIDC issuer (the stack's tavusOidcIssuer): "
+                     "every federated credential must name exactly it. Unset: any one https issuer."},
+        SUBJECT_KEY: {"type": "string", "minLength": 1, "description": "Tavus's subject claim (tavusOidcSubject). Unset: any one "
+                      "exact subject."},
+        AUDIENCE_KEY: {"type": "string", "minLength": 1, "description": "The audience of Tavus's tokens (default "
+                       "api://AzureADTokenExchange). Unset: any one audience."},
+    }
+)
+RETENTION_SCHEMA = PolicyConfigSchema(
+    properties={RETENTION_KEY: {"type": "integer", "minimum": 1, "description": "Days recordings must be kept where no "
+                                "AzureBlobRecordingStorage declares its own retentionDays."}}
+)
+OWN_ACCOUNTS_SCHEMA = PolicyConfigSchema(
+    properties={OWN_ACCOUNTS_KEY: {"type": "array", "items": {"type": "string", "minLength": 3},
+                                   "description": "Your storage accounts (names or resource ids) outside this stack: the only "
+                                   "ones recordings may be replicated to."}}
+)
 
 AZURE_POLICIES = [
-    resource_policy(
-        "azure-tavus-blob-contributor-scope",
-        "A Storage Blob Data Contributor assignment must be scoped to one container: the role reads, "
-        "writes and deletes every blob in its scope.",
-        [ROLE_ASSIGNMENT],
-        check_blob_contributor_scope,
-        MANDATORY,
-    ),
-    resource_policy(
-        "azure-tavus-federated-subject",
-        "A federated identity credential must name a subject: it is what limits the credential to Tavus's identity.",
-        [FEDERATED_CREDENTIAL],
-        check_federated_subject,
-        MANDATORY,
-    ),
-    resource_policy(
-        "azure-storage-no-public-blob-access",
-        "Storage accounts must turn public blob access off: recordings are customer data.",
-        [STORAGE_ACCOUNT],
-        check_no_public_blob_access,
-        MANDATORY,
-    ),
-    resource_policy(
-        "azure-storage-no-shared-key",
-        "Storage accounts should turn shared key access off, so Entra ID role assignments alone decide access.",
-        [STORAGE_ACCOUNT],
-        check_no_shared_key,
-        ADVISORY,
-    ),
-    resource_policy(
-        "azure-storage-https-only",
-        "Storage accounts should accept HTTPS only.",
-        [STORAGE_ACCOUNT],
-        check_https_only,
-        ADVISORY,
-    ),
-    resource_policy(
-        "azure-storage-min-tls",
-        "Storage accounts should require TLS 1.2 or later.",
-        [STORAGE_ACCOUNT],
-        check_min_tls,
-        ADVISORY,
-    ),
+    resource_policy(rules.FEDERATION, [FEDERATED_CREDENTIAL], check_credential, TOKEN_SCHEMA),
+    stack_policy(rules.FEDERATION, check_federation, TOKEN_SCHEMA, also_resource_policy=True),
+    stack_policy(rules.OPERATORS, check_operators),
+    stack_policy(rules.ROLE_ASSIGNMENTS, check_grants),
+    stack_policy(rules.LEAST_PRIVILEGE, check_grants),
+    stack_policy(rules.CONTAINER_ACCESS, check_access),
+    resource_policy(rules.CONTAINER_PUBLIC, [CONTAINER], check_container_public),
+    resource_policy(rules.PUBLIC_ACCESS, [STORAGE_ACCOUNT], check_public_access),
+    resource_policy(rules.SHARED_KEY, [STORAGE_ACCOUNT], check_shared_key),
+    resource_policy(rules.HTTPS_ONLY, [STORAGE_ACCOUNT], check_https_only),
+    resource_policy(rules.TLS, [STORAGE_ACCOUNT], check_min_tls),
+    stack_policy(rules.LIFECYCLE, check_lifecycle, RETENTION_SCHEMA),
+    stack_policy(rules.REPLICATION, check_replication, OWN_ACCOUNTS_SCHEMA),
 ]

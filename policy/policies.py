@@ -6,9 +6,9 @@ modules beside this file import by their own names; to import `POLICIES` elsewhe
 kit's base install only (`components.tavus`, the pure `*_policy` modules and the shared rules in
 `tavus_recording.rules`).
 
-Levels: mandatory for what breaks Tavus or opens a door, advisory for hardening. Each one, and the
-ExternalId `aws-tavus-role-trust` expects, can be changed per policy with `--policy-pack-config`
-(see config.example.json).
+Policies are named by the rule they apply (`aws.role.trust`), with `.stack` for the stack-wide half of a
+rule. Levels: mandatory for what breaks Tavus, opens a door or loses recordings, advisory for hardening.
+Levels and settings change per policy with `--policy-pack-config` (see config.example.json).
 """
 
 from pulumi_policy import Policy

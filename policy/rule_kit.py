@@ -1,9 +1,11 @@
 """What every rule of the pack shares: values the engine does not know yet, IAM-style JSON documents,
 references between resources, and turning pure checks into pulumi-policy policies.
 
-Rules are pure functions over plain values: `(props, config) -> findings` for one resource,
-`(resources, config) -> (resource, finding) pairs` for a stack. The wrappers here read the engine's
-arguments once, so no rule ever touches pulumi-policy's proxies.
+Rules are pure functions over plain values (`tavus_recording.rules`, shared with `verify`): the checks
+here are `(props, config) -> findings` for one resource, `(resources, config) -> (resource, finding)
+pairs` for a stack. The wrappers read the engine's arguments once, so no rule ever touches
+pulumi-policy's proxies, and each policy is named by the rule it reports (a rule that also needs the
+whole stack has a second, stack policy named `<rule id>.stack`).
 
 Unknown values (`pulumi preview` before a resource exists): pulumi-policy hands the rules proxies that
 raise `UnknownValueError` on reading such a value, and its server turns an uncaught one into an
@@ -38,9 +40,10 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from tavus_recording.rules.findings import ADVISORY, MANDATORY, Finding, Rule, violations
 
-MANDATORY = EnforcementLevel.MANDATORY
-ADVISORY = EnforcementLevel.ADVISORY
+MANDATORY_LEVEL = EnforcementLevel.MANDATORY
+ADVISORY_LEVEL = EnforcementLevel.ADVISORY
 
 
 class _Unknown:
@@ -112,16 +115,34 @@ def flag(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Malformed:
+    """A document given as text that is not one strict JSON object: what a reader makes of it depends on
+    the reader (duplicate keys: the last or the first wins; a byte-order mark), so nothing is proved."""
+
+    reason: str
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"the key {repeated[0]!r} appears twice")
+    return dict(pairs)
+
+
 def document(value: Any) -> Any:
-    """An IAM-style document given as a JSON string or an object: a dict, `UNKNOWN` while any part
-    of it is unknown, or None when absent or not a JSON object (the cloud rejects those itself)."""
+    """An IAM-style document given as a JSON string or an object: a dict, `UNKNOWN` while any part of it
+    is unknown, a `Malformed` for text that is not one strict JSON object, or None when absent."""
     if has_unknown(value):
         return UNKNOWN
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
-            return None
+            value = json.loads(value, object_pairs_hook=_strict_object)
+        except ValueError as error:
+            return Malformed(str(error).split(":")[0] if "appears twice" not in str(error) else str(error))
+        if not isinstance(value, dict):
+            return Malformed("not a JSON object")
     return value if isinstance(value, dict) else None
 
 
@@ -146,14 +167,6 @@ def base_type(token: str) -> str:
     return _AZURE_VERSIONED.sub(r"\1:", token)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """What is wrong with a resource and how to fix it."""
-
-    problem: str
-    fix: str
-
-
 def message(resource_type: str, name: str, urn: str, finding: Finding) -> str:
     return f"'{name}' ({resource_type}, {urn}) {finding.problem}. Fix: {finding.fix}."
 
@@ -168,6 +181,8 @@ class StackResource:
     props: dict[str, Any]
     # property name -> URNs of the resources its value came from (the engine's propertyDependencies)
     deps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The URN of its parent (a component such as S3RecordingStorage), or "".
+    parent: str = ""
 
 
 def referenced(
@@ -195,71 +210,89 @@ ResourceCheck = Callable[[dict[str, Any], Mapping[str, Any]], Iterable[Finding]]
 StackCheck = Callable[[list[StackResource], Mapping[str, Any]], Iterable[tuple[StackResource, Finding]]]
 
 
+LEVELS = {MANDATORY: MANDATORY_LEVEL, ADVISORY: ADVISORY_LEVEL}
+
+
+def _reported(findings: Iterable[Finding], rule: Rule) -> list[Finding]:
+    # Unknowns (a document that cannot be read yet) are judged again once known; other rules' findings
+    # are their own policies' to report.
+    return [f for f in violations(findings) if f.rule == rule.id]
+
+
 def resource_policy(
-    name: str,
-    description: str,
+    rule: Rule,
     types: Iterable[str],
     check: ResourceCheck,
-    level: EnforcementLevel,
     config_schema: Optional[PolicyConfigSchema] = None,
 ) -> ResourceValidationPolicy:
-    """A policy that runs `check` on each resource of `types` (the engine's type tokens)."""
+    """The policy of `rule` that runs `check` on each resource of `types` (the engine's type tokens),
+    before that resource's step."""
     wanted = frozenset(types)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if base_type(args.resource_type) not in wanted:
             return
-        for finding in check(plain(args.props), args.get_config()):
+        for finding in _reported(check(plain(args.props), args.get_config()), rule):
             report_violation(message(args.resource_type, args.name, args.urn, finding), None)
 
     return ResourceValidationPolicy(
-        name=name,
-        description=description,
+        name=rule.id,
+        description=rule.why,
         validate=validate,
-        enforcement_level=level,
+        enforcement_level=LEVELS[rule.level],
         config_schema=config_schema,
     )
+
+
+def stack_resources(args: StackValidationArgs) -> list[StackResource]:
+    return [
+        StackResource(
+            type=base_type(r.resource_type),
+            name=r.name,
+            urn=r.urn,
+            props=plain(r.props),
+            deps={prop: tuple(dep.urn for dep in deps) for prop, deps in r.property_dependencies.items()},
+            parent=r.parent.urn if r.parent is not None else "",
+        )
+        for r in args.resources
+    ]
 
 
 def stack_policy(
-    name: str,
-    description: str,
+    rule: Rule,
     check: StackCheck,
-    level: EnforcementLevel,
     config_schema: Optional[PolicyConfigSchema] = None,
+    also_resource_policy: bool = False,
 ) -> StackValidationPolicy:
-    """A policy that runs `check` on the whole stack, for rules that correlate resources."""
+    """The policy of `rule` that runs `check` on the whole stack, for what only correlating resources
+    shows; named `<rule id>.stack` when the rule also has a resource policy."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [
-            StackResource(
-                type=base_type(r.resource_type),
-                name=r.name,
-                urn=r.urn,
-                props=plain(r.props),
-                deps={prop: tuple(dep.urn for dep in deps) for prop, deps in r.property_dependencies.items()},
-            )
-            for r in args.resources
-        ]
-        for resource, finding in check(resources, args.get_config()):
-            report_violation(message(resource.type, resource.name, resource.urn, finding), resource.urn)
+        for resource, finding in check(stack_resources(args), args.get_config()):
+            if finding in _reported([finding], rule):
+                report_violation(message(resource.type, resource.name, resource.urn, finding), resource.urn)
 
     return StackValidationPolicy(
-        name=name,
-        description=description,
+        name=f"{rule.id}.stack" if also_resource_policy else rule.id,
+        description=rule.why,
         validate=validate,
-        enforcement_level=level,
+        enforcement_level=LEVELS[rule.level],
         config_schema=config_schema,
     )
 
 
-# S3 and GCS buckets both take `forceDestroy`.
-def check_force_destroy(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
-    if flag(props.get("forceDestroy")) is True:
-        return [
-            Finding(
-                "sets forceDestroy, so `pulumi destroy` deletes every recording in it",
-                "remove force_destroy (default False); keep the bucket with retain_on_delete",
-            )
-        ]
-    return []
+def force_destroy_check(rule: Rule) -> ResourceCheck:
+    """S3 and GCS buckets both take `forceDestroy`: a finding under `rule` when it is on."""
+
+    def check(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
+        if flag(props.get("forceDestroy")) is True:
+            return [
+                Finding(
+                    rule.id,
+                    "sets forceDestroy, so `pulumi destroy` deletes every recording in it",
+                    "remove force_destroy (default False); keep the bucket with retain_on_delete",
+                )
+            ]
+        return []
+
+    return check

@@ -158,7 +158,7 @@ def verify(
     Exit 0 if every check holds, 1 if one fails or could not be read, 2 if verify could not run.
     """
     from tavus_recording.verify.outputs import OutputsError, read_outputs, recording_storage
-    from tavus_recording.verify.report import Report
+    from tavus_recording.verify.report import CannotVerify, Report
 
     if stack and outputs_file:
         raise _cannot_run("give --stack or --outputs, not both")
@@ -184,7 +184,7 @@ def verify(
             f"verifying {storage.provider} needs the {missing.name} package: run `make setup CLOUDS={extra}` "
             f"(or pip install -e '.[{extra}]')"
         ) from None
-    except OutputsError as exc:
+    except (OutputsError, CannotVerify) as exc:
         raise _cannot_run(str(exc)) from None
     if with_tavus:
         from tavus_recording.verify.tavus_api import handshake

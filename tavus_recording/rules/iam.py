@@ -75,3 +75,48 @@ def iam_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
     """IAM's wildcard match (`*` any run, `?` one character) over the whole value."""
     regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+
+
+def _closure(pattern: str, states: set[int]) -> set[int]:
+    """States after taking every `*` as matching nothing (it may also match more: it stays)."""
+    found = set(states)
+    todo = list(states)
+    while todo:
+        state = todo.pop()
+        if state < len(pattern) and pattern[state] == "*" and state + 1 not in found:
+            found.add(state + 1)
+            todo.append(state + 1)
+    return found
+
+
+def _after(pattern: str, text: str, case_sensitive: bool) -> set[int]:
+    """The positions an IAM wildcard pattern can be at after reading `text` (an NFA: `*` any run, `?` one)."""
+    fold = (lambda c: c) if case_sensitive else str.lower
+    states = _closure(pattern, {0})
+    for char in text:
+        following: set[int] = set()
+        for state in states:
+            if state == len(pattern):
+                continue
+            token = pattern[state]
+            if token == "*":
+                following.add(state)
+            elif token == "?" or fold(token) == fold(char):
+                following.add(state + 1)
+        states = _closure(pattern, following)
+        if not states:
+            break
+    return states
+
+
+def could_match_under(pattern: str, prefix: str, case_sensitive: bool = True) -> bool:
+    """Whether the pattern matches at least one value that starts with `prefix` (e.g. one object of a
+    bucket): whatever is left of the pattern after the prefix can always be matched by something."""
+    return bool(_after(pattern, prefix, case_sensitive))
+
+
+def matches_all_under(pattern: str, prefix: str, case_sensitive: bool = True) -> bool:
+    """Whether the pattern matches every value that starts with `prefix`: after the prefix, a `*` (and
+    nothing but `*`s) is left."""
+    rest = (pattern[state:] for state in _after(pattern, prefix, case_sensitive))
+    return any(tail and set(tail) == {"*"} for tail in rest)

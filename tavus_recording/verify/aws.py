@@ -1,47 +1,71 @@
-"""`verify` for S3: will Tavus be able to assume the role and write into the bucket, right now?
+"""`verify` for S3: will Tavus be able to assume the role and write into the bucket, right now, and
+does nobody else get in?
 
-Reads the live role and bucket with boto3's default credentials (so `AWS_PROFILE` and
-`AWS_ENDPOINT_URL` behave as usual) and judges what it finds with small pure functions, which
-tests exercise on their own. A read the caller may not make, or an endpoint that cannot be reached,
-makes exactly the checks that need that read unknown; every other check still runs, and the report
-always lists the same ids (`CHECK_IDS`).
+Reads the live role, bucket, key and organization with boto3's default credentials (so `AWS_PROFILE`
+and `AWS_ENDPOINT_URL` behave as usual) and judges what it finds with the shared rules
+(`tavus_recording.rules.aws`), the same the policy pack judges a stack with before it is deployed. A
+read the caller may not make, or a document it cannot evaluate, makes exactly the checks that need it
+unknown, said plainly; every other check still runs, and the report always lists the same ids
+(`CHECK_IDS`). With no credentials at all, or no AWS to reach, verify cannot run (`CannotVerify`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Union
 
 import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError
 
 from components import tavus
-from tavus_recording.rules.iam import (
-    as_list,
-    aws_principal,
-    iam_match,
-    load_policy_document,
-    normalise_condition,
-    principals,
-    statements,
+from tavus_recording.rules import aws as rules
+from tavus_recording.rules.aws import PolicyDoc
+from tavus_recording.rules.findings import Finding
+from tavus_recording.rules.iam import as_list, iam_match, load_policy_document, normalise_condition, principals, statements
+from tavus_recording.verify.aws_reads import (
+    ACTIONS,
+    CREDENTIALS_FIX,
+    IAM_REGION,
+    Reader,
+    Unread,
+    managed_policy,
+    role_policies,
+    organization_policies,
+    unread,
 )
-from tavus_recording.verify.report import UNMANAGED_BUCKET, Check, failed, passed, skipped, storage_fix, storage_managed, unknown
+from tavus_recording.verify.report import (
+    UNMANAGED_BUCKET,
+    CannotVerify,
+    Check,
+    failed,
+    from_findings,
+    passed,
+    restore,
+    skipped,
+    storage_fix,
+    storage_managed,
+    unknown,
+)
 
 CALLER_ACCOUNT = "aws.caller.account"
 ROLE_EXISTS = "aws.role.exists"
-ROLE_TRUST = "aws.role.trust"
-ROLE_MAX_SESSION = "aws.role.max_session"
-ROLE_PERMISSIONS = "aws.role.permissions"
+ROLE_TRUST = rules.TRUST.id
+ROLE_MAX_SESSION = rules.MAX_SESSION.id
+ROLE_PERMISSIONS = rules.PERMISSIONS.id
+ROLE_LEAST_PRIVILEGE = rules.LEAST_PRIVILEGE.id
+ROLE_CAN_WRITE = rules.CAN_WRITE.id
 BUCKET_EXISTS = "aws.bucket.exists"
 BUCKET_REGION = "aws.bucket.region"
-BUCKET_VERSIONING = "aws.bucket.versioning"
-BUCKET_PUBLIC_ACCESS_BLOCK = "aws.bucket.public_access_block"
+BUCKET_VERSIONING = rules.VERSIONING.id
+BUCKET_PUBLIC_ACCESS_BLOCK = rules.PUBLIC_ACCESS_BLOCK.id
 BUCKET_OWNERSHIP = "aws.bucket.ownership"
 BUCKET_ENCRYPTION = "aws.bucket.encryption"
+KMS_KEY = rules.KEY.id
 BUCKET_TLS_ONLY = "aws.bucket.tls_only"
+BUCKET_ACCESS = rules.BUCKET_ACCESS.id
+BUCKET_REPLICATION = rules.REPLICATION.id
+BUCKET_LIFECYCLE = rules.LIFECYCLE.id
 
 # Every report lists these, in this order.
 CHECK_IDS: tuple[str, ...] = (
@@ -50,70 +74,40 @@ CHECK_IDS: tuple[str, ...] = (
     ROLE_TRUST,
     ROLE_MAX_SESSION,
     ROLE_PERMISSIONS,
+    ROLE_LEAST_PRIVILEGE,
+    ROLE_CAN_WRITE,
     BUCKET_EXISTS,
     BUCKET_REGION,
     BUCKET_VERSIONING,
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKET_OWNERSHIP,
     BUCKET_ENCRYPTION,
+    KMS_KEY,
     BUCKET_TLS_ONLY,
+    BUCKET_ACCESS,
+    BUCKET_REPLICATION,
+    BUCKET_LIFECYCLE,
 )
-ROLE_CHECKS = (ROLE_EXISTS, ROLE_TRUST, ROLE_MAX_SESSION, ROLE_PERMISSIONS)
+ROLE_CHECKS = (ROLE_EXISTS, ROLE_TRUST, ROLE_MAX_SESSION, ROLE_PERMISSIONS, ROLE_LEAST_PRIVILEGE, ROLE_CAN_WRITE)
 BUCKET_SETTING_CHECKS = (
     BUCKET_VERSIONING,
     BUCKET_PUBLIC_ACCESS_BLOCK,
     BUCKET_OWNERSHIP,
     BUCKET_ENCRYPTION,
+    KMS_KEY,
     BUCKET_TLS_ONLY,
+    BUCKET_ACCESS,
+    BUCKET_REPLICATION,
+    BUCKET_LIFECYCLE,
 )
-
-# IAM is global; its API lives in us-east-1 (aws partition).
-IAM_REGION = "us-east-1"
-# Short timeouts and one retry: an unreachable endpoint turns into "unknown" within seconds.
-# "standard" mode counts max_attempts as total attempts (legacy mode would add them as retries).
-CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
-
-# Which IAM action each API call verify makes needs (the service authorization reference's names,
-# which are not always the API's: GetPublicAccessBlock needs s3:GetBucketPublicAccessBlock).
-ACTIONS = {
-    "get_caller_identity": "sts:GetCallerIdentity",
-    "get_role": "iam:GetRole",
-    "list_role_policies": "iam:ListRolePolicies",
-    "get_role_policy": "iam:GetRolePolicy",
-    "list_attached_role_policies": "iam:ListAttachedRolePolicies",
-    "get_policy": "iam:GetPolicy",
-    "get_policy_version": "iam:GetPolicyVersion",
-    "get_bucket_location": "s3:GetBucketLocation",
-    "get_bucket_versioning": "s3:GetBucketVersioning",
-    "get_public_access_block": "s3:GetBucketPublicAccessBlock",
-    "get_bucket_ownership_controls": "s3:GetBucketOwnershipControls",
-    "get_bucket_encryption": "s3:GetEncryptionConfiguration",
-    "get_bucket_policy": "s3:GetBucketPolicy",
-}
-
-DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AllAccessDisabled"}
-REJECTED_CREDENTIAL_CODES = {
-    "InvalidClientTokenId",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidToken",
-    "UnrecognizedClientException",
-    "RequestExpired",
-}
-
-# The writer actions split by the resource they act on: the bucket, or its objects.
-BUCKET_LEVEL_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads")
-OBJECT_LEVEL_ACTIONS = tuple(a for a in tavus.S3_WRITER_ACTIONS if a not in BUCKET_LEVEL_ACTIONS)
-_WRITER = {a.lower() for a in tavus.S3_WRITER_ACTIONS}
-_KMS_WRITER = {a.lower() for a in tavus.KMS_WRITER_ACTIONS}
 
 ROLE_ARN_PATTERN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:[^:]*/)?(?P<name>[\w+=,.@-]+)$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[\w-]+$")
+SSE_S3_CONFIGURATION = '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
+PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
-# --- pure: documents ---------------------------------------------------------------------
+# --- pure: documents verify alone reads -----------------------------------------------------------------
 
 
 def region_of(location_constraint: Optional[str]) -> str:
@@ -121,176 +115,6 @@ def region_of(location_constraint: Optional[str]) -> str:
     if not location_constraint:
         return "us-east-1"
     return "eu-west-1" if location_constraint == "EU" else location_constraint
-
-
-def _label(statement: Mapping[str, Any], index: int) -> str:
-    return f"statement {statement['Sid']!r}" if statement.get("Sid") else f"statement {index + 1}"
-
-
-def _who(names: Iterable[str]) -> str:
-    return ", ".join("any principal (*)" if n == "*" else n for n in sorted(names))
-
-
-# --- pure: judgements --------------------------------------------------------------------
-
-
-def judge_trust(document: Mapping[str, Any], external_id: str, partition: str = "aws") -> list[str]:
-    """What is wrong with a trust policy, against exactly one Allow of sts:AssumeRole for Tavus with the ExternalId."""
-    tavus_principal = aws_principal(tavus.TAVUS_AWS_ACCOUNT_ID, partition)
-    problems: list[str] = []
-    for_tavus = 0
-    for index, statement in enumerate(statements(document)):
-        label = _label(statement, index)
-        for negation in ("NotPrincipal", "NotAction"):
-            if negation in statement:
-                problems.append(f"{label} uses {negation}, which admits everything it does not name")
-        effect = statement.get("Effect")
-        if effect != "Allow":
-            # The kit writes no Deny; one here could refuse Tavus, so it is drift to report.
-            problems.append(f"{label} is a {effect} statement the kit does not write; it may refuse Tavus")
-            continue
-        who = principals(statement.get("Principal"), partition)
-        others = who - {tavus_principal}
-        if others:
-            problems.append(f"{label} allows {_who(others)}; only {tavus_principal} may assume the role")
-        if tavus_principal not in who:
-            continue
-        for_tavus += 1
-        actions = sorted(str(a) for a in as_list(statement.get("Action")))
-        if [a.lower() for a in actions] != ["sts:assumerole"]:
-            problems.append(f"{label} allows {', '.join(actions) or 'no action'}; Tavus needs exactly sts:AssumeRole")
-        problems += _judge_external_id(label, statement.get("Condition"), external_id)
-    if for_tavus == 0:
-        problems.append(f"no statement allows Tavus's account ({tavus_principal}) to assume the role")
-    elif for_tavus > 1:
-        problems.append(f"{for_tavus} statements allow Tavus; the kit writes exactly one")
-    return problems
-
-
-def _judge_external_id(label: str, condition: Any, external_id: str) -> list[str]:
-    conditions = normalise_condition(condition)
-    required = conditions.get("StringEquals", {}).get("sts:externalid")
-    problems: list[str] = []
-    if required is None:
-        problems.append(
-            f"{label} does not require sts:ExternalId (StringEquals sts:ExternalId = {external_id!r}), "
-            "so anyone in Tavus's account could assume the role without Tavus's ExternalId"
-        )
-    elif required != [external_id]:
-        problems.append(
-            f"{label} requires sts:ExternalId {' or '.join(map(repr, required))}, "
-            f"but Tavus sends the stack's external_id {external_id!r}"
-        )
-    extra = {op: keys for op, keys in conditions.items() if op != "StringEquals"}
-    extra_keys = [k for k in conditions.get("StringEquals", {}) if k != "sts:externalid"]
-    if extra or extra_keys:
-        shown = sorted(f"{op} {key}" for op, keys in extra.items() for key in keys) + [f"StringEquals {k}" for k in extra_keys]
-        problems.append(f"{label} adds conditions the kit does not write ({', '.join(shown)}); Tavus may not meet them")
-    return problems
-
-
-@dataclass(frozen=True)
-class KmsUnknown:
-    """The bucket's KMS key could not be determined (or matched), so KMS grants cannot be judged."""
-
-    reason: str
-
-
-# None: the bucket needs no customer key grant (SSE-S3, or the AWS managed aws/s3 key);
-# a str: the key ARN the role must be able to use; KmsUnknown: cannot tell.
-KmsNeed = Union[None, str, KmsUnknown]
-
-
-@dataclass(frozen=True)
-class PolicySource:
-    """One policy on the role: `label` says which (inline policy X / attached policy ARN)."""
-
-    label: str
-    document: Mapping[str, Any]
-
-
-@dataclass
-class PermissionsVerdict:
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    # Set when nothing is wrong that can be seen, but something could not be judged.
-    unknown: Optional[str] = None
-
-    @property
-    def ok(self) -> Optional[bool]:
-        if self.problems:
-            return False
-        return None if self.unknown else True
-
-
-def _within_bucket(resource: str, bucket_arn: str) -> bool:
-    # `bucket/*` (or a prefix under it) is the bucket's own objects; `bucket*` reaches other buckets.
-    return resource == bucket_arn or resource.startswith(f"{bucket_arn}/")
-
-
-def _grant_problem(action: str, resource: str, bucket_arn: str, kms: KmsNeed) -> Optional[str]:
-    """Why granting `action` on `resource` is more than Tavus needs, or None if it is within need."""
-    lowered = action.lower()
-    service = lowered.split(":", 1)[0]
-    if "*" in lowered or "?" in lowered:
-        return f"grants the wildcard action {action} on {resource}"
-    if service == "s3":
-        if lowered not in _WRITER:
-            return f"grants {action} on {resource}"
-        if not _within_bucket(resource, bucket_arn):
-            return f"grants {action} on {resource}, beyond bucket {bucket_arn} and its objects"
-        return None
-    if service == "kms" and lowered in _KMS_WRITER:
-        if isinstance(kms, KmsUnknown):
-            return None  # judged by the caller as unknown
-        if kms is None:
-            return f"grants {action} on {resource}, but the bucket is not encrypted with a customer KMS key"
-        if resource != kms:
-            return f"grants {action} on {resource}; the bucket's key is {kms}"
-        return None
-    return f"grants {action} on {resource}; Tavus needs only the S3 writer actions (and KMS use of the bucket's key)"
-
-
-def judge_permissions(policies: Sequence[PolicySource], bucket_arn: str, kms: KmsNeed) -> PermissionsVerdict:
-    """Do the role's policies grant all the writer actions on the bucket and its objects, and nothing more?"""
-    verdict = PermissionsVerdict()
-    grants: list[tuple[str, str]] = []
-    with_deny: list[str] = []
-    with_conditions: list[str] = []
-    for source in policies:
-        for index, statement in enumerate(statements(source.document)):
-            label = f"{source.label} ({_label(statement, index)})"
-            if statement.get("Effect") != "Allow":
-                # A Deny only narrows: it cannot grant more, so it is not "more than needed".
-                with_deny.append(source.label)
-                continue
-            for negation in ("NotAction", "NotResource"):
-                if negation in statement:
-                    verdict.problems.append(f"{label} allows with {negation}, granting everything it does not name")
-            if "Condition" in statement:
-                with_conditions.append(source.label)
-            actions = [str(a) for a in as_list(statement.get("Action"))]
-            resources = [str(r) for r in as_list(statement.get("Resource"))]
-            for action in actions:
-                reasons = [reason for r in resources if (reason := _grant_problem(action, r, bucket_arn, kms))]
-                verdict.problems += [f"{label} {reason}" for reason in reasons]
-                grants += [(action, r) for r in resources]
-
-    required = [(a, bucket_arn) for a in BUCKET_LEVEL_ACTIONS] + [(a, f"{bucket_arn}/*") for a in OBJECT_LEVEL_ACTIONS]
-    if isinstance(kms, str):
-        required += [(a, kms) for a in tavus.KMS_WRITER_ACTIONS]
-    for action, resource in required:
-        if not any(iam_match(a, action, case_sensitive=False) and iam_match(r, resource) for a, r in grants):
-            why = " (the bucket encrypts with this key: without it recordings fail to land)" if action.startswith("kms:") else ""
-            verdict.problems.append(f"no policy grants {action} on {resource}{why}")
-
-    if with_deny:
-        verdict.notes.append(f"Deny statements in {', '.join(sorted(set(with_deny)))} are not evaluated for coverage")
-    if with_conditions:
-        verdict.notes.append(f"conditions in {', '.join(sorted(set(with_conditions)))} are not evaluated")
-    if isinstance(kms, KmsUnknown):
-        verdict.unknown = f"KMS grants not judged: {kms.reason}"
-    return verdict
 
 
 def enforces_tls(document: Mapping[str, Any], bucket_arn: str) -> bool:
@@ -311,106 +135,56 @@ def enforces_tls(document: Mapping[str, Any], bucket_arn: str) -> bool:
     return False
 
 
-# --- reading: thin SDK calls -------------------------------------------------------------
+# --- what was read about the bucket ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Unread:
-    """A read that gave no answer. `detail` says why, for every check that needed it."""
+class KmsUnknown:
+    """The bucket's KMS key could not be determined (or matched), so KMS grants cannot be judged."""
 
-    detail: str
-    fix: str = ""
-    # The service's error code when it answered (NoSuchBucket, NoSuchEntity...), else "".
-    code: str = ""
+    reason: str
 
 
-class Reader:
-    """boto3 clients with short timeouts; each call returns the response or an `Unread`, never raises."""
-
-    def __init__(self, session: boto3.Session) -> None:
-        self._session = session
-        self._clients: dict[tuple[str, str], Any] = {}
-        # An endpoint that could not be reached once is not tried again: one wait per endpoint.
-        self._unreachable: dict[str, str] = {}
-
-    def _client(self, service: str, region: str) -> Any:
-        key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self._session.client(service, region_name=region, config=CLIENT_CONFIG)
-        return self._clients[key]
-
-    def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
-        action = ACTIONS[operation]
-        endpoint = service
-        try:
-            client = self._client(service, region)
-            endpoint = str(client.meta.endpoint_url)
-            if endpoint in self._unreachable:
-                return Unread(
-                    f"{action} not attempted: {endpoint} did not answer ({self._unreachable[endpoint]})",
-                    "check the network, or AWS_ENDPOINT_URL if it is set",
-                )
-            return getattr(client, operation)(**kwargs)
-        except ClientError as error:
-            return _client_error(error, action)
-        except (BotoConnectionError, HTTPClientError) as error:
-            self._unreachable[endpoint] = str(error)
-            return Unread(f"{action} not answered: {error}", "check the network, or AWS_ENDPOINT_URL if it is set")
-        except BotoCoreError as error:  # no credentials, bad profile, SSO token expired...
-            return Unread(
-                f"{action} not attempted: {error}",
-                "configure AWS credentials for the account (aws configure, aws sso login, or AWS_PROFILE)",
-            )
-        except Exception as error:  # noqa: BLE001 - verify must report, never crash, whatever the SDK raises
-            return Unread(f"{action} failed: {type(error).__name__}: {error}")
+# None: the bucket needs no customer key grant (SSE-S3, or the AWS managed aws/s3 key);
+# a str: the key ARN the role must be able to use; KmsUnknown: cannot tell.
+KmsNeed = Union[None, str, KmsUnknown]
 
 
-def _client_error(error: ClientError, action: str) -> Unread:
-    details = error.response.get("Error", {})
-    code = str(details.get("Code", ""))
-    message = str(details.get("Message", ""))
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code in REJECTED_CREDENTIAL_CODES:
-        return Unread(
-            f"{action} refused: AWS rejected the credentials ({code})",
-            "refresh the credentials (aws sso login, or new access keys)",
-            code,
-        )
-    if code in DENIED_CODES or status == 403:
-        return Unread(
-            f"{action} denied: add it to your reader policy",
-            f"grant {action} to the identity running verify (the README's verify reader policy)",
-            "AccessDenied",
-        )
-    return Unread(f"{action} failed: {code or status}: {message}".rstrip(": "), code=code)
+@dataclass
+class BucketFacts:
+    """What the bucket checks learned that the role's checks need."""
+
+    region: str
+    kms: KmsNeed = None
+    # The bucket policy as a document for the write evaluation; None with `policy_unread` when unreadable.
+    policy: Optional[PolicyDoc] = None
+    exists: bool = True
+    missing_reason: str = ""
+    checks: list[Check] = field(default_factory=list)
 
 
 def _unknown(check_id: str, unread: Unread, context: str = "") -> Check:
     return unknown(check_id, f"{context}{unread.detail}", unread.fix)
 
 
-# --- the checks --------------------------------------------------------------------------
-
-
-def _pulumi_up(what: str) -> str:
-    return f"run `pulumi up` for this stack to restore the kit's {what}"
-
-
-SSE_S3_CONFIGURATION = '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
-
-
-def _bucket_fix(managed: bool, restore: str, direct: str) -> str:
-    return storage_fix(managed, restore, direct, UNMANAGED_BUCKET)
+def _bucket_fix(managed: bool, restore_fix: str, direct: str) -> str:
+    return storage_fix(managed, restore_fix, direct, UNMANAGED_BUCKET)
 
 
 def _restore_or(what: str, cli: str, managed: bool) -> str:
-    """`pulumi up`, or the CLI line, for the kit's bucket; only the CLI line for an existing one."""
-    return _bucket_fix(managed, f"{_pulumi_up(what)}, or: {cli}", cli)
+    """`pulumi up --refresh`, or the CLI line, for the kit's bucket; only the CLI line for an existing one."""
+    return _bucket_fix(managed, f"{restore(what)}, or: {cli}", cli)
+
+
+# --- the caller and the role ------------------------------------------------------------------------------------
 
 
 def check_caller(reader: Reader, region: str, role_account: str) -> Check:
     identity = reader.call("sts", region, "get_caller_identity")
     if isinstance(identity, Unread):
+        if identity.unreachable:
+            # No answer at all, or the credentials refused: nothing else can be read either.
+            raise CannotVerify(f"cannot reach AWS with these credentials: {identity.detail}; {identity.fix}")
         return _unknown(CALLER_ACCOUNT, identity)
     account, arn = identity.get("Account"), identity.get("Arn")
     if account == role_account:
@@ -423,125 +197,110 @@ def check_caller(reader: Reader, region: str, role_account: str) -> Check:
     )
 
 
-def check_role(reader: Reader, role_name: str, role_arn: str, external_id: str, partition: str) -> list[Check]:
-    """aws.role.exists, .trust and .max_session: all from one GetRole."""
-    role = reader.call("iam", IAM_REGION, "get_role", RoleName=role_name)
-    if isinstance(role, Unread):
-        if role.code == "NoSuchEntity":
-            return [
-                failed(ROLE_EXISTS, f"role {role_name} does not exist; Tavus assumes {role_arn}", _pulumi_up("writer role")),
-                *skipped((ROLE_TRUST, ROLE_MAX_SESSION), f"role {role_name} does not exist"),
-            ]
-        return [_unknown(check_id, role) for check_id in (ROLE_EXISTS, ROLE_TRUST, ROLE_MAX_SESSION)]
-    role = role["Role"]
-    checks = [passed(ROLE_EXISTS, f"role {role.get('Arn', role_arn)} exists")]
-
+def _role_checks_from(
+    role_name: str, role_arn: str, role: Mapping[str, Any], storage: tavus.S3RecordingStorageConfig
+) -> list[Check]:
+    trust_fix = f"{restore('trust policy')} (IAM console > Roles > {role_name} > Trust relationships)"
     try:
         trust = load_policy_document(role.get("AssumeRolePolicyDocument") or {})
-        problems = judge_trust(trust, external_id, partition)
+        trust_findings = rules.trust_findings(trust, storage.external_id)
     except ValueError as error:
-        problems = [f"the trust policy is not a JSON policy document ({error})"]
-    if problems:
-        checks.append(
-            failed(
-                ROLE_TRUST,
-                "trust policy: " + "; ".join(problems),
-                _pulumi_up("trust policy") + f" (IAM console > Roles > {role_name} > Trust relationships)",
-            )
-        )
-    else:
-        checks.append(
-            passed(
-                ROLE_TRUST,
-                f"trust allows only {aws_principal(tavus.TAVUS_AWS_ACCOUNT_ID, partition)} to sts:AssumeRole, "
-                f"with sts:ExternalId {external_id!r}",
-            )
-        )
-
-    seconds = role.get("MaxSessionDuration")
-    if seconds == tavus.MAX_SESSION_SECONDS:
-        checks.append(passed(ROLE_MAX_SESSION, f"MaxSessionDuration is {seconds} s (12 h), as Tavus asks"))
-    else:
-        checks.append(
-            failed(
-                ROLE_MAX_SESSION,
-                f"MaxSessionDuration is {seconds} s; Tavus asks for {tavus.MAX_SESSION_SECONDS} s (12 h) sessions and "
-                'fails a shorter role with "unable to assume role with given parameters"',
-                _pulumi_up("role")
-                + f", or: aws iam update-role --role-name {role_name} --max-session-duration {tavus.MAX_SESSION_SECONDS}",
-            )
-        )
-    return checks
+        trust_findings = [Finding(ROLE_TRUST, f"has a trust policy that is not a JSON policy document ({error})", trust_fix)]
+    trust_findings = [Finding(f.rule, f.problem, trust_fix, f.unknown) for f in trust_findings]
+    session = [
+        Finding(f.rule, f.problem, restore("role") + f", or: aws iam update-role --role-name {role_name} --max-session-duration "
+                f"{tavus.MAX_SESSION_SECONDS}")
+        for f in rules.session_findings(role.get("MaxSessionDuration"))
+    ]
+    return [
+        from_findings(ROLE_TRUST, trust_findings, f"the trust admits only Tavus's account {tavus.TAVUS_AWS_ACCOUNT_ID}, for "
+                      f"sts:AssumeRole, with StringEquals sts:ExternalId {storage.external_id!r}", subject=f"role {role_name}:"),
+        from_findings(ROLE_MAX_SESSION, session, f"MaxSessionDuration is {tavus.MAX_SESSION_SECONDS} s (12 h), as Tavus asks",
+                      subject=f"role {role_name}"),
+    ]
 
 
-def _paged(reader: Reader, operation: str, key: str, **kwargs: Any) -> Union[list[Any], Unread]:
-    items: list[Any] = []
-    marker: Optional[str] = None
-    while True:
-        page = reader.call("iam", IAM_REGION, operation, **kwargs, **({"Marker": marker} if marker else {}))
-        if isinstance(page, Unread):
-            return page
-        items += page.get(key, [])
-        marker = page.get("Marker") if page.get("IsTruncated") else None
-        if not marker:
-            return items
+def check_role(reader: Reader, role_name: str, role_arn: str, storage: tavus.S3RecordingStorageConfig) -> tuple[list[Check], Optional[Mapping[str, Any]]]:
+    """aws.role.exists, .trust and .max_session (all from one GetRole), and the role as read."""
+    answer = reader.call("iam", IAM_REGION, "get_role", RoleName=role_name)
+    if isinstance(answer, Unread):
+        if answer.code == "NoSuchEntity":
+            reason = f"role {role_name} does not exist"
+            return [
+                failed(ROLE_EXISTS, f"{reason}; Tavus assumes {role_arn}", restore("writer role")),
+                *skipped((ROLE_TRUST, ROLE_MAX_SESSION), reason),
+            ], None
+        return [_unknown(check_id, answer) for check_id in (ROLE_EXISTS, ROLE_TRUST, ROLE_MAX_SESSION)], None
+    role = answer["Role"]
+    return [passed(ROLE_EXISTS, f"role {role.get('Arn', role_arn)} exists"), *_role_checks_from(role_name, role_arn, role, storage)], role
 
 
-def read_role_policies(reader: Reader, role_name: str) -> Union[list[PolicySource], Unread]:
-    """Every policy on the role: inline ones, and the default version of each attached managed one."""
-    sources: list[PolicySource] = []
-    names = _paged(reader, "list_role_policies", "PolicyNames", RoleName=role_name)
-    if isinstance(names, Unread):
-        return names
-    for name in names:
-        inline = reader.call("iam", IAM_REGION, "get_role_policy", RoleName=role_name, PolicyName=name)
-        if isinstance(inline, Unread):
-            return inline
-        sources.append(PolicySource(f"inline policy {name}", load_policy_document(inline["PolicyDocument"])))
-    attached = _paged(reader, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name)
-    if isinstance(attached, Unread):
-        return attached
-    for entry in attached:
-        arn = entry["PolicyArn"]
-        policy = reader.call("iam", IAM_REGION, "get_policy", PolicyArn=arn)
-        if isinstance(policy, Unread):
-            return policy
-        version = reader.call(
-            "iam", IAM_REGION, "get_policy_version", PolicyArn=arn, VersionId=policy["Policy"]["DefaultVersionId"]
-        )
-        if isinstance(version, Unread):
-            return version
-        sources.append(PolicySource(f"attached policy {arn}", load_policy_document(version["PolicyVersion"]["Document"])))
-    return sources
+def _permission_fix(role_name: str) -> str:
+    return (f"{restore('inline writer policy')}; detach or delete any other policy on the role "
+            f"(IAM console > Roles > {role_name} > Permissions)")
 
 
-def check_permissions(reader: Reader, role_name: str, bucket_arn: str, kms: KmsNeed) -> Check:
-    try:
-        policies = read_role_policies(reader, role_name)
-    except ValueError as error:  # a document that is not JSON
-        return failed(ROLE_PERMISSIONS, f"a policy on role {role_name} is not a JSON policy document ({error})", _pulumi_up("writer policy"))
-    if isinstance(policies, Unread):
-        if policies.code == "NoSuchEntity":
-            return skipped((ROLE_PERMISSIONS,), f"role {role_name} does not exist")[0]
-        return _unknown(ROLE_PERMISSIONS, policies)
-    verdict = judge_permissions(policies, bucket_arn, kms)
-    notes = "".join(f"; {note}" for note in verdict.notes)
-    held_in = "; ".join(p.label for p in policies) or "no policy"
-    if verdict.ok is False:
-        return failed(
-            ROLE_PERMISSIONS,
-            f"role {role_name}: " + "; ".join(verdict.problems) + notes,
-            _pulumi_up("inline writer policy")
-            + f"; detach or delete any other policy on the role (IAM console > Roles > {role_name} > Permissions)",
-        )
-    if verdict.ok is None:
-        return unknown(ROLE_PERMISSIONS, f"role {role_name}: S3 grants are exactly the writer actions ({held_in}); {verdict.unknown}{notes}")
+def check_permissions(docs: list[PolicyDoc], role_name: str, bucket: str, kms: KmsNeed) -> list[Check]:
+    """aws.role.permissions (what the role can do) and aws.role.least_privilege (more than it needs)."""
+    keys = [kms] if isinstance(kms, str) else ([] if kms is None else None)
+    found = rules.permission_findings(docs, [bucket], keys)
+    if isinstance(kms, KmsUnknown):
+        found.append(Finding(ROLE_PERMISSIONS, f"KMS grants not judged: {kms.reason}", "", unknown=True))
+    fix = _permission_fix(role_name)
+    found = [Finding(f.rule, f.problem, fix if f.fix else "", f.unknown) for f in found]
+    held_in = "; ".join(doc.label for doc in docs) or "no policy"
     kms_part = f", and {' and '.join(tavus.KMS_WRITER_ACTIONS)} on {kms}" if isinstance(kms, str) else ""
-    return passed(
-        ROLE_PERMISSIONS,
-        f"the role's policies ({held_in}) grant exactly the {len(tavus.S3_WRITER_ACTIONS)} writer actions on {bucket_arn} and its objects"
-        f"{kms_part}, nothing more{notes}",
+    return [
+        from_findings(ROLE_PERMISSIONS, found, f"the role's policies ({held_in}) grant only the writer actions on "
+                      f"arn:aws:s3:::{bucket} and its objects{kms_part}: nothing that deletes, reconfigures or reaches further",
+                      subject=f"role {role_name}:"),
+        from_findings(ROLE_LEAST_PRIVILEGE, found, "no read beyond the writer's", subject=f"role {role_name}:"),
+    ]
+
+
+def check_can_write(
+    reader: Reader,
+    docs: list[PolicyDoc],
+    role: Mapping[str, Any],
+    role_arn: str,
+    facts: BucketFacts,
+    storage: tavus.S3RecordingStorageConfig,
+) -> Check:
+    """aws.role.can_write: every writer action allowed, and nothing (Deny, boundary, SCP, key policy) stopping it."""
+    account = rules.arn_account(role_arn) or ""
+    boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    boundary = managed_policy(reader, boundary_arn, f"permissions boundary {boundary_arn}") if boundary_arn else None
+    resource_policies = [facts.policy] if facts.policy else []
+    guardrails = organization_policies(reader, account)
+    key = facts.kms if isinstance(facts.kms, str) else None
+    role_id = role.get("RoleId")
+    found = rules.write_blockers(docs, storage.bucket_name, role_arn, key, boundary, resource_policies, guardrails, role_id)
+    if key:
+        policy = reader.call("kms", facts.region, "get_key_policy", KeyId=key, PolicyName="default")
+        document = None
+        reason = policy.detail if isinstance(policy, Unread) else ""
+        if not isinstance(policy, Unread):
+            try:
+                document = load_policy_document(policy.get("Policy") or "{}")
+            except ValueError as error:
+                reason = f"not JSON ({error})"
+        found += rules.key_policy_blockers(document, key, role_arn, reason, role_id)
+    if isinstance(facts.kms, KmsUnknown):
+        found.append(Finding(ROLE_CAN_WRITE, f"cannot be proved to use the bucket's key: {facts.kms.reason}", "", unknown=True))
+    # What the stack manages comes back with a refresh; a boundary, an SCP or a key policy is mended where it lives.
+    refresh = restore("writer role and bucket policy")
+    found = [Finding(f.rule, f.problem, f"{f.fix}; or {refresh}" if f.fix and not f.unknown else f.fix, f.unknown) for f in found]
+    read = ["its policies", "the bucket policy"] + (["its permissions boundary"] if boundary else []) + \
+        (["the organization's SCPs/RCPs"] if guardrails else []) + (["the key policy"] if key else [])
+    return from_findings(
+        ROLE_CAN_WRITE,
+        found,
+        f"every writer action on arn:aws:s3:::{storage.bucket_name} is allowed and nothing denies it (read: {', '.join(read)})",
+        subject=f"role {role_arn.rsplit('/', 1)[-1]}",
     )
+
+
+# --- the bucket -----------------------------------------------------------------------------------------------------
 
 
 def check_encryption(reader: Reader, region: str, bucket: str, managed: bool = True) -> tuple[Check, KmsNeed]:
@@ -553,8 +312,8 @@ def check_encryption(reader: Reader, region: str, bucket: str, managed: bool = T
             # emulator (moto) or an old API answers "not found", which still means SSE-S3 applies.
             return passed(BUCKET_ENCRYPTION, "no default encryption configured: S3's default SSE-S3 (AES256) applies"), None
         return _unknown(BUCKET_ENCRYPTION, answer), KmsUnknown(answer.detail)
-    rules = answer.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-    default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
+    found = answer.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    default = found[0].get("ApplyServerSideEncryptionByDefault", {}) if found else {}
     algorithm = default.get("SSEAlgorithm")
     if algorithm == "AES256":
         return passed(BUCKET_ENCRYPTION, "default encryption is SSE-S3 (AES256)"), None
@@ -573,12 +332,27 @@ def check_encryption(reader: Reader, region: str, bucket: str, managed: bool = T
             f"default encryption is {algorithm or 'not set'}; the kit sets SSE-S3 (AES256) or SSE-KMS",
             _bucket_fix(
                 managed,
-                _pulumi_up("bucket encryption"),
+                restore("bucket encryption"),
                 f"aws s3api put-bucket-encryption --bucket {bucket} --server-side-encryption-configuration '{SSE_S3_CONFIGURATION}'",
             ),
         ),
         None,
     )
+
+
+def check_key(reader: Reader, region: str, kms: KmsNeed) -> Check:
+    """aws.kms.key: the bucket's customer key is enabled and not going away."""
+    if kms is None:
+        return passed(KMS_KEY, "no customer KMS key to keep usable (SSE-S3 or the AWS managed key)")
+    if isinstance(kms, KmsUnknown):
+        return unknown(KMS_KEY, f"the bucket's key could not be told: {kms.reason}")
+    answer = reader.call("kms", region, "describe_key", KeyId=kms)
+    if isinstance(answer, Unread):
+        return _unknown(KMS_KEY, answer)
+    metadata = answer.get("KeyMetadata", {})
+    state = metadata.get("KeyState")
+    found = rules.key_findings(kms, metadata.get("Enabled"), state)
+    return from_findings(KMS_KEY, found, f"key {kms} is {state or 'enabled'}", subject="the bucket")
 
 
 def check_versioning(reader: Reader, region: str, bucket: str, managed: bool = True) -> Check:
@@ -591,13 +365,8 @@ def check_versioning(reader: Reader, region: str, bucket: str, managed: bool = T
     return failed(
         BUCKET_VERSIONING,
         f"versioning is {status or 'never enabled'}; Daily (Tavus's recorder) requires it Enabled",
-        _restore_or(
-            "bucket versioning", f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled", managed
-        ),
+        _restore_or("bucket versioning", f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled", managed),
     )
-
-
-PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
 def check_public_access_block(reader: Reader, region: str, bucket: str, managed: bool = True) -> Check:
@@ -630,94 +399,172 @@ def check_ownership(reader: Reader, region: str, bucket: str, managed: bool = Tr
         if answer.code == "OwnershipControlsNotFoundError":
             return failed(BUCKET_OWNERSHIP, "no object ownership controls: objects Tavus writes would be owned by Tavus's account", fix)
         return _unknown(BUCKET_OWNERSHIP, answer)
-    rules = answer.get("OwnershipControls", {}).get("Rules", [])
-    ownership = rules[0].get("ObjectOwnership") if rules else None
+    found = answer.get("OwnershipControls", {}).get("Rules", [])
+    ownership = found[0].get("ObjectOwnership") if found else None
     if ownership == "BucketOwnerEnforced":
         return passed(BUCKET_OWNERSHIP, "object ownership is BucketOwnerEnforced: you own every recording, ACLs are off")
     return failed(BUCKET_OWNERSHIP, f"object ownership is {ownership}; the kit sets BucketOwnerEnforced", fix)
 
 
-def check_tls_only(reader: Reader, region: str, bucket: str, bucket_arn: str, managed: bool = True) -> Check:
+def read_bucket_policy(reader: Reader, region: str, bucket: str) -> Union[PolicyDoc, Unread]:
+    """The bucket policy (an empty one when the bucket has none)."""
+    answer = reader.call("s3", region, "get_bucket_policy", Bucket=bucket)
+    if isinstance(answer, Unread):
+        return PolicyDoc("the bucket policy", {"Statement": []}) if answer.code == "NoSuchBucketPolicy" else answer
+    try:
+        return PolicyDoc("the bucket policy", load_policy_document(answer.get("Policy") or "{}"))
+    except ValueError as error:
+        return PolicyDoc("the bucket policy", None, reason=f"not JSON ({error})")
+
+
+def check_tls_only(policy: Union[PolicyDoc, Unread], bucket: str, bucket_arn: str, managed: bool = True) -> Check:
     console = f"S3 console > {bucket} > Permissions > Bucket policy"
     fix = _bucket_fix(
         managed,
-        f"{_pulumi_up('TLS-only bucket policy')} ({console})",
+        f"{restore('TLS-only bucket policy')} ({console})",
         # put-bucket-policy would replace the whole policy, so an existing bucket's is edited in place.
         f"in {console}, add (keeping the other statements) a Deny of s3:* to Principal * on {bucket_arn} and "
         f"{bucket_arn}/* with the condition Bool aws:SecureTransport false",
     )
-    answer = reader.call("s3", region, "get_bucket_policy", Bucket=bucket)
-    if isinstance(answer, Unread):
-        if answer.code == "NoSuchBucketPolicy":
-            return failed(BUCKET_TLS_ONLY, "the bucket has no policy, so requests over plain HTTP are not refused", fix)
-        return _unknown(BUCKET_TLS_ONLY, answer)
-    try:
-        document = load_policy_document(answer.get("Policy") or "{}")
-    except ValueError as error:
-        return failed(BUCKET_TLS_ONLY, f"the bucket policy is not JSON ({error})", fix)
-    if enforces_tls(document, bucket_arn):
+    if isinstance(policy, Unread):
+        return _unknown(BUCKET_TLS_ONLY, policy)
+    if policy.document is None:
+        return failed(BUCKET_TLS_ONLY, f"the bucket policy is {policy.reason}", fix)
+    if not statements(policy.document):
+        return failed(BUCKET_TLS_ONLY, "the bucket has no policy, so requests over plain HTTP are not refused", fix)
+    if enforces_tls(policy.document, bucket_arn):
         return passed(BUCKET_TLS_ONLY, "the bucket policy denies every request without TLS (aws:SecureTransport false)")
     return failed(
         BUCKET_TLS_ONLY,
-        f"the bucket policy ({len(statements(document))} statements) has no Deny of s3:* to * on {bucket_arn} and its "
+        f"the bucket policy ({len(statements(policy.document))} statements) has no Deny of s3:* to * on {bucket_arn} and its "
         "objects when aws:SecureTransport is false",
         fix,
     )
 
 
-def check_bucket(
-    reader: Reader, bucket: str, bucket_arn: str, expected_region: str, managed: bool = True
-) -> tuple[list[Check], KmsNeed]:
-    """The bucket's checks, and the KMS key the role needs (from its default encryption).
+def check_access(reader: Reader, region: str, bucket: str, policy: Union[PolicyDoc, Unread], own: set[str], managed: bool) -> Check:
+    """aws.bucket.access: nobody beyond your account reaches the recordings, by the bucket policy or an ACL."""
+    console = f"S3 console > {bucket} > Permissions"
+    fix = _bucket_fix(managed, f"{restore('bucket policy')} ({console})", f"remove those statements and grants in {console}")
+    found: list[Finding] = []
+    if isinstance(policy, Unread):
+        found.append(Finding(BUCKET_ACCESS, f"policy could not be read: {policy.detail}", policy.fix, unknown=True))
+    elif policy.document is None:
+        found.append(Finding(BUCKET_ACCESS, f"policy is {policy.reason}", fix, unknown=True))
+    else:
+        found += rules.bucket_policy_findings(policy.document, bucket, own, what="policy")
+    acl = reader.call("s3", region, "get_bucket_acl", Bucket=bucket)
+    if isinstance(acl, Unread):
+        found.append(Finding(BUCKET_ACCESS, f"ACL could not be read: {acl.detail}", acl.fix, unknown=True))
+    else:
+        found += rules.acl_findings(None, acl.get("Grants", []), (acl.get("Owner") or {}).get("ID"))
+    found = [Finding(f.rule, f.problem, fix if not f.unknown else f.fix, f.unknown) for f in found]
+    return from_findings(BUCKET_ACCESS, found, f"only account {', '.join(sorted(own))} reaches the recordings: no public, "
+                         "cross-account, service or direct-to-Tavus grant in the bucket policy or ACL", subject="the bucket")
+
+
+def check_replication(reader: Reader, region: str, bucket: str, own: set[str], managed: bool) -> Check:
+    """aws.bucket.replication: recordings are copied only to buckets proved to be yours."""
+    answer = reader.call("s3", region, "get_bucket_replication", Bucket=bucket)
+    if isinstance(answer, Unread):
+        if answer.code == "ReplicationConfigurationNotFoundError":
+            return passed(BUCKET_REPLICATION, "the bucket has no replication: recordings stay in it")
+        return _unknown(BUCKET_REPLICATION, answer)
+    replication_rules = answer.get("ReplicationConfiguration", {}).get("Rules", [])
+    # A destination without Account may still be yours: S3 says so when asked with ExpectedBucketOwner.
+    yours = set()
+    for rule in replication_rules:
+        destination = rule.get("Destination", {})
+        name = rules.s3_bucket_of(str(destination.get("Bucket", "")))
+        if name and not destination.get("Account") and own:
+            owned = reader.call("s3", region, "head_bucket", Bucket=name, ExpectedBucketOwner=sorted(own)[0])
+            if not isinstance(owned, Unread):
+                yours.add(name)
+    fix = _bucket_fix(managed, restore("bucket settings (the kit sets no replication)") + f", or: aws s3api delete-bucket-replication --bucket {bucket}",
+                      f"aws s3api delete-bucket-replication --bucket {bucket}, or point the rule at a bucket of account {', '.join(sorted(own))}")
+    found = [Finding(f.rule, f.problem, fix) for f in rules.replication_findings(replication_rules, own, yours)]
+    return from_findings(BUCKET_REPLICATION, found, "replication copies recordings only to your own buckets", subject="the bucket")
+
+
+def check_lifecycle(reader: Reader, region: str, bucket: str, outputs: Mapping[str, Any], managed: bool) -> Check:
+    """aws.bucket.lifecycle: no rule expires current recordings sooner than the stack's retention."""
+    answer = reader.call("s3", region, "get_bucket_lifecycle_configuration", Bucket=bucket)
+    if isinstance(answer, Unread):
+        if answer.code == "NoSuchLifecycleConfiguration":
+            return passed(BUCKET_LIFECYCLE, "no lifecycle rule expires recordings")
+        return _unknown(BUCKET_LIFECYCLE, answer)
+    retention = outputs.get("retention_days")
+    known = "retention_days" in outputs
+    found = rules.lifecycle_findings(answer.get("Rules", []), retention if isinstance(retention, int) else None, known)
+    fix = _bucket_fix(managed, restore("lifecycle rules"), "change or remove the rule (S3 console > Management > Lifecycle rules)")
+    found = [Finding(f.rule, f.problem, fix if not f.unknown else f.fix, f.unknown) for f in found]
+    kept = f"expire after {retention} days" if retention else "never expire (no retentionDays)"
+    return from_findings(BUCKET_LIFECYCLE, found, f"current recordings {kept}, as the stack says", subject="the bucket")
+
+
+def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: str, own: set[str],
+                 outputs: Mapping[str, Any], managed: bool = True) -> BucketFacts:
+    """The bucket's checks, and what the role's checks need of it (its key, its policy).
 
     `managed` is False for a bucket named with existingBucket: the fixes are then the direct ones only.
     """
     # GetBucketLocation answers from us-east-1 for a bucket in any region.
     location = reader.call("s3", IAM_REGION, "get_bucket_location", Bucket=bucket)
-    region = expected_region
-    checks: list[Check] = []
+    facts = BucketFacts(region=expected_region)
     if isinstance(location, Unread):
         if location.code == "NoSuchBucket":
             reason = f"bucket {bucket} does not exist"
-            checks = [
-                failed(
-                    BUCKET_EXISTS,
-                    f"{reason}; Tavus writes to it",
-                    _bucket_fix(
-                        managed,
-                        _pulumi_up("bucket"),
-                        f"check the name given in existingBucket (aws s3api head-bucket --bucket {bucket}), or create that bucket",
-                    ),
-                ),
-                *skipped((BUCKET_REGION, *BUCKET_SETTING_CHECKS), reason),
-            ]
-            return checks, KmsUnknown(reason)
-        checks += [_unknown(BUCKET_EXISTS, location), _unknown(BUCKET_REGION, location)]
+            fix = _bucket_fix(managed, restore("bucket"),
+                              f"check the name given in existingBucket (aws s3api head-bucket --bucket {bucket}), or create that bucket")
+            facts.checks = [failed(BUCKET_EXISTS, f"{reason}; Tavus writes to it", fix), *skipped((BUCKET_REGION, *BUCKET_SETTING_CHECKS), reason)]
+            facts.exists, facts.missing_reason, facts.kms = False, reason, KmsUnknown(reason)
+            return facts
+        facts.checks += [_unknown(BUCKET_EXISTS, location), _unknown(BUCKET_REGION, location)]
     else:
-        region = region_of(location.get("LocationConstraint"))
-        checks.append(passed(BUCKET_EXISTS, f"bucket {bucket} exists"))
-        if region == expected_region:
-            checks.append(passed(BUCKET_REGION, f"bucket is in {region}, as recording_storage.bucket_region says"))
+        facts.region = region_of(location.get("LocationConstraint"))
+        facts.checks.append(passed(BUCKET_EXISTS, f"bucket {bucket} exists"))
+        if facts.region == expected_region:
+            facts.checks.append(passed(BUCKET_REGION, f"bucket is in {facts.region}, as recording_storage.bucket_region says"))
         else:
-            checks.append(
+            facts.checks.append(
                 failed(
                     BUCKET_REGION,
-                    f"bucket is in {region}, but recording_storage.bucket_region says {expected_region}: "
+                    f"bucket is in {facts.region}, but recording_storage.bucket_region says {expected_region}: "
                     "Tavus would look for it in the wrong region",
-                    f"run `pulumi refresh` and `pulumi up` for this stack so its outputs say {region}, "
-                    "and pass Tavus the new recording_storage",
+                    f"run `pulumi up --refresh` for this stack so its outputs say {facts.region}, and pass Tavus the new recording_storage",
                 )
             )
     # The bucket's own region from here on (real S3 redirects requests sent elsewhere).
-    encryption, kms = check_encryption(reader, region, bucket, managed)
-    checks += [
+    region = facts.region
+    encryption, facts.kms = check_encryption(reader, region, bucket, managed)
+    policy = read_bucket_policy(reader, region, bucket)
+    facts.policy = policy if isinstance(policy, PolicyDoc) else unread("the bucket policy", policy)
+    facts.checks += [
         check_versioning(reader, region, bucket, managed),
         check_public_access_block(reader, region, bucket, managed),
         check_ownership(reader, region, bucket, managed),
         encryption,
-        check_tls_only(reader, region, bucket, bucket_arn, managed),
+        check_key(reader, region, facts.kms),
+        check_tls_only(policy, bucket, bucket_arn, managed),
+        check_access(reader, region, bucket, policy, own, managed),
+        check_replication(reader, region, bucket, own, managed),
+        check_lifecycle(reader, region, bucket, outputs, managed),
     ]
-    return checks, kms
+    return facts
+
+
+# --- all of it ---------------------------------------------------------------------------------------------------------
+
+
+def _session(session: Optional[boto3.Session]) -> boto3.Session:
+    try:
+        session = session or boto3.Session()
+        credentials = session.get_credentials()
+    except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise CannotVerify(f"no AWS session: {error}; {CREDENTIALS_FIX}") from None
+    if credentials is None:
+        raise CannotVerify(f"no AWS credentials found: {CREDENTIALS_FIX}")
+    return session
 
 
 def verify(
@@ -725,52 +572,79 @@ def verify(
     outputs: Mapping[str, Any],
     session: Optional[boto3.Session] = None,
 ) -> list[Check]:
-    """Every check in `CHECK_IDS`, in that order.
+    """Every check in `CHECK_IDS`, in that order; `CannotVerify` when AWS cannot be read at all.
 
-    `outputs` is the whole stack output dict; the checks read only `storage`, which is what Tavus
-    receives, so a bucket or role ARN output that disagrees with it cannot mask a problem. Only
-    `storage_managed` is read from it: False (an existingBucket stack) keeps `pulumi up` out of the
-    bucket's fixes; absent (a stack deployed before that output) means the kit made the bucket.
+    The checks read `storage`, which is what Tavus receives, so a bucket or role ARN output that
+    disagrees with it cannot mask a problem. From the other outputs: `storage_managed` (False, an
+    existingBucket stack, keeps `pulumi up` out of the bucket's fixes) and `retention_days` (what the
+    lifecycle rules are held to; absent on stacks deployed before it, which leaves them unknown).
     """
     role_match = ROLE_ARN_PATTERN.match(storage.assume_role_arn)
     partition = role_match["partition"] if role_match else "aws"
     bucket = storage.bucket_name
     bucket_arn = f"arn:{partition}:s3:::{bucket}"
-    try:
-        session = session or boto3.Session()
-    except BotoCoreError as error:  # e.g. AWS_PROFILE names a profile that does not exist
-        return skipped(CHECK_IDS, f"no AWS session: {error}")
-
+    session = _session(session)
     reader = Reader(session)
     managed = storage_managed(outputs)
-    bucket_checks, kms = check_bucket(reader, bucket, bucket_arn, storage.bucket_region, managed)
-    checks = bucket_checks
+    own = {role_match["account"]} if role_match else set()
 
+    checks: list[Check] = []
     if not role_match:
         reason = f"assume_role_arn {storage.assume_role_arn!r} is not an IAM role ARN"
         checks += [
             unknown(CALLER_ACCOUNT, f"not checked: {reason}"),
-            failed(ROLE_EXISTS, reason, _pulumi_up("writer role") + " and pass Tavus the new recording_storage"),
-            *skipped((ROLE_TRUST, ROLE_MAX_SESSION, ROLE_PERMISSIONS), reason),
+            failed(ROLE_EXISTS, reason, restore("writer role") + " and pass Tavus the new recording_storage"),
+            *skipped(ROLE_CHECKS[1:], reason),
         ]
+        facts = check_bucket(reader, bucket, bucket_arn, storage.bucket_region, own, outputs, managed)
     else:
         role_name, role_account = role_match["name"], role_match["account"]
         caller = check_caller(reader, session.region_name or storage.bucket_region, role_account)
         checks.append(caller)
+        facts = check_bucket(reader, bucket, bucket_arn, storage.bucket_region, own, outputs, managed)
         if caller.ok is False:
             checks += skipped(ROLE_CHECKS, f"the credentials are not for the role's account {role_account}")
         else:
-            checks += check_role(reader, role_name, storage.assume_role_arn, storage.external_id, partition)
-            checks.append(check_permissions(reader, role_name, bucket_arn, kms))
+            role_checks, role = check_role(reader, role_name, storage.assume_role_arn, storage)
+            checks += role_checks
+            checks += _policy_checks(reader, role_name, role, role_checks[0], storage, facts)
+    checks += facts.checks
     by_id = {check.id: check for check in checks}
     return [by_id[check_id] for check_id in CHECK_IDS]
+
+
+def _policy_checks(
+    reader: Reader,
+    role_name: str,
+    role: Optional[Mapping[str, Any]],
+    exists: Check,
+    storage: tavus.S3RecordingStorageConfig,
+    facts: BucketFacts,
+) -> list[Check]:
+    """aws.role.permissions, .least_privilege and .can_write, from the role's policies (and, for
+    can_write, the role itself: its permissions boundary). `exists` is aws.role.exists as judged."""
+    ids = (ROLE_PERMISSIONS, ROLE_LEAST_PRIVILEGE, ROLE_CAN_WRITE)
+    if exists.ok is False:
+        return skipped(ids, f"role {role_name} does not exist")
+    docs = role_policies(reader, role_name)
+    if isinstance(docs, Unread):
+        if docs.code == "NoSuchEntity":
+            return skipped(ids, f"role {role_name} does not exist")
+        return [_unknown(check_id, docs) for check_id in ids]
+    checks = check_permissions(docs, role_name, storage.bucket_name, facts.kms)
+    if not facts.exists:
+        return [*checks, *skipped((ROLE_CAN_WRITE,), facts.missing_reason)]
+    if role is None:
+        return [*checks, unknown(ROLE_CAN_WRITE, f"not checked: its permissions boundary is unknown: {exists.detail}", exists.fix)]
+    return [*checks, check_can_write(reader, docs, role, storage.assume_role_arn, facts, storage)]
 
 
 def reader_policy(role_arn: str, bucket_name: str) -> dict[str, Any]:
     """The least read-only IAM policy that lets a person run `verify` for this destination.
 
     sts:GetCallerIdentity needs no permission. GetPolicy/GetPolicyVersion read whichever managed
-    policies are attached (AWS's own or the account's), so they name policies, not one ARN.
+    policies are attached or bound (AWS's own or the account's), so they name policies, not one ARN;
+    the key's actions name keys, since the bucket's key is only known once read.
     """
     match = ROLE_ARN_PATTERN.match(role_arn)
     partition = match["partition"] if match else "aws"
@@ -780,12 +654,7 @@ def reader_policy(role_arn: str, bucket_name: str) -> dict[str, Any]:
             {
                 "Sid": "ReadTavusWriterRole",
                 "Effect": "Allow",
-                "Action": [
-                    ACTIONS["get_role"],
-                    ACTIONS["list_role_policies"],
-                    ACTIONS["get_role_policy"],
-                    ACTIONS["list_attached_role_policies"],
-                ],
+                "Action": [ACTIONS[a] for a in ("get_role", "list_role_policies", "get_role_policy", "list_attached_role_policies")],
                 "Resource": role_arn,
             },
             {
@@ -798,14 +667,39 @@ def reader_policy(role_arn: str, bucket_name: str) -> dict[str, Any]:
                 "Sid": "ReadRecordingBucketSettings",
                 "Effect": "Allow",
                 "Action": [
-                    ACTIONS["get_bucket_location"],
-                    ACTIONS["get_bucket_versioning"],
-                    ACTIONS["get_public_access_block"],
-                    ACTIONS["get_bucket_ownership_controls"],
-                    ACTIONS["get_bucket_encryption"],
-                    ACTIONS["get_bucket_policy"],
+                    ACTIONS[a]
+                    for a in (
+                        "get_bucket_location",
+                        "get_bucket_versioning",
+                        "get_public_access_block",
+                        "get_bucket_ownership_controls",
+                        "get_bucket_encryption",
+                        "get_bucket_policy",
+                        "get_bucket_acl",
+                        "get_bucket_replication",
+                        "get_bucket_lifecycle_configuration",
+                    )
                 ],
                 "Resource": f"arn:{partition}:s3:::{bucket_name}",
+            },
+            {
+                "Sid": "ReadReplicationDestinations",
+                "Effect": "Allow",
+                "Action": [ACTIONS["head_bucket"]],
+                "Resource": f"arn:{partition}:s3:::*",
+            },
+            {
+                "Sid": "ReadRecordingKey",
+                "Effect": "Allow",
+                "Action": [ACTIONS["describe_key"], ACTIONS["get_key_policy"]],
+                "Resource": f"arn:{partition}:kms:*:*:key/*",
+            },
+            {
+                "Sid": "ReadServiceControlPolicies",
+                "Effect": "Allow",
+                "Action": [ACTIONS[a] for a in ("describe_organization", "list_roots", "list_parents", "list_policies_for_target",
+                                                "describe_policy")],
+                "Resource": "*",
             },
         ],
     }

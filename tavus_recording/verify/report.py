@@ -7,7 +7,9 @@ could not read what it needs (access denied, cloud unreachable), and the detail 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
+
+from tavus_recording.rules.findings import Finding
 
 # Shown in the human table, in front of each check.
 MARKS = {True: "✔", False: "✘", None: "?"}
@@ -24,6 +26,30 @@ class Check:
     def as_json(self) -> dict[str, Any]:
         detail = f"{self.detail} Fix: {self.fix}" if self.fix and self.ok is not True else self.detail
         return {"id": self.id, "ok": self.ok, "detail": detail}
+
+
+class CannotVerify(Exception):
+    """verify cannot look at all (no credentials, no reachable cloud): one line, exit 2, no checks."""
+
+
+def restore(what: str) -> str:
+    """The fix for a setting the stack manages that was changed outside Pulumi."""
+    # Plain `pulumi up` compares with Pulumi's saved state, which still holds the kit's value.
+    return f"run `pulumi up --refresh` for this stack to restore the kit's {what} (plain `pulumi up` would change nothing)"
+
+
+def from_findings(check_id: str, findings: Iterable[Finding], passing: str, subject: str = "") -> Check:
+    """One check from a shared rule's findings: failed if any holds, else unknown if any could not be
+    told, else passed with `passing`. Problems (each a clause about `subject`, as the policy pack also
+    prints them) and fixes are joined in order, each once."""
+    found = [f for f in findings if f.rule == check_id or check_id.startswith(f"{f.rule}.")]
+    chosen = [f for f in found if not f.unknown] or [f for f in found if f.unknown]
+    if not chosen:
+        return passed(check_id, passing)
+    detail = "; ".join(dict.fromkeys(f.problem for f in chosen))
+    detail = f"{subject} {detail}" if subject else detail
+    fix = "; ".join(dict.fromkeys(f.fix for f in chosen if f.fix))
+    return Check(check_id, None if chosen[0].unknown else False, detail, fix)
 
 
 # A bucket named with existingBucket (S3 or GCS) is only looked up: `pulumi up` changes none of its settings.

@@ -1,8 +1,10 @@
 """A local stand-in for the Azure Resource Manager reads `verify` makes, answering as ARM does.
 
 Serves, over TLS (Azure's SDK sends bearer tokens over https only), the GETs of the managed identity,
-its federated credentials, role assignments listed at subscription scope, the storage account, its
-blob service and a container, at the api-versions the installed SDK sends, from an `ArmState`.
+its federated credentials, role assignments listed at any scope (at, above and below it, optionally
+for one principal), role definitions by id, the storage account, its blob service, its lifecycle
+management policy, its object replication policies and a container, at the api-versions the installed
+SDK sends, from an `ArmState`.
 Bodies are shaped like ARM's: `id`, `name`, `type`, `properties: {...}`, lists as `{"value": [...]}`
 with no `nextLink`, errors as `{"error": {"code", "message"}}`. Any path can be made to answer 403
 AuthorizationFailed.
@@ -22,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import trustme
@@ -44,6 +46,9 @@ ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 BLOB_SERVICE_TYPE = "Microsoft.Storage/storageAccounts/blobServices"
 CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers"
+ROLE_DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
+MANAGEMENT_POLICY_TYPE = "Microsoft.Storage/storageAccounts/managementPolicies"
+OBJECT_REPLICATION_TYPE = "Microsoft.Storage/storageAccounts/objectReplicationPolicies"
 
 TIMESTAMP = "2026-01-15T10:00:00.0000000Z"
 CALLER_OBJECT_ID = "0f5e3a2d-7c1b-4e9a-8d6f-2b4c6e8a0d1f"
@@ -195,6 +200,51 @@ def container(account_id: str, name: str, *, public_access: Optional[str]) -> di
     }
 
 
+def role_definition(
+    subscription: str, guid: str, *, role_name: str, actions: Sequence[str] = (), data_actions: Sequence[str] = (),
+    not_actions: Sequence[str] = (), not_data_actions: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A custom role, as ARM answers GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}."""
+    return {
+        "id": f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+        "name": guid,
+        "type": ROLE_DEFINITION_TYPE,
+        "properties": {
+            "roleName": role_name,
+            "type": "CustomRole",
+            "description": "",
+            "assignableScopes": [f"/subscriptions/{subscription}"],
+            "permissions": [{"actions": list(actions), "notActions": list(not_actions), "dataActions": list(data_actions),
+                             "notDataActions": list(not_data_actions)}],
+            "createdOn": TIMESTAMP,
+            "updatedOn": TIMESTAMP,
+            "createdBy": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+            "updatedBy": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+        },
+    }
+
+
+def management_policy(account_id: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The account's lifecycle management policy (there is one, named default)."""
+    return {
+        "id": f"{account_id}/managementPolicies/default",
+        "name": "DefaultManagementPolicy",
+        "type": MANAGEMENT_POLICY_TYPE,
+        "properties": {"lastModifiedTime": TIMESTAMP, "policy": {"rules": rules}},
+    }
+
+
+def object_replication_policy(account_id: str, policy_id: str, *, source: str, destination: str,
+                              rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": f"{account_id}/objectReplicationPolicies/{policy_id}",
+        "name": policy_id,
+        "type": OBJECT_REPLICATION_TYPE,
+        "properties": {"policyId": policy_id, "enabledTime": TIMESTAMP, "sourceAccount": source, "destinationAccount": destination,
+                       "rules": rules},
+    }
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -279,14 +329,17 @@ class ArmState:
             return 403, authorization_failed(self.denied[key], path)
         if key.endswith("/providers/microsoft.authorization/roleassignments"):
             return self._role_assignments(key.removesuffix("/providers/microsoft.authorization/roleassignments"), query)
-        if key.endswith("/federatedidentitycredentials"):
-            parent = key.removesuffix("/federatedidentitycredentials")
-            if parent not in self.resources:
-                return 404, self._not_found(parent)
-            children = [r for k, r in self.resources.items() if k.startswith(key + "/") and "/" not in k[len(key) + 1 :]]
-            return 200, {"value": children}
+        for children in ("/federatedidentitycredentials", "/objectreplicationpolicies"):
+            if key.endswith(children):
+                parent = key.removesuffix(children)
+                if parent not in self.resources:
+                    return 404, self._not_found(parent)
+                return 200, {"value": [r for k, r in self.resources.items() if k.startswith(key + "/") and "/" not in k[len(key) + 1 :]]}
         if key in self.resources:
             return 200, self.resources[key]
+        if key.endswith("/managementpolicies/default") and key.removesuffix("/managementpolicies/default") in self.resources:
+            # The storage resource provider's answer for an account without a lifecycle policy.
+            return 404, _error("ManagementPolicyNotFound", f"No ManagementPolicy found for account {key.split('/')[-3]}")
         return 404, self._not_found(key)
 
     def _role_assignments(self, scope: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:

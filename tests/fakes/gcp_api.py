@@ -1,4 +1,5 @@
-"""A local stand-in for the slices of Google's IAM v1 and Cloud Storage JSON v1 APIs that `verify` reads.
+"""A local stand-in for the slices of Google's IAM v1, Cloud Resource Manager v1 and Cloud Storage JSON v1
+APIs that `verify` reads.
 
 Serves a `GcpState` over plain HTTP on 127.0.0.1 only, shaped as the real APIs answer: camelCase
 fields, proto3 JSON that leaves out `false` and empty lists (IAM), `kind`/`etag`/`selfLink` and
@@ -111,6 +112,8 @@ def bucket(
     uniform_access: bool = True,
     public_access_prevention: str = "enforced",
     lifecycle_rules: Optional[list[Json]] = None,
+    retention_seconds: Optional[int] = None,
+    retention_locked: bool = False,
 ) -> Json:
     """A Bucket (Storage JSON v1) as `buckets.get` with the default noAcl projection returns it."""
     ubla: Json = {"enabled": uniform_access}
@@ -142,7 +145,44 @@ def bucket(
     }
     if lifecycle_rules:
         found["lifecycle"] = {"rule": [dict(rule) for rule in lifecycle_rules]}
+    if retention_seconds is not None:
+        # int64 as a string; `isLocked` only once locked.
+        policy: Json = {"retentionPeriod": str(retention_seconds), "effectiveTime": "2026-11-22T10:00:00.000Z"}
+        if retention_locked:
+            policy["isLocked"] = True
+        found["retentionPolicy"] = policy
     return found
+
+
+def service_account_key(project_id: str, email: str, key_id: str, *, key_type: str = "SYSTEM_MANAGED", disabled: bool = False) -> Json:
+    """A ServiceAccountKey (IAM v1) as `keys.list` returns it: no key material."""
+    found: Json = {
+        "name": f"projects/{project_id}/serviceAccounts/{email}/keys/{key_id}",
+        "validAfterTime": "2026-11-22T10:00:00Z",
+        "validBeforeTime": "2026-12-09T10:00:00Z" if key_type == "SYSTEM_MANAGED" else "9999-12-31T23:59:59Z",
+        "keyAlgorithm": "KEY_ALG_RSA_2048",
+        "keyOrigin": "GOOGLE_PROVIDED",
+        "keyType": key_type,
+    }
+    if disabled:
+        found["disabled"] = True
+    return found
+
+
+def hmac_key(project_id: str, email: str, access_id: str, *, state: str = "ACTIVE") -> Json:
+    """An HmacKeyMetadata (Storage JSON v1) as `projects.hmacKeys.list` returns it."""
+    return {
+        "kind": "storage#hmacKeyMetadata",
+        "id": f"{project_id}/{access_id}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/projects/{project_id}/hmacKeys/{access_id}",
+        "accessId": access_id,
+        "projectId": project_id,
+        "serviceAccountEmail": email,
+        "state": state,
+        "timeCreated": "2026-11-22T10:00:00.000Z",
+        "updated": "2026-11-22T10:00:00.000Z",
+        "etag": "Q0FFPQ==",
+    }
 
 
 def legacy_bindings(project_number: str) -> list[Json]:
@@ -175,6 +215,10 @@ class GcpState:
     providers: dict[str, Json] = field(default_factory=dict)
     service_accounts: dict[str, Json] = field(default_factory=dict)
     service_account_policies: dict[str, Json] = field(default_factory=dict)
+    service_account_keys: dict[str, list[Json]] = field(default_factory=dict)
+    # HMAC keys by project id; the list filters them by service account.
+    hmac_keys: dict[str, list[Json]] = field(default_factory=dict)
+    project_policies: dict[str, Json] = field(default_factory=dict)
     buckets: dict[str, Json] = field(default_factory=dict)
     bucket_policies: dict[str, Json] = field(default_factory=dict)
 
@@ -216,6 +260,7 @@ class _Answer(Exception):
         self.message = message
 
 
+# The answer function gets the path's named groups and the query string's first values.
 _Route = tuple[str, re.Pattern[str], str, str, Callable[[GcpState, dict[str, str]], tuple[str, Json]]]
 
 
@@ -246,6 +291,13 @@ ROUTES: list[_Route] = [
     ),
     (
         "GET",
+        re.compile(rf"^{_POOL}/providers$"),
+        "iam",
+        "iam.workloadIdentityPoolProviders.list",
+        lambda s, p: ("ListWorkloadIdentityPoolProvidersResponse", _providers(s, p["pool"])),
+    ),
+    (
+        "GET",
         re.compile(r"^/v1/(?P<provider>projects/[^/]+/locations/global/workloadIdentityPools/[^/]+/providers/[^/:]+)$"),
         "iam",
         "iam.workloadIdentityPoolProviders.get",
@@ -270,6 +322,27 @@ ROUTES: list[_Route] = [
     ),
     (
         "GET",
+        re.compile(r"^/v1/projects/(?P<project>[^/]+)/serviceAccounts/(?P<email>[^/:]+)/keys$"),
+        "iam",
+        "iam.serviceAccountKeys.list",
+        lambda s, p: ("ListServiceAccountKeysResponse", _keys(s, p["project"], p["email"])),
+    ),
+    (
+        "POST",
+        re.compile(r"^/v1/projects/(?P<project>[^/:]+):getIamPolicy$"),
+        "crm",
+        "resourcemanager.projects.getIamPolicy",
+        lambda s, p: ("Policy", _project_policy(s, p["project"])),
+    ),
+    (
+        "GET",
+        re.compile(r"^/storage/v1/projects/(?P<project>[^/]+)/hmacKeys$"),
+        "storage",
+        "storage.hmacKeys.list",
+        lambda s, p: ("HmacKeysMetadata", _hmac_keys(s, p["project"], p.get("serviceAccountEmail"))),
+    ),
+    (
+        "GET",
         re.compile(r"^/storage/v1/b/(?P<bucket>[^/]+)$"),
         "storage",
         "storage.buckets.get",
@@ -283,6 +356,37 @@ ROUTES: list[_Route] = [
         lambda s, p: ("Policy", _bucket_policy(s, p["bucket"])),
     ),
 ]
+
+
+def _providers(state: GcpState, pool: str) -> Json:
+    _found(state.pools, pool, "Requested entity")
+    # Soft-deleted providers only with showDeleted, which verify does not ask for; an empty list is left out.
+    listed = [dict(p) for name, p in state.providers.items() if name.startswith(f"{pool}/providers/") and p.get("state") != "DELETED"]
+    return {"workloadIdentityPoolProviders": listed} if listed else {}
+
+
+def _keys(state: GcpState, project: str, email: str) -> Json:
+    account = _account(state, project, email)
+    keys = state.service_account_keys.get(account["email"], [])
+    # proto3 JSON leaves an empty list out.
+    return {"keys": [dict(k) for k in keys]} if keys else {}
+
+
+def _project_policy(state: GcpState, project: str) -> Json:
+    if project not in state.project_policies:
+        # Resource Manager answers 403, not 404, for a project the caller cannot see or that does not exist.
+        raise _Answer(403, f"The caller does not have permission (or project {project} does not exist)")
+    return state.project_policies[project]
+
+
+def _hmac_keys(state: GcpState, project: str, email: Optional[str]) -> Json:
+    keys = [dict(k) for k in state.hmac_keys.get(project, []) if email is None or k["serviceAccountEmail"] == email]
+    # Deleted keys only with showDeletedKeys, which verify does not ask for.
+    keys = [k for k in keys if k["state"] != "DELETED"]
+    found: Json = {"kind": "storage#hmacKeysMetadata"}
+    if keys:
+        found["items"] = keys
+    return found
 
 
 def _bucket_policy(state: GcpState, name: str) -> Json:
@@ -318,6 +422,8 @@ def error_body(api: str, status: int, message: str, permission: str = "") -> Jso
 
 
 def _denied_message(api: str, permission: str, path: str) -> str:
+    if api == "crm":
+        return "The caller does not have permission"
     if api == "storage":
         return (
             f"verifier@acme.example does not have {permission} access to the Google Cloud Storage bucket. "
@@ -366,7 +472,8 @@ def _handler(fake: FakeGcp) -> type[BaseHTTPRequestHandler]:
                         return 403, error_body(api, 403, _denied_message(api, permission, path), permission)
                     return status, error_body(api, status, message or f"fake GCP answered {status} for {path}")
                 try:
-                    schema, resource = read(fake.state, match.groupdict())
+                    query = {key: values[0] for key, values in received.query.items()}
+                    schema, resource = read(fake.state, {**query, **match.groupdict()})
                 except _Answer as answer:
                     message = _denied_message(api, permission, path) if answer.status == 403 else answer.message
                     return answer.status, error_body(api, answer.status, message, permission)
@@ -399,6 +506,6 @@ def running(fake: FakeGcp) -> Iterator[FakeGcp]:
 
 
 def schemas(api: str) -> dict[str, Json]:
-    """The vendored discovery-document schemas for `api` ("iam" or "storage")."""
-    name = {"iam": "google_iam_v1.json", "storage": "google_storage_v1.json"}[api]
+    """The vendored discovery-document schemas for `api` ("iam", "crm" or "storage")."""
+    name = {"iam": "google_iam_v1.json", "crm": "google_cloudresourcemanager_v1.json", "storage": "google_storage_v1.json"}[api]
     return json.loads((SCHEMAS / name).read_text())["schemas"]

@@ -16,7 +16,7 @@ from pulumi.runtime import proto
 
 from tavus_recording.mock_engine import ProgramRun, Registration, run_program
 from tavus_recording.stack_files import load_stack_config
-from test_policy_rules import Diagnostic, _diagnostics, _struct, servicer
+from pack_harness import Diagnostic, _diagnostics, _struct, servicer
 
 STACKS = ["dev", "s3-kms", "gcs", "azure", "s3-existing", "gcs-existing", "azure-existing"]
 
@@ -33,8 +33,9 @@ def analyze_run(stack: str, run: ProgramRun) -> list[Diagnostic]:
         request = proto.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=full_urn(stack, r), name=r.name)
         diagnostics += _diagnostics(analyzer.Analyze(request, None))
     request = proto.AnalyzeStackRequest()
+    urns = {r.urn: full_urn(stack, r) for r in run.registrations}
     for r in run.registrations:
-        request.resources.add(type=r.type, properties=_struct(r.outputs), urn=full_urn(stack, r), name=r.name)
+        request.resources.add(type=r.type, properties=_struct(r.outputs), urn=urns[r.urn], name=r.name, parent=urns.get(r.parent, ""))
     return diagnostics + _diagnostics(analyzer.AnalyzeStack(request, None))
 
 
@@ -62,22 +63,24 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 FLIPS = [
-    ("dev", "aws:iam/role:Role", _set("maxSessionDuration", None), "aws-tavus-role-session-duration"),
+    ("dev", "aws:iam/role:Role", _set("maxSessionDuration", None), "aws.role.max_session"),
     ("dev", "aws:s3/bucketVersioning:BucketVersioning", _set("versioningConfiguration", {"status": "Suspended"}),
-     "aws-s3-bucket-versioning"),
+     "aws.bucket.versioning"),
     ("s3-kms", "aws:iam/rolePolicy:RolePolicy",
      lambda props: props.update(policy=props["policy"].replace('"s3:GetObject"', '"s3:DeleteObject"')),
-     "aws-tavus-writer-least-privilege"),
+     "aws.role.permissions.stack"),
+    ("s3-kms", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+     lambda props: props["rules"][-2]["expiration"].update(days=1), "aws.bucket.lifecycle"),
     ("gcs", "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", _set("attributeCondition", None),
-     "gcp-tavus-provider-condition"),
+     "gcs.provider.condition"),
     ("gcs", "gcp:serviceaccount/iAMBinding:IAMBinding",
      lambda props: props.update(members=[m.replace("principal://", "principalSet://").rsplit("/subject/", 1)[0] + "/*"
                                          for m in props["members"]]),
-     "gcp-tavus-no-principal-set"),
+     "gcs.service_account.impersonation"),
     ("azure", "azure-native:authorization:RoleAssignment",
      lambda props: props.update(scope=props["scope"].split("/blobServices/")[0]),
-     "azure-tavus-blob-contributor-scope"),
-    ("azure", "azure-native:storage:StorageAccount", _set("allowSharedKeyAccess", None), "azure-storage-no-shared-key"),
+     "azure.identity.role_assignments"),
+    ("azure", "azure-native:storage:StorageAccount", _set("allowSharedKeyAccess", None), "azure.account.shared_key"),
 ]
 
 

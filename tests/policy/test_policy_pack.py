@@ -21,7 +21,7 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from components import aws_policy
 from fakes.plugin_process import plugin_channel
-from test_policy_rules import LEVELS, POLICY_DIR, POLICIES, PROTO_LEVELS, _struct, urn
+from pack_harness import LEVELS, POLICY_DIR, POLICIES, PROTO_LEVELS, _struct, urn
 
 START_SECONDS = 30
 ENGINE = "127.0.0.1:1"
@@ -49,23 +49,24 @@ def test_the_pack_lists_every_policy_with_its_level_and_description(analyzer):
         assert LEVELS[listed.enforcementLevel] == policy.enforcement_level.value
         assert listed.description == policy.description
     assert {LEVELS[p.enforcementLevel] for p in info.policies} == {"mandatory", "advisory"}
-    schema = config_properties(served["aws-tavus-role-trust"])
-    assert schema["externalId"]["default"] == aws_policy.DEFAULT_EXTERNAL_ID
+    # Unset, any one ExternalId pins the trust (the kit can make one per stack); set, exactly that one.
+    assert "default" not in config_properties(served["aws.role.trust"])["externalId"]
 
 
 def test_the_running_pack_analyzes_and_takes_its_config_over_grpc(analyzer):
     props = {"assumeRolePolicy": json.dumps(aws_policy.trust_policy("acme")), "maxSessionDuration": 43200}
     request = proto.AnalyzeRequest(type="aws:iam/role:Role", properties=_struct(props), urn=urn("aws:iam/role:Role", "w"), name="w")
-    [diagnostic] = analyzer.Analyze(request, timeout=10).diagnostics
-    assert diagnostic.policyName == "aws-tavus-role-trust" and LEVELS[diagnostic.enforcementLevel] == "mandatory"
+    assert list(analyzer.Analyze(request, timeout=10).diagnostics) == []
 
     configure = proto.ConfigureAnalyzerRequest()
-    configure.policyConfig["aws-tavus-role-trust"].CopyFrom(
-        proto.PolicyConfig(enforcementLevel=PROTO_LEVELS["mandatory"], properties=_struct({"externalId": "acme"}))
+    configure.policyConfig["aws.role.trust"].CopyFrom(
+        proto.PolicyConfig(enforcementLevel=PROTO_LEVELS["mandatory"], properties=_struct({"externalId": "tavus"}))
     )
     analyzer.Configure(configure, timeout=10)
     try:
-        assert list(analyzer.Analyze(request, timeout=10).diagnostics) == []
+        [diagnostic] = analyzer.Analyze(request, timeout=10).diagnostics
+        assert diagnostic.policyName == "aws.role.trust" and LEVELS[diagnostic.enforcementLevel] == "mandatory"
+        assert "Tavus sends 'tavus'" in diagnostic.message
     finally:
         analyzer.Configure(proto.ConfigureAnalyzerRequest(), timeout=10)
 
@@ -80,7 +81,7 @@ def test_the_example_config_sets_every_policy_to_its_default_and_passes_its_sche
         # What the CLI validates a policy's properties against (enforcementLevel taken out first).
         properties = config_properties(info[name])
         Draft7Validator({"type": "object", "properties": properties, "additionalProperties": False}).validate(settings)
-    assert example["aws-tavus-role-trust"]["externalId"] == aws_policy.DEFAULT_EXTERNAL_ID
+    assert example["aws.role.trust"]["externalId"] == aws_policy.DEFAULT_EXTERNAL_ID
 
 
 def test_pack_project_files_are_what_the_cli_reads():

@@ -1,4 +1,5 @@
-"""`verify` for Azure Blob: the kit's own deployment passes every check, and each drift fails its own.
+"""`verify` for Azure Blob: the kit's own deployment passes every check, and each drift an attacker (or
+a hurried admin) makes fails its own check, or is plainly unknown, never passing.
 
 The healthy destination is what the program deploys for the `azure` example stack, run on Pulumi's
 mock engine and written out as ARM would answer for it; a local TLS fake of Azure Resource Manager
@@ -17,7 +18,7 @@ import typing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import pytest
 import trustme
@@ -36,9 +37,10 @@ from components import azure_policy, tavus
 from tavus_recording.cli import app
 from tavus_recording.mock_engine import run_program
 from tavus_recording.verify import azure as verify_azure
-from tavus_recording.verify.azure import CHECK_IDS, READ_PERMISSIONS, MissingOutputs
+from tavus_recording.verify import azure_reads as reads
+from tavus_recording.verify.azure import CHECK_IDS, MissingOutputs
 from tavus_recording.verify.outputs import OutputsError
-from tavus_recording.verify.report import Check
+from tavus_recording.verify.report import CannotVerify, Check
 from stack_configs import azure_config
 
 # What the mock engine leaves as placeholders, made concrete as a real deployment would.
@@ -46,14 +48,24 @@ SUBSCRIPTION = "3f2b8c1e-5d4a-4c7b-9e2f-1a6b7c8d9e0f"
 TENANT = "5b0e4a7c-2f1d-4e8a-9c3b-6d7e8f9a0b1c"
 CLIENT_ID = "8d3c2b1a-6f5e-4d3c-8b2a-1f0e9d8c7b6a"
 PRINCIPAL_ID = "9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b"
+STRANGER = "7c7c7c7c-1111-4222-8333-444455556666"
 PLACEHOLDERS = {
     "<subscription-id>": SUBSCRIPTION,
     "<tenant-id>": TENANT,
     "<identity-client-id>": CLIENT_ID,
     "<identity-principal-id>": PRINCIPAL_ID,
     "<random>": "4f7a2c9e",
+    # The default account name's hashed part, known only once the subscription is.
+    "<hash of subscription, stack, component>": "a1b2c3d4",
 }
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+BLOB_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+MIO = "f1a07417-d97a-45cb-824c-7a7467783830"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+CUSTOM = "5a5a5a5a-0000-4000-8000-000000000001"
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 TOKEN = "arm-token-0123456789"
 # azure-native names the account's HTTPS switch after the create call's parameter; ARM answers with this.
 ARM_ACCOUNT_NAMES = {"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly"}
@@ -112,8 +124,9 @@ def kit() -> Kit:
     account_id, account = one("azure-native:storage:StorageAccount")
     container_id, container = one("azure-native:storage:BlobContainer")
     _, service = one("azure-native:storage:BlobServiceProperties")
+    _, lifecycle = one("azure-native:storage:ManagementPolicy")
     _, credential = one("azure-native:managedidentity:FederatedIdentityCredential")
-    _, grant = one("azure-native:authorization:RoleAssignment")
+    _, grant_ = one("azure-native:authorization:RoleAssignment")
     location = account["location"]
     account_properties = {
         ARM_ACCOUNT_NAMES.get(name, name): value
@@ -140,14 +153,15 @@ def kit() -> Kit:
             audiences=credential["audiences"],
         ),
         arm.role_assignment(
-            scope=grant["scope"],
-            role_definition_id=grant["roleDefinitionId"],
-            principal_id=grant["principalId"],
-            principal_type=grant["principalType"],
-            description=grant["description"],
+            scope=grant_["scope"],
+            role_definition_id=grant_["roleDefinitionId"],
+            principal_id=grant_["principalId"],
+            principal_type=grant_["principalType"],
+            description=grant_["description"],
         ),
         arm.storage_account(account_id, location=location, sku=account["sku"]["name"], kind=account["kind"], properties=account_properties),
         arm.blob_service(account_id, sku=account["sku"]["name"], properties=service_properties),
+        arm.management_policy(account_id, lifecycle["policy"]["rules"]),
         arm.container(account_id, container["name"], public_access=container["publicAccess"]),
     ]
     assert container_id == outputs["container_id"] and identity_id == outputs["identity_id"]
@@ -214,12 +228,14 @@ def check(kit: Kit, tmp_path: Path, ca: trustme.CA) -> Callable[..., Run]:
 
 def test_the_kits_deployment_passes_every_check(check):
     run = check()
-    assert {check_id: c.ok for check_id, c in run.checks.items()} == {check_id: True for check_id in CHECK_IDS}
-    assert set(CHECK_IDS) == {
+    assert {check_id: c.ok for check_id, c in run.checks.items()} == {check_id: True for check_id in CHECK_IDS}, run.checks
+    assert list(CHECK_IDS) == [
         "azure.identity.exists",
         "azure.identity.ids",
         "azure.identity.federation",
+        "azure.identity.operators",
         "azure.identity.role_assignments",
+        "azure.identity.least_privilege",
         "azure.account.exists",
         "azure.account.tls",
         "azure.account.https_only",
@@ -227,8 +243,20 @@ def test_the_kits_deployment_passes_every_check(check):
         "azure.account.shared_key",
         "azure.account.network",
         "azure.account.versioning",
-        "azure.container.exists_private",
-    }
+        "azure.account.lifecycle",
+        "azure.account.replication",
+        "azure.container.exists",
+        "azure.container.public_access",
+        "azure.container.access",
+    ]
+
+
+def subscription_listing() -> str:
+    return f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleAssignments"
+
+
+def listing(scope: str) -> str:
+    return f"{scope}/providers/Microsoft.Authorization/roleAssignments"
 
 
 def test_it_only_reads_each_resource_once_with_the_callers_bearer_token(check, kit):
@@ -241,15 +269,21 @@ def test_it_only_reads_each_resource_once_with_the_callers_bearer_token(check, k
         for path in (
             kit.identity_id,
             f"{kit.identity_id}/federatedIdentityCredentials",
-            f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleAssignments",
+            subscription_listing(),
+            listing(kit.identity_id),
             kit.account_id,
             f"{kit.account_id}/blobServices/default",
+            f"{kit.account_id}/managementPolicies/default",
+            f"{kit.account_id}/objectReplicationPolicies",
             kit.container_id,
+            listing(kit.container_id),
         )
     )
-    (listing,) = [r for r in received if r.path.endswith("/roleAssignments")]
-    # Listed for the identity's principal only, never by searching the subscription.
-    assert listing.query["$filter"] == f"principalId eq '{PRINCIPAL_ID}'"
+    (mine,) = [r for r in received if r.path == subscription_listing()]
+    # The identity's own assignments are listed for its principal only, never by searching the subscription.
+    assert mine.query["$filter"] == f"principalId eq '{PRINCIPAL_ID}'"
+    # Over the identity and over the container, everyone's are listed: ARM answers at, above and below.
+    assert all("$filter" not in r.query for r in received if r.path.endswith("/roleAssignments") and r is not mine)
 
 
 def test_a_custom_audience_output_is_what_the_credential_must_carry(check, kit):
@@ -289,11 +323,12 @@ def remove_credentials(state: arm.ArmState, kit: Kit) -> None:
 
 
 def remove_grants(state: arm.ArmState) -> None:
-    for grant in state.of_type(arm.ROLE_ASSIGNMENT_TYPE):
-        del state.resources[grant["id"].lower()]
+    for grant_ in state.of_type(arm.ROLE_ASSIGNMENT_TYPE):
+        del state.resources[grant_["id"].lower()]
 
 
-def grant(scope: Callable[[Kit], str], role: str = azure_policy.STORAGE_BLOB_DATA_CONTRIBUTOR, replace: bool = True) -> Callable[[arm.ArmState, Kit], None]:
+def grant(scope: Callable[[Kit], str], role: str = azure_policy.STORAGE_BLOB_DATA_CONTRIBUTOR, replace: bool = True,
+          principal: str = PRINCIPAL_ID) -> Callable[[arm.ArmState, Kit], None]:
     def drift(state: arm.ArmState, kit: Kit) -> None:
         if replace:
             remove_grants(state)
@@ -301,10 +336,18 @@ def grant(scope: Callable[[Kit], str], role: str = azure_policy.STORAGE_BLOB_DAT
             arm.role_assignment(
                 scope=scope(kit),
                 role_definition_id=azure_policy.role_definition_id(SUBSCRIPTION, role),
-                principal_id=PRINCIPAL_ID,
-                principal_type=azure_policy.PRINCIPAL_TYPE,
+                principal_id=principal,
+                principal_type=azure_policy.PRINCIPAL_TYPE if principal == PRINCIPAL_ID else "User",
             )
         )
+
+    return drift
+
+
+def custom_role(data_actions: list[str], actions: Sequence[str] = ()) -> Callable[[arm.ArmState, Kit], None]:
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        state.put(arm.role_definition(SUBSCRIPTION, CUSTOM, role_name="recordings-admin", actions=actions, data_actions=data_actions))
+        grant(lambda kit: kit.container_id, CUSTOM, replace=False)(state, kit)
 
     return drift
 
@@ -313,30 +356,82 @@ def set_account(**properties: Any) -> Callable[[arm.ArmState, Kit], None]:
     return lambda state, kit: state.set_properties(kit.account_id, **properties)
 
 
+def lifecycle(rules: list[dict[str, Any]]) -> Callable[[arm.ArmState, Kit], None]:
+    return lambda state, kit: state.put(arm.management_policy(kit.account_id, rules))
+
+
+def purge(days: int, **filters: Any) -> dict[str, Any]:
+    definition: dict[str, Any] = {"actions": {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": days}}}}
+    if filters:
+        definition["filters"] = filters
+    return {"name": "purge", "enabled": True, "type": "Lifecycle", "definition": definition}
+
+
+def shorten_retention(state: arm.ArmState, kit: Kit) -> None:
+    policy = state.get(f"{kit.account_id}/managementPolicies/default")
+    for rule in policy["properties"]["policy"]["rules"]:
+        if "baseBlob" in rule["definition"]["actions"]:
+            rule["definition"]["actions"]["baseBlob"]["delete"] = {"daysAfterModificationGreaterThan": 30}
+
+
+def replicate_to(destination: Callable[[Kit], str], container: str = "recordings") -> Callable[[arm.ArmState, Kit], None]:
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        state.put(arm.object_replication_policy(
+            kit.account_id, "2a6b7c8d-0000-4000-8000-00000000c0de", source=kit.account_id, destination=destination(kit),
+            rules=[{"ruleId": "r1", "sourceContainer": container, "destinationContainer": "copy", "filters": {"prefixMatch": []}}],
+        ))
+
+    return drift
+
+
+FOREIGN_ACCOUNT = "/subscriptions/0c0c0c0c-0000-4000-8000-000000000000/resourceGroups/loot/providers/Microsoft.Storage/storageAccounts/lootbox"
+
 DRIFTS = {
     "client id differs": (set_identity(clientId="0c0c0c0c-1111-4222-8333-444455556666"), "azure.identity.ids", "0c0c0c0c-1111-4222-8333-444455556666"),
     "tenant differs": (set_identity(tenantId="7a7a7a7a-1111-4222-8333-444455556666"), "azure.identity.ids", "7a7a7a7a-1111-4222-8333-444455556666"),
     "no federated credential": (remove_credentials, "azure.identity.federation", "no federated credential"),
     "another issuer": (set_credential(issuer="https://issuer.attacker.example"), "azure.identity.federation", "https://issuer.attacker.example"),
-    "another subject": (set_credential(subject="someone-else"), "azure.identity.federation", "subject someone-else"),
+    "an issuer with user info": (set_credential(issuer="https://tavus-issuer.example@attacker.example"), "azure.identity.federation",
+                                 "user info before its host, which is attacker.example"),
+    "another subject": (set_credential(subject="someone-else"), "azure.identity.federation", "subject 'someone-else'"),
+    "no subject (a flexible credential)": (set_credential(subject=None), "azure.identity.federation", "has no subject"),
     "another audience": (set_credential(audiences=["api://other"]), "azure.identity.federation", "api://other"),
+    "two audiences": (set_credential(audiences=[azure_policy.DEFAULT_AUDIENCE, "api://other"]), "azure.identity.federation", "2 audiences"),
     "a second federated credential": (add_credential, "azure.identity.federation", "github-deploy"),
+    "a stranger may operate the identity": (grant(lambda kit: kit.identity_id, MIO, replace=False, principal=STRANGER),
+                                            "azure.identity.operators", f"principal {STRANGER} Managed Identity Operator"),
+    "a stranger owns the identity's group": (grant(lambda kit: kit.group_id, OWNER, replace=False, principal=STRANGER),
+                                             "azure.identity.operators", "Owner"),
+    "a stranger operates every identity of the subscription": (grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}", MIO, replace=False,
+                                                                     principal=STRANGER), "azure.identity.operators",
+                                                               f"at subscription {SUBSCRIPTION}"),
     "role at account scope": (grant(lambda kit: kit.account_id), "azure.identity.role_assignments", "at storage account"),
     "role at resource group scope": (grant(lambda kit: kit.group_id), "azure.identity.role_assignments", "at resource group"),
     "role at subscription scope": (grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}"), "azure.identity.role_assignments", "at subscription"),
-    "Contributor at the container": (grant(lambda kit: kit.container_id, CONTRIBUTOR), "azure.identity.role_assignments", "Contributor at container"),
+    "Contributor at the container": (grant(lambda kit: kit.container_id, CONTRIBUTOR), "azure.identity.role_assignments",
+                                     f"Contributor ({CONTRIBUTOR}) at container"),
+    "Owner at the subscription beside the kit's": (grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}", OWNER, replace=False),
+                                                   "azure.identity.role_assignments", f"Owner ({OWNER}) at subscription"),
+    "another container beside the kit's": (grant(lambda kit: kit.container_id.replace("/recordings", "/invoices"), replace=False),
+                                           "azure.identity.role_assignments", "at container"),
     "an extra grant beside the kit's": (
         grant(lambda kit: kit.account_id, replace=False),
         "azure.identity.role_assignments",
-        "Storage Blob Data Contributor at storage account",
+        "Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe) at storage account",
     ),
+    "a custom role with every blob action": (custom_role([f"{BLOBS}/*"]), "azure.identity.role_assignments",
+                                             f"which grants {BLOBS}/*"),
+    "a custom role that also writes tags": (custom_role([f"{BLOBS}/write", f"{BLOBS}/tags/write"]), "azure.identity.role_assignments",
+                                            f"{BLOBS}/tags/write"),
     "no role assignment": (lambda state, kit: remove_grants(state), "azure.identity.role_assignments", "Tavus cannot write"),
+    "an extra reader on the container": (grant(lambda kit: kit.container_id, BLOB_READER, replace=False), "azure.identity.least_privilege",
+                                         "Storage Blob Data Reader"),
     "TLS1_0": (set_account(minimumTlsVersion="TLS1_0"), "azure.account.tls", "TLS1_0"),
     "minimum TLS unset": (set_account(minimumTlsVersion=None), "azure.account.tls", "treats as TLS1_0"),
-    "HTTPS only off": (set_account(supportsHttpsTrafficOnly=False), "azure.account.https_only", "supportsHttpsTrafficOnly is False"),
-    "public blob access on": (set_account(allowBlobPublicAccess=True), "azure.account.public_access", "allowBlobPublicAccess is true"),
+    "HTTPS only off": (set_account(supportsHttpsTrafficOnly=False), "azure.account.https_only", "accepts plain HTTP"),
+    "public blob access on": (set_account(allowBlobPublicAccess=True), "azure.account.public_access", "allowBlobPublicAccess true"),
     "public blob access unset": (set_account(allowBlobPublicAccess=None), "azure.account.public_access", "not set"),
-    "shared key access on": (set_account(allowSharedKeyAccess=True), "azure.account.shared_key", "allowSharedKeyAccess is true"),
+    "shared key access on": (set_account(allowSharedKeyAccess=True), "azure.account.shared_key", "allowSharedKeyAccess true"),
     "shared key access null": (set_account(allowSharedKeyAccess=None), "azure.account.shared_key", "treats as true"),
     "firewall denies by default": (
         lambda state, kit: state.get(kit.account_id)["properties"]["networkAcls"].update(defaultAction="Deny"),
@@ -349,29 +444,97 @@ DRIFTS = {
         "azure.account.versioning",
         "versioning is off",
     ),
-    "container missing": (lambda state, kit: state.remove(kit.container_id), "azure.container.exists_private", "was not found"),
+    "lifecycle deletes recordings after 30 days": (shorten_retention, "azure.account.lifecycle", "30 days after they land"),
+    "lifecycle purges every container after a day": (lifecycle([purge(1)]), "azure.account.lifecycle", "1 days after they land (rule purge)"),
+    "lifecycle purges by a prefix": (lifecycle([purge(7, prefixMatch=["rec"], blobTypes=["blockBlob"])]), "azure.account.lifecycle",
+                                     "rule purge"),
+    "replication to a foreign subscription": (replicate_to(lambda kit: FOREIGN_ACCOUNT), "azure.account.replication", "lootbox"),
+    "replication to an account named only": (replicate_to(lambda kit: "lootbox"), "azure.account.replication", "to account lootbox"),
     "container with public access Blob": (
         lambda state, kit: state.set_properties(kit.container_id, publicAccess="Blob"),
-        "azure.container.exists_private",
+        "azure.container.public_access",
         "public access Blob",
     ),
+    "a stranger reads the container": (grant(lambda kit: kit.container_id, BLOB_READER, replace=False, principal=STRANGER),
+                                       "azure.container.access", f"principal {STRANGER} Storage Blob Data Reader"),
+    "a stranger owns the account's blobs": (grant(lambda kit: kit.account_id, BLOB_OWNER, replace=False, principal=STRANGER),
+                                            "azure.container.access", "Storage Blob Data Owner"),
+    "a stranger reads every blob in the group": (grant(lambda kit: kit.group_id, BLOB_READER, replace=False, principal=STRANGER),
+                                                 "azure.container.access", "at resource group"),
+    "a stranger owns the account": (grant(lambda kit: kit.account_id, OWNER, replace=False, principal=STRANGER),
+                                    "azure.container.access", "can grant itself the recordings"),
 }
 
 
 @pytest.mark.parametrize("drift, check_id, found", DRIFTS.values(), ids=DRIFTS.keys())
 def test_each_drift_fails_its_own_check_and_says_what_it_found(check, drift, check_id, found):
     run = check(drift)
-    assert run.failing() == {check_id}
+    assert run.failing() == {check_id}, {i: run.checks[i].detail for i in run.failing()}
     assert run.unknown() == set()
     failure = run.checks[check_id]
     assert found in failure.detail
     assert failure.fix
 
 
-def test_a_role_scope_differing_only_in_case_passes(check):
-    # ARM does not keep the case a scope was written in; ids compare case-insensitively.
-    run = check(grant(lambda kit: kit.container_id.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")))
-    assert all(c.ok is True for c in run.checks.values())
+SAFE = {
+    "a role scope differing only in case": grant(lambda kit: kit.container_id.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")),
+    "the same grant twice, in another case": grant(lambda kit: kit.container_id.lower(), replace=False),
+    "a stranger with Reader on the subscription": grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}", READER, replace=False, principal=STRANGER),
+    "a stranger reads another container": grant(lambda kit: kit.container_id.replace("/recordings", "/invoices"), BLOB_READER,
+                                                replace=False, principal=STRANGER),
+    "lifecycle purges another container": lifecycle([purge(1, prefixMatch=["logs/"])]),
+    "lifecycle at the stack's retention": lifecycle([purge(365)]),
+    "replication within the subscription": replicate_to(lambda kit: kit.account_id.replace("tavusrecordings", "tavusbackup")),
+    "replication of another container": replicate_to(lambda kit: FOREIGN_ACCOUNT, container="logs"),
+    "a custom role within Blob Data Contributor": custom_role([f"{BLOBS}/write", f"{BLOBS}/add/action"]),
+}
+
+
+@pytest.mark.parametrize("drift", SAFE.values(), ids=SAFE.keys())
+def test_safe_variants_pass(check, drift):
+    run = check(drift)
+    assert {i: c.detail for i, c in run.checks.items() if c.ok is not True} == {}
+
+
+def test_subscription_owners_pass_the_operator_check_and_are_named_in_it(check):
+    # Every real subscription has administrators; failing on them would fail every destination.
+    run = check(grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}", OWNER, replace=False, principal=STRANGER))
+    operators = run.checks["azure.identity.operators"]
+    assert operators.ok is True
+    assert f"Not counted: 1 administrator(s) of subscription {SUBSCRIPTION}" in operators.detail and STRANGER in operators.detail
+
+
+def test_a_custom_role_is_judged_by_its_definition_read_once(check):
+    run = check(custom_role([f"{BLOBS}/*"]))
+    reads_of_it = [r for r in run.fake.received if r.path.endswith(f"/roleDefinitions/{CUSTOM}")]
+    assert len(reads_of_it) == 1
+    assert "recordings-admin" in run.checks["azure.identity.role_assignments"].detail
+
+
+def test_a_custom_role_whose_definition_cannot_be_read_is_unknown_never_passing(check):
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        custom_role([f"{BLOBS}/write"])(state, kit)
+        state.deny(f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{CUSTOM}", reads.ROLE_DEFINITIONS_READ)
+
+    run = check(drift)
+    assert run.failing() == set()
+    assert run.unknown() == {"azure.identity.role_assignments"}
+    assert "could not be read" in run.checks["azure.identity.role_assignments"].detail
+
+
+def test_a_stack_without_the_retention_output_makes_a_deleting_rule_unknown(check, kit):
+    outputs = {key: value for key, value in kit.outputs.items() if key != "retention_days"}
+    run = check(outputs=outputs)
+    assert run.unknown() == {"azure.account.lifecycle"}
+    assert "do not say its retention" in run.checks["azure.account.lifecycle"].detail
+    # A stack that keeps recordings (retention_days null) fails the kit's own 365-day rule.
+    run = check(outputs={**kit.outputs, "retention_days": None})
+    assert run.failing() == {"azure.account.lifecycle"}
+
+
+def test_an_account_without_a_lifecycle_policy_passes(check, kit):
+    run = check(lambda state, kit: state.remove(f"{kit.account_id}/managementPolicies/default"))
+    assert run.checks["azure.account.lifecycle"].ok is True
 
 
 def test_a_second_federated_credential_fix_deletes_it_by_name(check, kit):
@@ -390,22 +553,30 @@ def test_a_broader_grant_fix_deletes_that_assignment_by_id(check, kit):
     assert f"az role assignment delete --ids {broad['id']}" in run.checks["azure.identity.role_assignments"].fix
 
 
-def test_account_fixes_name_the_az_cli_setting(check, kit):
+def test_a_managed_settings_fix_is_pulumi_up_refresh_then_the_az_line(check, kit):
     run = check(set_account(minimumTlsVersion="TLS1_0"))
-    assert f"az storage account update -g {kit.outputs['resource_group_name']} -n {kit.storage.storage_account} --min-tls-version TLS1_2" in (
-        run.checks["azure.account.tls"].fix
-    )
-    assert "pulumi up" in run.checks["azure.account.tls"].fix
+    fix = run.checks["azure.account.tls"].fix
+    assert fix.startswith("run `pulumi up --refresh` for this stack")
+    assert f"az storage account update -g {kit.outputs['resource_group_name']} -n {kit.storage.storage_account} --min-tls-version TLS1_2" in fix
+
+
+def test_verify_and_the_pack_say_the_same_thing(check, kit):
+    # The problem after verify's subject is the shared rule's, word for word.
+    from tavus_recording.rules import azure as rules
+
+    run = check(set_account(allowSharedKeyAccess=True))
+    (finding,) = rules.shared_key_findings(True)
+    assert run.checks["azure.account.shared_key"].detail == f"account {kit.storage.storage_account} {finding.problem}"
 
 
 def test_a_missing_identity_fails_exists_and_skips_what_needs_it(check, kit):
     run = check(lambda state, kit: state.remove(kit.identity_id))
     assert run.failing() == {"azure.identity.exists"}
-    assert run.unknown() == {"azure.identity.ids", "azure.identity.federation", "azure.identity.role_assignments"}
+    assert run.unknown() == {"azure.identity.ids", "azure.identity.federation", "azure.identity.operators",
+                             "azure.identity.role_assignments", "azure.identity.least_privilege", "azure.container.access"}
     assert "not found" in run.checks["azure.identity.exists"].detail
-    assert all(run.checks[i].detail.startswith("not checked: identity") for i in run.unknown())
     # Nothing is read that needs the identity.
-    assert not [r for r in run.fake.received if "federatedIdentityCredentials" in r.path or "roleAssignments" in r.path]
+    assert not [r for r in run.fake.received if "federatedIdentityCredentials" in r.path or r.path == subscription_listing()]
 
 
 def test_a_missing_account_fails_exists_and_skips_its_settings_and_container(check, kit):
@@ -418,9 +589,20 @@ def test_a_missing_account_fails_exists_and_skips_its_settings_and_container(che
         "azure.account.shared_key",
         "azure.account.network",
         "azure.account.versioning",
-        "azure.container.exists_private",
+        "azure.account.lifecycle",
+        "azure.account.replication",
+        "azure.container.exists",
+        "azure.container.public_access",
+        "azure.container.access",
     }
     assert f"storage account {kit.storage.storage_account} was not found" in run.checks["azure.account.exists"].detail
+
+
+def test_a_missing_container_fails_exists_and_skips_what_needs_it(check, kit):
+    run = check(lambda state, kit: state.remove(kit.container_id))
+    assert run.failing() == {"azure.container.exists"}
+    assert run.unknown() == {"azure.container.public_access", "azure.container.access"}
+    assert "was not found" in run.checks["azure.container.exists"].detail
 
 
 # --- an existing account and container (existingStorageAccount): the stack does not manage them
@@ -429,7 +611,7 @@ UNMANAGED_ACCOUNT = "(this stack does not manage the storage account: it was nam
 UNMANAGED_CONTAINER = "(this stack does not manage the container: it was named with existingContainer)"
 ACCOUNT_UPDATE = "az storage account update -g {group} -n {account}"
 CONTAINER_RM = "az storage container-rm {verb} -g {group} --storage-account {account} -n {container} --public-access off"
-# Each drift of the account or container, and the direct fix its check must give when the stack only looked them up.
+# Each drift of the account or container settings, and the direct fix its check must give when the stack only looked them up.
 DIRECT_FIXES = {
     "TLS1_0": f"{ACCOUNT_UPDATE} --min-tls-version TLS1_2",
     "minimum TLS unset": f"{ACCOUNT_UPDATE} --min-tls-version TLS1_2",
@@ -441,9 +623,10 @@ DIRECT_FIXES = {
     "firewall denies by default": f"{ACCOUNT_UPDATE} --default-action Allow",
     "public network access disabled": f"{ACCOUNT_UPDATE} --public-network-access Enabled",
     "versioning off": "az storage account blob-service-properties update -g {group} --account-name {account} --enable-versioning true",
-    "container missing": "check the name given in existingContainer, or create the container: " + CONTAINER_RM.replace("{verb}", "create"),
     "container with public access Blob": CONTAINER_RM.replace("{verb}", "update"),
 }
+SETTINGS_CHECKS = ("azure.account.tls", "azure.account.https_only", "azure.account.public_access", "azure.account.shared_key",
+                   "azure.account.network", "azure.account.versioning", "azure.container.public_access")
 
 
 def unmanaged(kit: Kit) -> dict[str, Any]:
@@ -451,8 +634,8 @@ def unmanaged(kit: Kit) -> dict[str, Any]:
     return {**kit.outputs, "storage_managed": False}
 
 
-def test_every_storage_drift_has_its_direct_fix():
-    assert set(DIRECT_FIXES) == {name for name, (_, check_id, _) in DRIFTS.items() if check_id.startswith(("azure.account.", "azure.container."))}
+def test_every_settings_drift_has_its_direct_fix():
+    assert set(DIRECT_FIXES) == {name for name, (_, check_id, _) in DRIFTS.items() if check_id in SETTINGS_CHECKS}
 
 
 @pytest.mark.parametrize("name", list(DIRECT_FIXES))
@@ -466,9 +649,9 @@ def test_an_existing_accounts_drift_gets_only_the_direct_fix_while_trust_and_gra
     fix = run.checks[check_id].fix
     assert fix == f"{DIRECT_FIXES[name].format(**where)} {note}"
     assert "pulumi" not in fix
-    # The identity's trust and its grant on the container are the stack's own: `pulumi up` restores them.
+    # The identity's trust and its grant on the container are the stack's own: `pulumi up --refresh` restores them.
     for managed in ("azure.identity.federation", "azure.identity.role_assignments"):
-        assert run.checks[managed].fix.startswith("run `pulumi up` on this stack"), run.checks[managed].fix
+        assert run.checks[managed].fix.startswith("run `pulumi up --refresh` for this stack"), run.checks[managed].fix
 
 
 def test_a_missing_existing_account_says_to_check_the_names_it_was_given(check, kit):
@@ -480,7 +663,14 @@ def test_a_missing_existing_account_says_to_check_the_names_it_was_given(check, 
     assert "pulumi" not in fix
 
 
-@pytest.mark.parametrize("name", ["TLS1_0", "firewall denies by default", "container missing", "container with public access Blob"])
+def test_a_missing_existing_container_says_to_check_its_name(check, kit):
+    run = check(lambda state, kit: state.remove(kit.container_id), outputs=unmanaged(kit))
+    where = {"group": kit.outputs["resource_group_name"], "account": kit.storage.storage_account, "container": kit.storage.container}
+    create = CONTAINER_RM.replace("{verb}", "create").format(**where)
+    assert run.checks["azure.container.exists"].fix == f"check the name given in existingContainer, or create the container: {create} {UNMANAGED_CONTAINER}"
+
+
+@pytest.mark.parametrize("name", ["TLS1_0", "firewall denies by default", "container with public access Blob"])
 def test_a_stack_without_the_storage_managed_output_keeps_the_kits_fixes(check, kit, name):
     # Stacks deployed before storage_managed existed made their own account: its fixes stay the kit's.
     drift, check_id, _ = DRIFTS[name]
@@ -489,69 +679,69 @@ def test_a_stack_without_the_storage_managed_output_keeps_the_kits_fixes(check, 
     fix = check(drift, outputs=before).checks[check_id].fix
     assert fix == check(drift).checks[check_id].fix
     assert "existingStorageAccount" not in fix and "existingContainer" not in fix
-    assert name == "firewall denies by default" or fix.startswith("run `pulumi up` on this stack")
+    assert name == "firewall denies by default" or fix.startswith("run `pulumi up --refresh` for this stack")
 
 
 # --- reads that cannot be made
 
 
-def read_path(kit: Kit, action: str) -> str:
+def read_paths(kit: Kit) -> dict[str, tuple[str, set[str]]]:
+    """Each path verify reads: the action it needs, and exactly the checks a denial makes unknown."""
     return {
-        verify_azure.IDENTITY_READ: kit.identity_id,
-        verify_azure.FEDERATED_CREDENTIALS_READ: f"{kit.identity_id}/federatedIdentityCredentials",
-        verify_azure.ROLE_ASSIGNMENTS_READ: f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleAssignments",
-        verify_azure.ACCOUNT_READ: kit.account_id,
-        verify_azure.BLOB_SERVICE_READ: f"{kit.account_id}/blobServices/default",
-        verify_azure.CONTAINER_READ: kit.container_id,
-    }[action]
-
-
-# Which checks each read feeds: a denied read makes exactly these unknown.
-DEPENDENT_CHECKS = {
-    verify_azure.IDENTITY_READ: {"azure.identity.exists", "azure.identity.ids", "azure.identity.role_assignments"},
-    verify_azure.FEDERATED_CREDENTIALS_READ: {"azure.identity.federation"},
-    verify_azure.ROLE_ASSIGNMENTS_READ: {"azure.identity.role_assignments"},
-    verify_azure.ACCOUNT_READ: {
-        "azure.account.exists",
-        "azure.account.tls",
-        "azure.account.https_only",
-        "azure.account.public_access",
-        "azure.account.shared_key",
-        "azure.account.network",
-    },
-    verify_azure.BLOB_SERVICE_READ: {"azure.account.versioning"},
-    verify_azure.CONTAINER_READ: {"azure.container.exists_private"},
-}
-
-
-@pytest.mark.parametrize("action", READ_PERMISSIONS)
-def test_a_denied_read_makes_only_its_checks_unknown_naming_the_action(check, kit, action):
-    run = check(lambda state, kit: state.deny(read_path(kit, action), action))
-    assert run.unknown() == DEPENDENT_CHECKS[action]
-    assert run.failing() == set()
-    for check_id in DEPENDENT_CHECKS[action]:
-        assert f"{action} denied" in run.checks[check_id].detail
-        assert "--role Reader" in run.checks[check_id].fix
-
-
-def test_read_permissions_are_the_actions_verify_reads_with():
-    assert set(READ_PERMISSIONS) == set(DEPENDENT_CHECKS) == {
-        "Microsoft.ManagedIdentity/userAssignedIdentities/read",
-        "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
-        "Microsoft.Authorization/roleAssignments/read",
-        "Microsoft.Storage/storageAccounts/read",
-        "Microsoft.Storage/storageAccounts/blobServices/read",
-        "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+        kit.identity_id: (reads.IDENTITY_READ, {"azure.identity.exists", "azure.identity.ids", "azure.identity.operators",
+                                                "azure.identity.role_assignments", "azure.identity.least_privilege",
+                                                "azure.container.access"}),
+        f"{kit.identity_id}/federatedIdentityCredentials": (reads.FEDERATED_CREDENTIALS_READ, {"azure.identity.federation"}),
+        subscription_listing(): (reads.ROLE_ASSIGNMENTS_READ, {"azure.identity.role_assignments", "azure.identity.least_privilege"}),
+        listing(kit.identity_id): (reads.ROLE_ASSIGNMENTS_READ, {"azure.identity.operators"}),
+        listing(kit.container_id): (reads.ROLE_ASSIGNMENTS_READ, {"azure.container.access"}),
+        kit.account_id: (reads.ACCOUNT_READ, {"azure.account.exists", "azure.account.tls", "azure.account.https_only",
+                                              "azure.account.public_access", "azure.account.shared_key", "azure.account.network"}),
+        f"{kit.account_id}/blobServices/default": (reads.BLOB_SERVICE_READ, {"azure.account.versioning"}),
+        f"{kit.account_id}/managementPolicies/default": (reads.MANAGEMENT_POLICY_READ, {"azure.account.lifecycle"}),
+        f"{kit.account_id}/objectReplicationPolicies": (reads.OBJECT_REPLICATION_READ, {"azure.account.replication"}),
+        kit.container_id: (reads.CONTAINER_READ, {"azure.container.exists", "azure.container.public_access"}),
     }
 
 
-def test_an_unreachable_endpoint_makes_every_check_unknown_quickly(check):
+PATH_NAMES = ["identity", "credentials", "identity's assignments", "assignments over the identity", "assignments over the container",
+              "account", "blob service", "lifecycle policy", "object replication", "container"]
+
+
+@pytest.mark.parametrize("index", range(len(PATH_NAMES)), ids=PATH_NAMES)
+def test_a_denied_read_makes_only_its_checks_unknown_naming_the_action(check, kit, index):
+    path, (action, dependent) = list(read_paths(kit).items())[index]
+    run = check(lambda state, kit: state.deny(path, action))
+    assert run.unknown() == dependent
+    assert run.failing() == set()
+    denied = [c for c in dependent if f"{action} denied" in run.checks[c].detail]
+    assert denied, {c: run.checks[c].detail for c in dependent}
+    assert all("--role Reader" in run.checks[c].fix for c in denied)
+
+
+def test_read_permissions_are_the_actions_verify_reads_with(kit):
+    assert set(reads.READ_PERMISSIONS) == {action for action, _ in read_paths(kit).values()} | {reads.ROLE_DEFINITIONS_READ}
+    assert set(reads.READ_PERMISSIONS) == {
+        "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+        "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+        "Microsoft.Authorization/roleAssignments/read",
+        "Microsoft.Authorization/roleDefinitions/read",
+        "Microsoft.Storage/storageAccounts/read",
+        "Microsoft.Storage/storageAccounts/blobServices/read",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+        "Microsoft.Storage/storageAccounts/managementPolicies/read",
+        "Microsoft.Storage/storageAccounts/objectReplicationPolicies/read",
+    }
+
+
+def test_an_unreachable_endpoint_cannot_be_verified_quickly(kit, tmp_path, ca):
     with closed_port() as port:
         url = f"https://127.0.0.1:{port}"
-        run = check(base_url=url)
-    assert run.unknown() == set(CHECK_IDS)
-    assert all(url in c.detail for c in run.checks.values() if not c.detail.startswith("not checked"))
-    assert run.seconds < 5
+        started = time.monotonic()
+        with pytest.raises(CannotVerify, match="cannot be reached") as raised:
+            verify_azure.verify(kit.storage, kit.outputs, credential=arm.StaticCredential(TOKEN), base_url=url, **FAST)
+    assert url in str(raised.value)
+    assert time.monotonic() - started < 5
 
 
 @contextmanager
@@ -563,13 +753,14 @@ def silent_listener() -> Iterator[str]:
         yield f"https://127.0.0.1:{listener.getsockname()[1]}"
 
 
-def test_an_endpoint_that_never_answers_is_given_up_on_once(check):
+def test_an_endpoint_that_never_answers_is_given_up_on_once(kit):
     with silent_listener() as url:
-        run = check(base_url=url, connection_timeout=1, read_timeout=1)
-    assert run.unknown() == set(CHECK_IDS)
-    assert "unreachable" in run.checks["azure.identity.exists"].detail
+        started = time.monotonic()
+        with pytest.raises(CannotVerify, match="unreachable"):
+            verify_azure.verify(kit.storage, kit.outputs, credential=arm.StaticCredential(TOKEN), base_url=url,
+                                **{**FAST, "connection_timeout": 1, "read_timeout": 1})
     # One timeout, not one per read: later reads reuse the answer.
-    assert run.seconds < 4
+    assert time.monotonic() - started < 4
 
 
 class NoLogin:
@@ -580,12 +771,26 @@ class NoLogin:
         raise ClientAuthenticationError("AzureCliCredential: Please run 'az login' to set up an account")
 
 
-def test_without_a_token_every_check_is_unknown_with_az_login(check):
-    run = check(credential=NoLogin())
-    assert run.unknown() == set(CHECK_IDS)
-    assert all("az login" in c.fix for c in run.checks.values())
-    assert "Please run 'az login'" in run.checks["azure.identity.exists"].detail
-    assert run.fake.received == []
+def test_without_a_token_verify_cannot_run_and_asks_nothing_of_azure(kit, tmp_path, ca):
+    with arm.running(kit.state(), tmp_path, ca) as fake:
+        with pytest.raises(CannotVerify) as raised:
+            verify_azure.verify(kit.storage, kit.outputs, credential=NoLogin(), base_url=fake.url, connection_verify=str(fake.ca_path))
+    assert "Please run 'az login'" in str(raised.value) and "az login" in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert fake.received == []
+
+
+def test_the_cli_exits_2_with_one_line_when_azure_cannot_be_reached(kit, tmp_path, monkeypatch):
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(kit.outputs))
+    with closed_port() as port:
+        real = verify_azure.verify
+        monkeypatch.setattr(verify_azure, "verify", lambda storage, outputs: real(
+            storage, outputs, credential=arm.StaticCredential(TOKEN), base_url=f"https://127.0.0.1:{port}", **FAST))
+        result = CliRunner().invoke(app, ["verify", "--outputs", str(outputs_file)])
+    assert result.exit_code == 2
+    assert "cannot be reached" in result.output
+    assert "azure.identity.exists" not in result.output
 
 
 def test_the_token_is_asked_for_the_resource_managers_audience(kit, tmp_path, ca):
@@ -686,17 +891,32 @@ def unknown_fields(body: Any, model: type) -> list[str]:
     return _typespec_unknown(body, model, "$")
 
 
-def response_model(path: str) -> type:
-    """The class the SDK deserializes the answer at `path` into, at the api-version the fake serves."""
-    msi = ManagedServiceIdentityClient.models(arm.API_VERSIONS["microsoft.managedidentity"])
-    authorization = AuthorizationManagementClient.models(arm.API_VERSIONS["microsoft.authorization"])
+def msi_models() -> Any:
+    # The multi-API clients' `models()` are typed as the union of every version's module.
+    return ManagedServiceIdentityClient.models(arm.API_VERSIONS["microsoft.managedidentity"])
+
+
+def authorization_models() -> Any:
+    return AuthorizationManagementClient.models(arm.API_VERSIONS["microsoft.authorization"])
+
+
+def response_model(path: str) -> Any:
+    """The class the SDK deserializes the answer at `path` into, at the api-version the fake serves
+    (a one-element list for a typespec list answer, `{"value": [...]}`)."""
+    msi, authorization = msi_models(), authorization_models()
     lowered = path.lower()
+    if lowered.endswith("/roleassignments"):
+        return authorization.RoleAssignmentListResult
+    if "/roledefinitions/" in lowered:
+        return authorization.RoleDefinition
     if lowered.endswith("/federatedidentitycredentials"):
         return msi.FederatedIdentityCredentialsListResult
     if "/userassignedidentities/" in lowered:
         return msi.Identity
-    if lowered.endswith("/roleassignments"):
-        return authorization.RoleAssignmentListResult
+    if lowered.endswith("/objectreplicationpolicies"):
+        return [storage_models.ObjectReplicationPolicy]
+    if lowered.endswith("/managementpolicies/default"):
+        return storage_models.ManagementPolicy
     if "/containers/" in lowered:
         return storage_models.BlobContainer
     if lowered.endswith("/blobservices/default"):
@@ -705,15 +925,21 @@ def response_model(path: str) -> type:
 
 
 def test_every_field_the_fake_answers_with_exists_in_the_api_schema(check):
-    run = check()
+    # The kit's resources, and what the drifts add: a custom role and an object replication policy.
+    run = check(lambda state, kit: [custom_role([f"{BLOBS}/write"])(state, kit), replicate_to(lambda kit: FOREIGN_ACCOUNT)(state, kit)])
     answered = [(r.path, run.fake.state.answer(r.path, r.query)) for r in run.fake.received]
-    assert len(answered) == 6 and all(status == 200 for _, (status, _) in answered)
+    assert len(answered) == 11 and all(status == 200 for _, (status, _) in answered)
     for path, (_, body) in answered:
-        assert unknown_fields(body, response_model(path)) == [], path
+        model = response_model(path)
+        if isinstance(model, list):
+            assert set(body) <= {"value", "nextLink"} and body["value"], path
+            assert [p for item in body["value"] for p in unknown_fields(item, model[0])] == [], path
+        else:
+            assert unknown_fields(body, model) == [], path
 
 
 def test_the_schema_guard_catches_a_field_the_api_does_not_define(kit):
-    msi = ManagedServiceIdentityClient.models(arm.API_VERSIONS["microsoft.managedidentity"])
+    msi = msi_models()
     identity = copy.deepcopy(kit.resources[0])
     identity["properties"]["clientSecret"] = "x"
     assert unknown_fields(identity, msi.Identity) == ["$.properties.clientSecret"]

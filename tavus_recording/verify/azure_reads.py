@@ -1,0 +1,259 @@
+"""What `verify` reads from Azure Resource Manager, and nothing else: SDK calls that never raise.
+
+Each read returns its answer as plain records for the shared rules (`tavus_recording.rules.azure`),
+or an `Unreadable` (denied, unreachable, refused credential) or a `NotFound`. The caller turns an
+`Unreadable` into unknown checks, never a pass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Callable, Optional, TypeVar, Union
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.authorization.v2022_04_01.operations import RoleAssignmentsOperations
+from azure.mgmt.msi import ManagedServiceIdentityClient
+from azure.mgmt.storage import StorageManagementClient
+
+from tavus_recording.rules.azure import Assignment, Credential, Replication
+from tavus_recording.rules.azure_rbac import Role, role_from_permissions
+
+# The ARM actions verify reads with. The built-in Reader role (acdd72a7-3385-48ef-bd42-f606fba81ae7)
+# grants `*/read`, which covers all of them.
+IDENTITY_READ = "Microsoft.ManagedIdentity/userAssignedIdentities/read"
+FEDERATED_CREDENTIALS_READ = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read"
+ROLE_ASSIGNMENTS_READ = "Microsoft.Authorization/roleAssignments/read"
+ROLE_DEFINITIONS_READ = "Microsoft.Authorization/roleDefinitions/read"
+ACCOUNT_READ = "Microsoft.Storage/storageAccounts/read"
+BLOB_SERVICE_READ = "Microsoft.Storage/storageAccounts/blobServices/read"
+CONTAINER_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/read"
+MANAGEMENT_POLICY_READ = "Microsoft.Storage/storageAccounts/managementPolicies/read"
+OBJECT_REPLICATION_READ = "Microsoft.Storage/storageAccounts/objectReplicationPolicies/read"
+READ_PERMISSIONS: tuple[str, ...] = (
+    IDENTITY_READ,
+    FEDERATED_CREDENTIALS_READ,
+    ROLE_ASSIGNMENTS_READ,
+    ROLE_DEFINITIONS_READ,
+    ACCOUNT_READ,
+    BLOB_SERVICE_READ,
+    CONTAINER_READ,
+    MANAGEMENT_POLICY_READ,
+    OBJECT_REPLICATION_READ,
+)
+READER_ROLE = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+MAX_MESSAGE = 300
+LOGIN_FIX = (
+    "sign in with `az login` (or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, "
+    "or run where a managed identity is available), then run verify again"
+)
+_DENIED_ACTION = re.compile(r"perform action '([^']+)'")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A read that could not be made: denied, unreachable, or no token. The checks it feeds are unknown."""
+
+    reason: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class NotFound:
+    """The resource does not exist (HTTP 404); `message` and `code` are ARM's."""
+
+    message: str
+    code: str = ""
+
+
+Read = Union[T, Unreadable, NotFound]
+
+
+def short(message: object) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def text(value: Any) -> Optional[str]:
+    """An SDK enum or string as its wire value."""
+    if value is None:
+        return None
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+def _error_code(exc: HttpResponseError) -> Optional[str]:
+    error = exc.error
+    return error.code if error is not None and error.code else None
+
+
+def _error_text(exc: HttpResponseError) -> str:
+    error = exc.error
+    return str(error.message) if error is not None and error.message else str(exc.message)
+
+
+class Reads:
+    """Runs each read, turning SDK errors into `NotFound` or `Unreadable`; never raises."""
+
+    def __init__(self, endpoint: str, reader_fix: str) -> None:
+        self.endpoint = endpoint
+        self.reader_fix = reader_fix
+        # Once the endpoint is unreachable, later reads report it at once instead of waiting again.
+        self.down: Optional[Unreadable] = None
+        # Whether ARM answered anything at all (an error is an answer): if not, verify cannot run.
+        self.answered = False
+
+    def run(self, action: str, call: Callable[[], T]) -> Read[T]:
+        if self.down is not None:
+            return self.down
+        try:
+            result = call()
+        except ResourceNotFoundError as exc:
+            self.answered = True
+            return NotFound(short(_error_text(exc)), _error_code(exc) or "")
+        except ClientAuthenticationError as exc:
+            self.answered = True
+            return Unreadable(f"{action}: Azure refused the credential ({short(_error_text(exc))})", LOGIN_FIX)
+        except HttpResponseError as exc:
+            self.answered = True
+            return self._http_error(action, exc)
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            self.down = Unreadable(
+                f"{self.endpoint} unreachable ({short(exc.message)})",
+                f"check that {self.endpoint} is reachable from here (network, proxy, DNS), then run verify again",
+            )
+            return self.down
+        except Exception as exc:  # noqa: BLE001 (no SDK error may end verify)
+            return Unreadable(f"{action} failed: {type(exc).__name__}: {short(exc)}")
+        self.answered = True
+        return result
+
+    def _http_error(self, action: str, exc: HttpResponseError) -> Unreadable:
+        if exc.status_code == 403:
+            match = _DENIED_ACTION.search(_error_text(exc))
+            return Unreadable(f"{match.group(1) if match else action} denied ({_error_code(exc) or 'HTTP 403'})", self.reader_fix)
+        return Unreadable(f"{action} failed: HTTP {exc.status_code} {_error_code(exc) or ''} {short(_error_text(exc))}".strip())
+
+
+@dataclass(frozen=True)
+class IdentityFacts:
+    client_id: Optional[str]
+    tenant_id: Optional[str]
+    principal_id: Optional[str]
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    minimum_tls_version: Optional[str]
+    https_only: Optional[bool]
+    allow_blob_public_access: Optional[bool]
+    allow_shared_key_access: Optional[bool]
+    public_network_access: Optional[str]
+    # networkAcls.defaultAction: what the firewall does with addresses no rule names.
+    default_action: Optional[str]
+
+
+def _role_assignments(authorization: AuthorizationManagementClient) -> RoleAssignmentsOperations:
+    """The client's role assignment operations, at its default api-version, 2022-04-01."""
+    # The multi-API client builds the operations class of the api-version it was given (its type is
+    # the union of them all), and those before 2020-10-01-preview have no list_for_subscription.
+    operations = authorization.role_assignments
+    if not isinstance(operations, RoleAssignmentsOperations):
+        raise TypeError(f"expected the 2022-04-01 role assignment operations, got {type(operations).__module__}")
+    return operations
+
+
+def _assignment(found: Any) -> Assignment:
+    return Assignment(found.role_definition_id or "", found.scope or "", found.principal_id or "", found.name or "", found.id or "")
+
+
+@dataclass
+class Arm:
+    """The management clients verify reads through, and the reads' runner."""
+
+    reads: Reads
+    msi: ManagedServiceIdentityClient
+    authorization: AuthorizationManagementClient
+    storage: StorageManagementClient
+
+    def identity(self, group: str, name: str) -> Read[IdentityFacts]:
+        def call() -> IdentityFacts:
+            found = self.msi.user_assigned_identities.get(group, name)
+            return IdentityFacts(found.client_id, found.tenant_id, found.principal_id)
+
+        return self.reads.run(IDENTITY_READ, call)
+
+    def credentials(self, group: str, name: str) -> Read[list[Credential]]:
+        # The SDK's api-version predates claimsMatchingExpression: a flexible credential reads as one
+        # without a subject, which the rules never pass either.
+        return self.reads.run(FEDERATED_CREDENTIALS_READ, lambda: [
+            Credential(c.name or "", c.issuer, c.subject, list(c.audiences) if c.audiences is not None else None, ref=c.id)
+            for c in self.msi.federated_identity_credentials.list(group, name)
+        ])
+
+    def assignments_of(self, principal_id: str) -> Read[list[Assignment]]:
+        """The principal's assignments in the subscription, at, above and below it."""
+        return self.reads.run(ROLE_ASSIGNMENTS_READ, lambda: [
+            _assignment(a) for a in _role_assignments(self.authorization).list_for_subscription(filter=f"principalId eq '{principal_id}'")
+        ])
+
+    def assignments_over(self, scope: str) -> Read[list[Assignment]]:
+        """Every principal's assignments at, above and below `scope`."""
+        return self.reads.run(ROLE_ASSIGNMENTS_READ, lambda: [_assignment(a) for a in _role_assignments(self.authorization).list_for_scope(scope)])
+
+    def role(self, role_id: str) -> Union[Role, Unreadable, NotFound]:
+        def call() -> Role:
+            found = self.authorization.role_definitions.get_by_id(role_id)
+            # Older api-versions' Permission has no data actions: read them by name (2022-04-01 has them).
+            permissions = [{"actions": p.actions or [], "notActions": p.not_actions or [],
+                            "dataActions": getattr(p, "data_actions", None) or [], "notDataActions": getattr(p, "not_data_actions", None) or []}
+                           for p in found.permissions or []]
+            return role_from_permissions(found.role_name or role_id, permissions)
+
+        return self.reads.run(ROLE_DEFINITIONS_READ, call)
+
+    def account(self, group: str, name: str) -> Read[AccountSettings]:
+        def call() -> AccountSettings:
+            found = self.storage.storage_accounts.get_properties(group, name)
+            # Flattened attributes: the same names on every SDK generation (msrest and typespec models).
+            return AccountSettings(
+                text(found.minimum_tls_version),
+                found.enable_https_traffic_only,
+                found.allow_blob_public_access,
+                found.allow_shared_key_access,
+                text(found.public_network_access),
+                text(found.network_rule_set.default_action) if found.network_rule_set else None,
+            )
+
+        return self.reads.run(ACCOUNT_READ, call)
+
+    def versioning(self, group: str, name: str) -> Read[Optional[bool]]:
+        return self.reads.run(BLOB_SERVICE_READ, lambda: self.storage.blob_services.get_service_properties(group, name).is_versioning_enabled)
+
+    def container_public_access(self, group: str, account: str, container: str) -> Read[Optional[str]]:
+        return self.reads.run(CONTAINER_READ, lambda: text(self.storage.blob_containers.get(group, account, container).public_access))
+
+    def lifecycle_rules(self, group: str, account: str) -> Read[list[Any]]:
+        """The account's management policy rules, as ARM's JSON."""
+
+        def call() -> list[Any]:
+            found = self.storage.management_policies.get(group, account, "default")
+            rules = found.as_dict().get("properties", {}).get("policy", {}).get("rules")
+            return rules if isinstance(rules, list) else []
+
+        return self.reads.run(MANAGEMENT_POLICY_READ, call)
+
+    def replication(self, group: str, account: str) -> Read[list[Replication]]:
+        return self.reads.run(OBJECT_REPLICATION_READ, lambda: [
+            Replication(p.source_account, p.destination_account, [r.as_dict() for r in p.rules or []], p.policy_id or p.name or "", p.id)
+            for p in self.storage.object_replication_policies.list(group, account)
+        ])

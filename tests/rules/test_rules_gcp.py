@@ -1,0 +1,610 @@
+"""The shared Google Cloud rules, as an attacker would test them: each attack in several spellings,
+and the safe look-alikes that must pass. A property test generates attribute conditions and holds
+the condition rule to an independent evaluator: it must never accept one that admits a subject
+other than Tavus's."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from components import gcp_policy
+from tavus_recording.rules import cel
+from tavus_recording.rules import gcp as rules
+from tavus_recording.rules.findings import ADVISORY, MANDATORY, Finding
+
+SUBJECT = "tavus-recording-writer"
+POOL = "projects/428173025661/locations/global/workloadIdentityPools/tavus"
+TAVUS = gcp_policy.workload_principal(POOL, SUBJECT)
+WRITER = "writer@acme-prod.iam.gserviceaccount.com"
+BUCKET = "acme-recordings"
+OWN = {"acme-prod", "428173025661"}
+MAPPING = {"google.subject": "assertion.sub"}
+
+
+def ids(findings: list[Finding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def test_the_rules_are_gcs_rules_each_once_with_a_level_and_a_time_to_act():
+    assert len({r.id for r in rules.RULES}) == len(rules.RULES)
+    assert all(r.id.startswith("gcs.") and r.level in (MANDATORY, ADVISORY) and r.acts and r.why for r in rules.RULES)
+    assert {r.id for r in rules.RULES if r.level == ADVISORY} == {
+        "gcs.service_account.least_privilege", "gcs.bucket.uniform_access", "gcs.bucket.force_destroy"}
+
+
+# --- the provider's attribute condition -----------------------------------------------------------
+
+PINNING = [
+    gcp_policy.attribute_condition(SUBJECT),
+    f"assertion.sub == '{SUBJECT}'",
+    f"assertion['sub'] == '{SUBJECT}'",
+    f'assertion["sub"]=="{SUBJECT}"',
+    f"'{SUBJECT}' == assertion.sub",
+    f"(assertion.sub == '{SUBJECT}')",
+    f"((assertion . sub == '{SUBJECT}'))",
+    f"assertion.sub == '{SUBJECT}' && assertion.aud == 'tavus'",
+    f"assertion.aud.startsWith('x') && (assertion.sub == '{SUBJECT}' && assertion.iss == 'y')",
+    f"(assertion.a || assertion.b) && assertion.sub == '{SUBJECT}'",
+    f"!assertion.admin && assertion.sub == '{SUBJECT}'",
+    f"assertion.sub == '{SUBJECT}' && assertion.sub == '{SUBJECT}'",
+    "assertion.sub == 'tavus-recording\\x2dwriter'",
+    "assertion.sub == 'tavus-recording\\u002Dwriter'",
+    "assertion.sub == 'tavus-recording\\055writer'",
+    f"google.subject == '{SUBJECT}'",
+]
+
+
+@pytest.mark.parametrize("condition", PINNING)
+def test_a_condition_that_provably_requires_tavuss_subject_passes(condition: str):
+    assert rules.condition_findings(condition, MAPPING, SUBJECT) == []
+    assert rules.condition_findings(condition, MAPPING) == []
+    assert rules.pinned_subjects(condition, MAPPING) == (SUBJECT,)
+
+
+# The red team's conditions, and more: each admits a subject other than Tavus's, or cannot be proved not to.
+UNPINNED = [
+    None,
+    "",
+    "   ",
+    "true",
+    "assertion.sub != ''",
+    f"assertion.sub == '{SUBJECT}' || true",
+    f"true || assertion.sub == '{SUBJECT}'",
+    f"assertion.sub == '{SUBJECT}' && true || true",
+    f"(assertion.sub == '{SUBJECT}' || true)",
+    f"assertion.sub == '{SUBJECT}' || assertion.sub != '{SUBJECT}'",
+    f"!(assertion.sub != '{SUBJECT}')",
+    f"assertion.sub.startsWith('{SUBJECT}')",
+    "assertion.sub.endsWith('writer')",
+    f"assertion.sub in ['{SUBJECT}', 'mallory']",
+    f"'{SUBJECT}' in [assertion.sub]",
+    f"assertion.sub == '{SUBJECT}' ? true : true",
+    f"assertion.sub == '{SUBJECT}' ? assertion.sub == '{SUBJECT}' : true",
+    "assertion.sub == assertion.sub",
+    "size(assertion.sub) > 0",
+    f"assertion.sub >= '{SUBJECT}'",
+    f"assertion.aud == '{SUBJECT}'",
+    f"'{SUBJECT}' == '{SUBJECT}'",
+    f"assertion.sub == '{SUBJECT}' // || true",
+    f"assertion.sub == r'{SUBJECT}'",
+    f"assertion.sub == b'{SUBJECT}'",
+    f"assertion.sub == '''{SUBJECT}'''",
+    f"assertion.sub == '{SUBJECT}\\q'",
+    f"assertion.sub == '{SUBJECT}",
+    f"(assertion.sub == '{SUBJECT}'",
+    f"assertion.sub == '{SUBJECT}' &&",
+    f"assertion.sub == '{SUBJECT}' & true",
+    f"assertion.sub\u00a0== '{SUBJECT}'",
+    f"assertion.sub == '{SUBJECT}', true",
+    "assertion.sub == ''",
+    f"assertion.sub == '{SUBJECT}' == true",
+    f"!assertion.sub == '{SUBJECT}'",
+    f"-assertion.sub == '{SUBJECT}'",
+    f"assertion.sub.x == '{SUBJECT}'",
+    f"assertion.subject == '{SUBJECT}'",
+    f"attribute.sub == '{SUBJECT}'",
+]
+
+
+@pytest.mark.parametrize("condition", UNPINNED)
+def test_a_condition_that_cannot_be_proved_to_pin_the_subject_is_refused(condition: Optional[str]):
+    found = rules.condition_findings(condition, MAPPING)
+    assert ids(found) == ["gcs.provider.condition"], condition
+    assert rules.condition_findings(condition, MAPPING, SUBJECT) != []
+    assert not rules.pinned_subjects(condition, MAPPING)
+
+
+def test_with_a_configured_subject_the_literal_must_be_it():
+    found = rules.condition_findings("assertion.sub == 'mallory'", MAPPING, SUBJECT)
+    assert "'mallory'" in found[0].problem and f"not Tavus's {SUBJECT!r}" in found[0].problem
+    assert rules.condition_findings("assertion.sub == 'mallory'", MAPPING) == []
+    # Admitting nothing at all cannot admit anyone else.
+    assert rules.condition_findings(f"assertion.sub == 'mallory' && assertion.sub == '{SUBJECT}'", MAPPING, SUBJECT) == []
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [{"google.subject": "assertion.email"}, {"google.subject": "'tavus-recording-writer'"}, {"google.subject": "assertion.sub + ''"},
+     {"google.subject": "assertion.sub.lowerAscii()"}, {}, None],
+)
+def test_google_subject_pins_only_when_mapped_from_exactly_the_sub_claim(mapping: Any):
+    assert rules.condition_findings(f"google.subject == '{SUBJECT}'", mapping) != []
+
+
+def test_an_attribute_mapped_from_exactly_the_sub_claim_names_the_subject_too():
+    mapping = {"google.subject": "assertion.sub", "attribute.who": "assertion['sub']"}
+    assert rules.condition_findings(f"attribute.who == '{SUBJECT}'", mapping, SUBJECT) == []
+    assert rules.condition_findings(f"attribute.who == '{SUBJECT}'", {**mapping, "attribute.who": "assertion.aud"}, SUBJECT) != []
+
+
+def test_the_tokenizer_reads_ceLs_escapes_and_refuses_what_it_does_not_know():
+    assert cel.tokens("'a\\'b' \"\\\\\" '\\U0001F600'") == [("str", "a'b"), ("str", "\\"), ("str", "\U0001F600")]
+    for bad in ["'\\ud800'", "'\\x4'", "'a\nb'", "`x`", "a @ b", "a = b", "a | b", "'\\U00110000'"]:
+        with pytest.raises(cel.NotProvable):
+            cel.tokens(bad)
+
+
+# --- a property test: the condition rule against an independent evaluator
+
+SUBJECTS = ("tavus", "mallory", "", "tavus ")
+Node = Union[tuple[str, Any], tuple[str, Any, Any]]
+
+
+@dataclass(frozen=True)
+class Token:
+    sub: str
+    aud: str
+
+
+TOKENS = [Token(sub, aud) for sub in SUBJECTS for aud in ("tavus", "x")]
+ATTRIBUTES = {"assertion.sub": "sub", "assertion['sub']": "sub", 'assertion["sub"]': "sub", "google.subject": "sub", "assertion.aud": "aud"}
+LITERALS = st.sampled_from(SUBJECTS + ("x",))
+
+
+def spell(value: str, style: int) -> str:
+    """A CEL literal for `value`, in one of several spellings (quotes, escapes)."""
+    if style == 1:
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if style == 2:
+        return '"' + "".join(f"\\x{ord(c):02x}" for c in value) + '"'
+    if style == 3 and value:
+        return '"' + "".join(f"\\{ord(c):03o}" for c in value) + '"'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+leaves = st.one_of(
+    st.tuples(st.sampled_from(["==", "!="]), st.sampled_from(sorted(ATTRIBUTES)), LITERALS, st.integers(0, 3), st.booleans()).map(
+        lambda t: ("cmp", t)
+    ),
+    st.booleans().map(lambda b: ("bool", b)),
+)
+trees = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.tuples(st.just("and"), inner, inner),
+        st.tuples(st.just("or"), inner, inner),
+        st.tuples(st.just("not"), inner),
+        st.tuples(st.just("paren"), inner),
+        st.tuples(st.just("ternary"), inner, inner, inner),
+    ),
+    max_leaves=8,
+)
+# Conjunctions with a pin somewhere, so that many generated conditions are ones the rule accepts.
+pins = st.tuples(st.just("=="), st.sampled_from(["assertion.sub", "assertion['sub']", "google.subject"]), LITERALS,
+                 st.integers(0, 3), st.booleans()).map(lambda t: ("cmp", t))
+conditions = st.one_of(
+    trees,
+    st.tuples(st.just("and"), trees, pins),
+    st.tuples(st.just("and"), pins, trees),
+    st.tuples(st.just("paren"), st.tuples(st.just("and"), trees, pins)),
+)
+PRECEDENCE = {"ternary": 0, "or": 1, "and": 2, "cmp": 3, "not": 4, "bool": 5, "paren": 5}
+
+
+def render(node: Any, needed: int = 0) -> str:
+    """The tree as CEL text, with only the parentheses its shape needs (plus `paren` nodes)."""
+    kind = node[0]
+    if kind == "bool":
+        text = "true" if node[1] else "false"
+    elif kind == "cmp":
+        op, attribute, value, style, flipped = node[1]
+        text = f"{spell(value, style)} {op} {attribute}" if flipped else f"{attribute} {op} {spell(value, style)}"
+    elif kind == "paren":
+        text = f"({render(node[1])})"
+    elif kind == "not":
+        text = f"!{render(node[1], PRECEDENCE['not'])}"
+    elif kind == "ternary":
+        text = f"{render(node[1], 1)} ? {render(node[2], 1)} : {render(node[3], 0)}"
+    else:
+        op = "&&" if kind == "and" else "||"
+        text = f"{render(node[1], PRECEDENCE[kind])} {op} {render(node[2], PRECEDENCE[kind] + 1)}"
+    return f"({text})" if PRECEDENCE[kind] < needed else text
+
+
+def evaluate(node: Any, token: Token) -> bool:
+    """The tree's value for a token whose google.subject is mapped from its sub."""
+    kind = node[0]
+    if kind == "bool":
+        return node[1]
+    if kind == "cmp":
+        op, attribute, value, _, _ = node[1]
+        equal = getattr(token, ATTRIBUTES[attribute]) == value
+        return equal if op == "==" else not equal
+    if kind == "paren":
+        return evaluate(node[1], token)
+    if kind == "not":
+        return not evaluate(node[1], token)
+    if kind == "ternary":
+        return evaluate(node[2], token) if evaluate(node[1], token) else evaluate(node[3], token)
+    left, right = evaluate(node[1], token), evaluate(node[2], token)
+    return (left and right) if kind == "and" else (left or right)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions)
+def test_no_generated_condition_the_rule_accepts_admits_a_subject_other_than_tavuss(tree: Any):
+    text = render(tree)
+    admitted = {t.sub for t in TOKENS if evaluate(tree, t)}
+    if rules.condition_findings(text, MAPPING, "tavus") == []:
+        assert admitted <= {"tavus"}, (text, admitted)
+    if rules.condition_findings(text, MAPPING) == []:
+        assert len(admitted) <= 1 and "" not in admitted, (text, admitted)
+    pinned = rules.pinned_subjects(text, MAPPING)
+    if pinned and len(pinned) == 1:
+        assert admitted <= set(pinned), (text, admitted)
+
+
+def test_the_evaluator_and_renderer_agree_on_precedence():
+    # `a || b && c` is `a || (b && c)`: the tree and its text must mean the same.
+    tree = ("or", ("bool", True), ("and", ("bool", False), ("bool", False)))
+    assert render(tree) == "true || false && false" and evaluate(tree, TOKENS[0]) is True
+    tree = ("and", ("or", ("bool", True), ("bool", False)), ("bool", False))
+    assert render(tree) == "(true || false) && false" and evaluate(tree, TOKENS[0]) is False
+    pin = ("cmp", ("==", "assertion.sub", "tavus", 1, False))
+    assert rules.condition_findings(render(("and", ("not", pin), pin)), MAPPING) == []  # admits nobody
+    assert rules.condition_findings(render(("or", pin, pin)), MAPPING) != []
+
+
+# --- mapping and issuer -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expression", ["assertion.sub", " assertion.sub ", "assertion['sub']", 'assertion["sub"]', "assertion . sub"])
+def test_the_subject_mapped_from_the_sub_claim_passes(expression: str):
+    assert rules.mapping_findings({"google.subject": expression}) == []
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [{}, None, {"google.subject": "assertion.aud"}, {"google.subject": "'tavus'"}, {"google.subject": "assertion.sub + ''"},
+     {"google.subject": "assertion.sub.extract('{x}')"}, {"google.subject": "assertion.email"}, {"attribute.sub": "assertion.sub"},
+     {"google.subject": "assertion.sub || true"}, {"google.subject": "r'assertion.sub'"}],
+)
+def test_a_subject_mapped_from_anything_else_is_refused(mapping: Any):
+    assert ids(rules.mapping_findings(mapping)) == ["gcs.provider.mapping"]
+
+
+@pytest.mark.parametrize("issuer", ["https://tavus-issuer.example", "https://tavus.example:8443/oidc"])
+def test_an_https_issuer_with_a_host_passes(issuer: str):
+    assert rules.issuer_findings({"oidc": {"issuerUri": issuer}}) == []
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["http://tavus-issuer.example", "https://tavus-issuer.example@evil.example", "https://user:pw@evil.example", "https:///path",
+     "https://", "ftp://tavus-issuer.example", "tavus-issuer.example", "https://tavus-issuer.example/?x=1", "https://evil.example#x",
+     "https://tavus issuer.example", "", None, "https://tavus-issuer.example:99999"],
+)
+def test_an_issuer_that_is_not_https_with_a_plain_host_is_refused(issuer: Any):
+    assert ids(rules.issuer_findings({"oidc": {"issuerUri": issuer}})) == ["gcs.provider.issuer"]
+
+
+def test_inline_signing_keys_and_a_pool_of_several_issuers_are_refused():
+    found = rules.issuer_findings({"oidc": {"issuerUri": "https://tavus-issuer.example", "jwksJson": '{"keys": []}'}}, "https://tavus-issuer.example")
+    assert ids(found) == ["gcs.provider.issuer"] and "jwksJson" in found[0].problem
+    assert rules.pool_issuer_findings(["https://a.example", "https://a.example"], POOL) == []
+    assert "2 issuers" in rules.pool_issuer_findings(["https://a.example", "https://b.example"], POOL)[0].problem
+
+
+def test_a_configured_issuer_must_match_and_the_provider_must_be_oidc():
+    assert rules.issuer_findings({"oidc": {"issuerUri": "https://a.example"}}, "https://a.example") == []
+    assert "https://b.example" in rules.issuer_findings({"oidc": {"issuerUri": "https://a.example"}}, "https://b.example")[0].problem
+    assert "aws" in rules.issuer_findings({"aws": {"accountId": "1"}})[0].problem
+
+
+# --- who can act as the writer -------------------------------------------------------------------------
+
+SET = f"principalSet://iam.googleapis.com/{POOL}/*"
+
+
+def on_writer(role: str, member: str) -> rules.Grant:
+    return rules.Grant(role, member, rules.SERVICE_ACCOUNT, WRITER)
+
+
+def on_project(role: str, member: str) -> rules.Grant:
+    return rules.Grant(role, member, rules.PROJECT, "acme-prod")
+
+
+def reaching(*grants: rules.Grant, accepted: Optional[set[str]] = None) -> list[Finding]:
+    return rules.impersonation_findings(grants, WRITER, accepted, own_projects=OWN)
+
+
+IMPERSONATORS = [
+    on_writer(gcp_policy.IMPERSONATION_ROLE, SET),
+    on_writer(gcp_policy.IMPERSONATION_ROLE, SET.replace("principalSet", "PrincipalSet")),
+    on_writer(gcp_policy.IMPERSONATION_ROLE, f"principalSet://iam.googleapis.com/{POOL}/attribute.aud/tavus"),
+    on_writer(gcp_policy.IMPERSONATION_ROLE, f"principalSet://iam.googleapis.com/{POOL}/group/admins"),
+    on_writer(gcp_policy.IMPERSONATION_ROLE, gcp_policy.workload_principal(POOL, "mallory")),
+    on_writer(gcp_policy.IMPERSONATION_ROLE, gcp_policy.workload_principal("projects/9/locations/global/workloadIdentityPools/other", SUBJECT)),
+    on_writer(gcp_policy.IMPERSONATION_ROLE, "principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/bob"),
+    on_writer(gcp_policy.IMPERSONATION_ROLE, "allUsers"),
+    on_writer("roles/iam.serviceAccountTokenCreator", "allAuthenticatedUsers"),
+    on_writer("roles/iam.serviceAccountTokenCreator", TAVUS),
+    on_writer("roles/iam.serviceAccountUser", "group:ops@acme.example"),
+    on_writer("roles/iam.serviceAccountOpenIdTokenCreator", "domain:acme.example"),
+    on_writer("roles/iam.serviceAccountKeyAdmin", "serviceAccount:ci@acme-prod.iam.gserviceaccount.com"),
+    on_writer("roles/iam.serviceAccountAdmin", "user:mallory@example.com"),
+    on_writer("roles/owner", "user:mallory@example.com"),
+    on_writer("roles/editor", "deleted:group:old@acme.example?uid=1"),
+    on_writer("roles/cloudfunctions.admin", "user:dev@acme.example"),
+    on_writer("projects/acme-prod/roles/custom", "user:dev@acme.example"),
+    on_writer("roles/storage.hmacKeyAdmin", "user:dev@acme.example"),
+    on_project("roles/iam.serviceAccountTokenCreator", "group:ops@acme.example"),
+    on_project("roles/editor", "serviceAccount:123-compute@developer.gserviceaccount.com"),
+    on_project("roles/owner", "domain:acme.example"),
+    on_project(gcp_policy.IMPERSONATION_ROLE, SET),
+    on_project(gcp_policy.IMPERSONATION_ROLE, TAVUS),
+    on_project("roles/editor", "serviceAccount:service-999@gcp-sa-cloudbuild.iam.gserviceaccount.com"),
+    on_project("roles/editor", "serviceAccount:service-428173025661@acme-prod.iam.gserviceaccount.com"),
+]
+
+
+@pytest.mark.parametrize("grant", IMPERSONATORS, ids=lambda g: f"{g.scope}:{g.role}:{g.member}")
+def test_anyone_else_who_can_act_as_the_writer_is_reported(grant: rules.Grant):
+    assert ids(reaching(grant, accepted={TAVUS})) == ["gcs.service_account.impersonation"]
+
+
+SAFE_GRANTS = [
+    on_writer(gcp_policy.IMPERSONATION_ROLE, TAVUS),
+    on_writer("roles/iam.serviceAccountViewer", "group:auditors@acme.example"),
+    on_writer("roles/viewer", "user:dev@acme.example"),
+    on_writer("roles/iam.securityReviewer", "group:security@acme.example"),
+    on_project("roles/owner", "user:admin@acme.example"),
+    on_project("roles/editor", "serviceAccount:428173025661@cloudservices.gserviceaccount.com"),
+    on_project("roles/cloudbuild.serviceAgent", "serviceAccount:service-428173025661@gcp-sa-cloudbuild.iam.gserviceaccount.com"),
+    on_project("roles/logging.logWriter", "serviceAccount:app@acme-prod.iam.gserviceaccount.com"),
+    on_project("roles/storage.objectAdmin", "group:data@acme.example"),
+    on_project("roles/viewer", "allAuthenticatedUsers"),  # not who-can-act-as-it's: who-else-reaches-the-recordings'
+]
+
+
+@pytest.mark.parametrize("grant", SAFE_GRANTS, ids=lambda g: f"{g.scope}:{g.role}:{g.member}")
+def test_grants_that_cannot_act_as_the_writer_pass(grant: rules.Grant):
+    assert reaching(grant, accepted={TAVUS}) == []
+
+
+def test_without_a_known_subject_one_federated_subject_is_taken_for_tavuss_and_a_second_is_reported():
+    assert reaching(on_writer(gcp_policy.IMPERSONATION_ROLE, TAVUS)) == []
+    second = on_writer(gcp_policy.IMPERSONATION_ROLE, gcp_policy.workload_principal(POOL, "mallory"))
+    found = reaching(on_writer(gcp_policy.IMPERSONATION_ROLE, TAVUS), second)
+    assert len(found) == 2 and all("one of 2 federated subjects" in f.problem for f in found)
+
+
+def test_a_harmless_role_can_be_vouched_for_and_a_defined_custom_role_judged_by_its_permissions():
+    custom = "projects/acme-prod/roles/reader"
+    grant = on_writer(custom, "group:ops@acme.example")
+    assert rules.impersonation_findings([grant], WRITER, {TAVUS}, {custom: ["iam.serviceAccounts.get", "storage.objects.get"]}) == []
+    assert rules.impersonation_findings([grant], WRITER, {TAVUS}, {custom: ["iam.serviceAccounts.getAccessToken"]}) != []
+    odd = on_writer("roles/example.reader", "group:ops@acme.example")
+    assert rules.impersonation_findings([odd], WRITER, {TAVUS}, harmless={"roles/example.reader"}) == []
+
+
+# --- what the writer (and its pool) can do ---------------------------------------------------------------
+
+ME = f"serviceAccount:{WRITER}"
+
+
+def held(role: str, scope: str = rules.BUCKET, target: str = BUCKET) -> rules.Grant:
+    return rules.Grant(role, ME, scope, target)
+
+
+def permissions(*grants: rules.Grant, buckets: Optional[set[str]] = {BUCKET}, custom: Optional[dict[str, list[str]]] = None) -> list[Finding]:
+    return rules.writer_permission_findings(grants, WRITER, buckets, custom or {})
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [held("roles/storage.objectAdmin"), held("roles/storage.objectUser"), held("roles/storage.legacyBucketWriter"),
+     held("roles/storage.legacyBucketOwner"), held("roles/storage.legacyObjectOwner"), held("roles/storage.admin"),
+     held("roles/owner"), held("roles/storage.objectCreator", target="other-bucket"), held("roles/storage.objectViewer", target="other-bucket"),
+     held("roles/logging.logWriter", rules.PROJECT, "acme-prod"), held("roles/viewer", rules.PROJECT, "acme-prod"),
+     held("roles/iam.serviceAccountTokenCreator", rules.SERVICE_ACCOUNT, "admin@acme-prod.iam.gserviceaccount.com"),
+     held("projects/acme-prod/roles/undefined")],
+    ids=lambda g: f"{g.role}@{g.target}",
+)
+def test_anything_beyond_creating_objects_in_the_bucket_is_mandatory(grant: rules.Grant):
+    assert ids(permissions(grant)) == ["gcs.service_account.permissions"]
+
+
+@pytest.mark.parametrize("role", sorted(rules.READ_ONLY_ROLES))
+def test_an_extra_read_on_the_same_bucket_is_advisory(role: str):
+    assert ids(permissions(held(role))) == ["gcs.service_account.least_privilege"]
+
+
+def test_custom_roles_are_judged_by_their_permissions_when_defined():
+    custom = "projects/acme-prod/roles/recorder"
+    assert permissions(held(custom), custom={custom: ["storage.objects.create", "storage.multipartUploads.create"]}) == []
+    assert ids(permissions(held(custom), custom={custom: ["storage.objects.create", "storage.objects.get"]})) == ["gcs.service_account.least_privilege"]
+    assert ids(permissions(held(custom), custom={custom: ["storage.objects.create", "storage.objects.delete"]})) == ["gcs.service_account.permissions"]
+    assert ids(permissions(held(custom), custom={custom: ["storage.buckets.setIamPolicy"]})) == ["gcs.service_account.permissions"]
+
+
+def test_the_writer_split_across_two_grants_on_one_bucket_passes_but_two_buckets_do_not():
+    assert permissions(held("roles/storage.objectCreator"), held("roles/storage.objectCreator"), buckets=None) == []
+    found = permissions(held("roles/storage.objectCreator"), held("roles/storage.objectCreator", target="b2"), buckets=None)
+    assert "on 2 buckets" in found[0].problem
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [rules.Grant("roles/storage.objectAdmin", SET, rules.BUCKET, BUCKET), rules.Grant("roles/storage.objectViewer", TAVUS, rules.BUCKET, "x"),
+     rules.Grant("roles/storage.objectAdmin", SET, rules.PROJECT, "acme-prod"),
+     rules.Grant("roles/pubsub.admin", f"principalSet://iam.googleapis.com/{POOL}/attribute.aud/x", rules.OTHER, "topic t")],
+    ids=lambda g: f"{g.scope}:{g.role}",
+)
+def test_a_pools_identities_may_hold_nothing_of_their_own(grant: rules.Grant):
+    assert ids(rules.pool_grant_findings([grant])) == ["gcs.service_account.permissions"]
+
+
+def test_a_pools_reach_to_accounts_is_left_to_who_can_act_as_them():
+    assert rules.pool_grant_findings([on_writer("roles/iam.serviceAccountTokenCreator", SET), on_project(gcp_policy.IMPERSONATION_ROLE, SET),
+                                      rules.Grant("roles/storage.objectAdmin", "user:dev@acme.example", rules.BUCKET, BUCKET)]) == []
+
+
+# --- who else reaches the recordings ---------------------------------------------------------------------
+
+
+def bucket_access(*grants: rules.Grant) -> list[Finding]:
+    return rules.bucket_access_findings(grants, {WRITER}, OWN)
+
+
+OUTSIDERS = [
+    rules.Grant("roles/storage.objectViewer", "allUsers", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "allusers", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.legacyBucketReader", "allAuthenticatedUsers", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", SET, rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", TAVUS, rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "serviceAccount:spy@other-proj.iam.gserviceaccount.com", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "deleted:serviceAccount:spy@other-proj.iam.gserviceaccount.com?uid=1", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "serviceAccount:someone@gmail.com", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "serviceAccount:other-proj@appspot.gserviceaccount.com", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "projectViewer:other-proj", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "weird:member", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "serviceAccount:spy@other-proj.iam.gserviceaccount.com", rules.PROJECT, "acme-prod"),
+    rules.Grant("roles/editor", "allAuthenticatedUsers", rules.PROJECT, "acme-prod"),
+    rules.Grant("roles/cloudfunctions.admin", "serviceAccount:spy@other-proj.iam.gserviceaccount.com", rules.PROJECT, "acme-prod"),
+]
+
+
+@pytest.mark.parametrize("grant", OUTSIDERS, ids=lambda g: f"{g.scope}:{g.member}")
+def test_the_public_federated_identities_and_other_projects_are_reported(grant: rules.Grant):
+    assert ids(bucket_access(grant)) == ["gcs.bucket.access"]
+
+
+INSIDERS = [
+    rules.Grant("roles/storage.objectAdmin", ME, rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "user:dev@acme.example", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "group:data@acme.example", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "serviceAccount:app@acme-prod.iam.gserviceaccount.com", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.legacyBucketOwner", "projectEditor:428173025661", rules.BUCKET, BUCKET),
+    rules.Grant("roles/storage.objectViewer", "serviceAccount:service-428173025661@gs-project-accounts.iam.gserviceaccount.com", rules.BUCKET, BUCKET),
+    rules.Grant("roles/logging.logWriter", "serviceAccount:spy@other-proj.iam.gserviceaccount.com", rules.PROJECT, "acme-prod"),
+    rules.Grant("roles/iam.serviceAccountTokenCreator", "allUsers", rules.PROJECT, "acme-prod"),
+]
+
+
+@pytest.mark.parametrize("grant", INSIDERS, ids=lambda g: f"{g.scope}:{g.member}")
+def test_your_own_people_and_accounts_and_roles_without_storage_pass(grant: rules.Grant):
+    assert bucket_access(grant) == []
+
+
+# --- keys -------------------------------------------------------------------------------------------------
+
+
+def test_a_key_of_the_writer_is_the_writer():
+    assert ids(rules.key_findings(WRITER)) == ["gcs.service_account.keys"]
+    assert "enable it again" in rules.key_findings(WRITER, disabled=True)[0].problem
+    assert "HMAC" in rules.key_findings(WRITER, "HMAC")[0].problem
+    assert rules.key_findings(WRITER, "SYSTEM_MANAGED") == []
+
+
+# --- that recordings last ----------------------------------------------------------------------------------
+
+
+def camel(value: Any) -> Any:
+    """pulumi-gcp's snake_case args as the engine hands them to the pack (camelCase)."""
+    if isinstance(value, dict):
+        return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): camel(v) for k, v in value.items()}
+    return value
+
+
+def delete(**condition: Any) -> dict[str, Any]:
+    return {"action": {"type": "Delete"}, "condition": condition}
+
+
+EARLY = [
+    delete(age=30, withState="LIVE"),
+    delete(age=30),
+    delete(age=30, withState="ANY"),
+    delete(age=0, withState="LIVE"),
+    delete(createdBefore="2027-01-01"),
+    delete(customTimeBefore="2027-01-01"),
+    delete(daysSinceCustomTime=1),
+    delete(age=364, matchesPrefix=["rec"]),
+    delete(age=1, isLive=True),
+    delete(age=400, noAge=True),
+    delete(age=1, matchesStorageClass=["STANDARD"]),
+    delete(),
+    {"action": {"type": "Obliterate"}, "condition": {"age": 1}},
+    {"action": {}, "condition": {"age": 1}},
+    {"action": {"type": "Delete"}, "conditions": [{"age": 1}]},
+]
+
+
+@pytest.mark.parametrize("rule", EARLY, ids=str)
+def test_a_rule_that_deletes_live_recordings_early_is_reported(rule: dict[str, Any]):
+    assert ids(rules.lifecycle_findings([rule], 365)) == ["gcs.bucket.lifecycle"]
+    assert ids(rules.lifecycle_findings([rule], None)) == ["gcs.bucket.lifecycle"]
+
+
+SPARING = [
+    delete(daysSinceNoncurrentTime=30, withState="ARCHIVED"),
+    delete(age=1, withState="ARCHIVED"),
+    delete(age=1, isLive=False),
+    delete(numNewerVersions=3),
+    delete(noncurrentTimeBefore="2027-01-01"),
+    delete(daysSinceNoncurrentTime=1, withState="LIVE"),
+    {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"}, "condition": {"age": 1}},
+    {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 1}},
+]
+
+
+@pytest.mark.parametrize("rule", SPARING, ids=str)
+def test_rules_that_spare_live_recordings_pass_whatever_the_retention(rule: dict[str, Any]):
+    assert rules.lifecycle_findings([rule], None) == [] and rules.lifecycle_findings([rule], 365) == []
+
+
+def test_the_kits_own_rules_pass_with_its_retention_and_a_live_deletion_needs_one():
+    kit = [camel(r) for r in gcp_policy.lifecycle_rules(30, 365)]
+    assert rules.lifecycle_findings(kit, 365) == []
+    assert rules.lifecycle_findings(delete(age=365, withState="LIVE", matchesPrefix=["x"]) and [delete(age=400)], 365) == []
+    assert ids(rules.lifecycle_findings(kit, 400)) == ["gcs.bucket.lifecycle"]
+    assert ids(rules.lifecycle_findings(kit, None)) == ["gcs.bucket.lifecycle"]
+    unknown = rules.lifecycle_findings(kit, None, retention_known=False)
+    assert [f.unknown for f in unknown] == [True]
+
+
+def test_a_retention_policy_must_last_as_long_as_the_stack_asks():
+    assert rules.retention_findings(None, None) == []
+    assert "no retention policy" in rules.retention_findings(None, 30)[0].problem
+    assert "7 days" in rules.retention_findings({"retentionPeriod": str(7 * 86400)}, 30)[0].problem
+    assert rules.retention_findings({"retentionPeriod": str(30 * 86400), "isLocked": True}, 30) == []
+    assert rules.retention_findings({"retentionPeriod": 31 * 86400}, 30) == []
+
+
+def test_copies_may_go_only_to_the_stacks_own_buckets():
+    def job(spec: str = "transferSpec", **sink: Any) -> dict[str, Any]:
+        return {spec: {"gcsDataSource": {"bucketName": BUCKET}, **sink}}
+
+    assert rules.transfer_findings(job(gcsDataSink={"bucketName": "mine"}), {BUCKET}, {BUCKET, "mine"}) == []
+    assert ids(rules.transfer_findings(job(gcsDataSink={"bucketName": "theirs"}), {BUCKET}, {BUCKET})) == ["gcs.bucket.transfer"]
+    assert ids(rules.transfer_findings(job("replicationSpec", gcsDataSink={"bucketName": "theirs"}), {BUCKET}, {BUCKET})) == ["gcs.bucket.transfer"]
+    assert "file system" in rules.transfer_findings(job(posixDataSink={"rootDirectory": "/mnt"}), {BUCKET}, set())[0].problem
+    assert ids(rules.transfer_findings(job(), {BUCKET}, set())) == ["gcs.bucket.transfer"]
+    assert rules.transfer_findings(job(gcsDataSink={"bucketName": "theirs"}), {"other"}, set()) == []
+    assert rules.transfer_findings({**job(gcsDataSink={"bucketName": "theirs"}), "status": "DELETED"}, {BUCKET}, set()) == []
