@@ -1,11 +1,14 @@
 """Azure: the pack's view of a stack, judged by the shared rules in `tavus_recording.rules.azure`.
 
-An identity is Tavus's when it has a federated identity credential (its `resourceName`, by value or by
-dependency); with the default configuration every federated identity is judged, and a configured
-issuer, subject and audience only add checks. Its role assignments are those whose `principalId` is its
-principal id, by value (any case) or by dependency. The recordings containers are those its Storage Blob
-Data Contributor assignments (or its component's `container_id`) name; their accounts' lifecycle and
-object replication, and every assignment that reaches them, are judged against the rules.
+An identity is Tavus's when it has a federated identity credential (its `resourceName`, or the classic
+provider's `parentId`, by value or by dependency); with the default configuration every federated identity
+is judged, and a configured issuer, subject and audience only add checks. Its role assignments are those
+whose `principalId` is its principal id, by value (any case) or by dependency, or an Entra ID group's it is
+made a member of in the stack. Role assignments are azure-native's RoleAssignment, PIM's schedule requests
+and eligibility schedules (an eligible role is a grant: it can be activated), and the classic provider's
+Assignment. The recordings containers are those its Storage Blob Data Contributor assignments (or its
+component's `container_id`) name; their accounts' lifecycle and object replication, and every assignment
+that reaches them, are judged against the rules.
 
 What one resource shows (a credential, an account, a container) is judged by a resource policy, before
 that resource is created; what needs several by a stack policy, at preview and after the update's steps.
@@ -14,7 +17,7 @@ A value the engine does not know yet is never a violation: it is judged once kno
 
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from pulumi_policy import PolicyConfigSchema
@@ -22,12 +25,15 @@ from pulumi_policy import PolicyConfigSchema
 from rule_kit import UNKNOWN, StackResource, flag, has_unknown, resource_policy, stack_policy
 from tavus_recording.rules import azure as rules
 from tavus_recording.rules.azure_rbac import (
+    BUILTIN_ROLES,
     ContainerRef,
     account_name,
-    account_scopes,
+    broad_scope,
     container_of,
     covers_container,
     covers_identity,
+    identity_above,
+    identity_of,
     role_from_permissions,
     role_guid,
     same_container,
@@ -38,6 +44,24 @@ IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+# PIM (azure-native authorization, props principalId, roleDefinitionId, scope, requestType): an AdminAssign
+# request makes an active assignment, an eligibility one a role its holder can activate.
+PIM_ASSIGNMENT = "azure-native:authorization:RoleAssignmentScheduleRequest"
+PIM_ELIGIBILITY = "azure-native:authorization:RoleEligibilityScheduleRequest"
+PIM_ELIGIBILITY_SCHEDULE = "azure-native:authorization:PimRoleEligibilitySchedule"
+# The classic provider (pulumi-azure): Assignment takes roleDefinitionId or roleDefinitionName (a built-in role's
+# name), scope and principalId; FederatedIdentityCredential takes parentId (the identity's id), issuer, subject
+# and one `audience`; RoleDefinition takes roleDefinitionId and permissions.
+CLASSIC_ASSIGNMENT = "azure:authorization/assignment:Assignment"
+CLASSIC_ROLE_DEFINITION = "azure:authorization/roleDefinition:RoleDefinition"
+CLASSIC_IDENTITY = "azure:authorization/userAssignedIdentity:UserAssignedIdentity"
+CLASSIC_CREDENTIAL = "azure:armmsi/federatedIdentityCredential:FederatedIdentityCredential"
+IDENTITIES = (IDENTITY, CLASSIC_IDENTITY)
+CREDENTIALS = (FEDERATED_CREDENTIAL, CLASSIC_CREDENTIAL)
+ASSIGNMENTS = (ROLE_ASSIGNMENT, PIM_ASSIGNMENT, PIM_ELIGIBILITY, PIM_ELIGIBILITY_SCHEDULE, CLASSIC_ASSIGNMENT)
+ROLE_DEFINITIONS = (ROLE_DEFINITION, CLASSIC_ROLE_DEFINITION)
+# PIM request types that take a role away rather than grant it (RequestType: AdminRemove, SelfDeactivate).
+_REMOVALS = ("adminremove", "selfdeactivate")
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 CONTAINER = "azure-native:storage:BlobContainer"
@@ -66,8 +90,23 @@ def _token(config: Mapping[str, Any]) -> rules.Token:
 # --- one resource: a credential, an account, a container
 
 
+# Every identity with a federated credential is judged as Tavus's (the kit's documented behaviour): how to
+# keep another one, such as a CI deployer's, out of the pack's reach.
+EXEMPT = ("; if this identity is not Tavus's (a CI deployer's), the pack still judges it, as it judges every identity with a "
+          "federated credential: manage it from a separate stack, or disable this policy for this stack")
+
+
+def _audiences(props: Mapping[str, Any]) -> Any:
+    """azure-native's `audiences`, or the classic provider's one `audience` as a list."""
+    if "audiences" in props or "audience" not in props:
+        return props.get("audiences")
+    audience = props.get("audience")
+    return [audience] if isinstance(audience, str) else audience
+
+
 def check_credential(props: dict[str, Any], config: Mapping[str, Any]) -> Iterable[Finding]:
     token = _token(config)
+    props = {**props, "audiences": _audiences(props)}
     problems: list[str] = []
     if not has_unknown(props.get("claimsMatchingExpression")):
         problems += rules.expression_problems(props.get("claimsMatchingExpression"))
@@ -77,7 +116,8 @@ def check_credential(props: dict[str, Any], config: Mapping[str, Any]) -> Iterab
         problems += rules.subject_problems(props.get("subject"), token.subject)
     if not has_unknown(props.get("audiences")):
         problems += rules.audience_problems(props.get("audiences"), token.audience)
-    return [Finding(rules.FEDERATION.id, problem, rules.credential_fix(token)) for problem in problems]
+    configured = token.issuer or token.subject or token.audience
+    return [Finding(rules.FEDERATION.id, problem, rules.credential_fix(token) + (EXEMPT if configured else "")) for problem in problems]
 
 
 def _account_check(prop: str, judge: Callable[[Any], list[Finding]]) -> Callable[[dict[str, Any], Mapping[str, Any]], list[Finding]]:
@@ -126,12 +166,22 @@ def _of_type(resources: list[StackResource], *types: str) -> list[StackResource]
     return [r for r in resources if r.type in types]
 
 
+def _parent(credential: StackResource) -> tuple[Optional[str], Optional[str], set[str]]:
+    """The identity a credential is on: its name, group and the URNs its reference depends on."""
+    if credential.type == CLASSIC_CREDENTIAL:
+        found = identity_of(credential.props.get("parentId"))
+        group = found[1] if found else _lower(credential.props.get("resourceGroupName"))
+        return (found[2] if found else None), group, set(credential.deps.get("parentId", ()))
+    return (_lower(credential.props.get("resourceName")), _lower(credential.props.get("resourceGroupName")),
+            set(credential.deps.get("resourceName", ())))
+
+
 def tavus_identities(resources: list[StackResource]) -> list[TavusIdentity]:
-    identities = _of_type(resources, IDENTITY)
+    identities = _of_type(resources, *IDENTITIES)
     found: dict[Any, TavusIdentity] = {}
-    for credential in _of_type(resources, FEDERATED_CREDENTIAL):
-        name, group = _lower(credential.props.get("resourceName")), _lower(credential.props.get("resourceGroupName"))
-        owner = next((i for i in identities if i.urn in credential.deps.get("resourceName", ())), None) or next(
+    for credential in _of_type(resources, *CREDENTIALS):
+        name, group, urns = _parent(credential)
+        owner = next((i for i in identities if i.urn in urns), None) or next(
             (i for i in identities if name and _lower(i.props.get("name")) == name
              and group in (None, _lower(i.props.get("resourceGroupName")))), None)
         key: Any = owner.urn if owner else ((group, name) if name else None)
@@ -140,14 +190,31 @@ def tavus_identities(resources: list[StackResource]) -> list[TavusIdentity]:
     return list(found.values())
 
 
-def _principal(assignment: StackResource, identities: list[TavusIdentity]) -> Optional[str]:
-    """The assignment's principal as the rules compare it: a Tavus identity's reference when it names one,
-    the principal id otherwise; None while it cannot be told."""
+def _memberships(resources: list[StackResource], identities: list[TavusIdentity]) -> dict[str, str]:
+    """Entra ID groups a Tavus identity is made a member of in the stack (azuread GroupMember: groupObjectId,
+    memberObjectId), by object id and by reference: each group's roles are the identity's."""
+    found: dict[str, str] = {}
+    for member in (r for r in resources if r.type.startswith("azuread:") and r.type.endswith(":GroupMember")):
+        urns, value = set(member.deps.get("memberObjectId", ())), _lower(member.props.get("memberObjectId"))
+        for identity in identities:
+            if identity.resource and (identity.resource.urn in urns or (value is not None and value in identity.principals)):
+                group = _lower(member.props.get("groupObjectId"))
+                keys = ({group} if group else set()) | {f"urn:{urn}".lower() for urn in member.deps.get("groupObjectId", ())}
+                found.update({key: _key(identity.resource) for key in keys})
+    return found
+
+
+def _principal(assignment: StackResource, identities: list[TavusIdentity], groups: Mapping[str, str] = {}) -> Optional[str]:
+    """The assignment's principal as the rules compare it: a Tavus identity's reference when it names one
+    (or a group it is in), the principal id otherwise; None while it cannot be told."""
     urns = set(assignment.deps.get("principalId", ()))
     value = assignment.props.get("principalId")
     for identity in identities:
         if identity.resource and (identity.resource.urn in urns or _lower(value) in identity.principals):
             return _key(identity.resource)
+    keys = ({text} if (text := _lower(value)) else set()) | {f"urn:{urn}".lower() for urn in urns}
+    for key in sorted(keys & set(groups)):
+        return groups[key]
     if isinstance(value, str):
         return value.lower()
     return f"urn:{sorted(urns)[0]}".lower() if urns else None
@@ -158,7 +225,7 @@ def definitions(resources: list[StackResource]) -> tuple[dict[str, rules.Role], 
     stand-in GUID while the real one is unknown)."""
     roles: dict[str, rules.Role] = {}
     by_urn: dict[str, str] = {}
-    for definition in _of_type(resources, ROLE_DEFINITION):
+    for definition in _of_type(resources, *ROLE_DEFINITIONS):
         guid = role_guid(definition.props.get("name")) or role_guid(definition.props.get("roleDefinitionId"))
         guid = guid or str(uuid.uuid5(uuid.NAMESPACE_URL, definition.urn))
         by_urn[definition.urn] = guid
@@ -168,12 +235,32 @@ def definitions(resources: list[StackResource]) -> tuple[dict[str, rules.Role], 
     return roles, by_urn
 
 
+_BUILTIN_NAMES = {role.name.lower(): guid for guid, role in BUILTIN_ROLES.items()}
+
+
 def _role(assignment: StackResource, by_urn: dict[str, str]) -> Any:
     value = assignment.props.get("roleDefinitionId")
     for urn in assignment.deps.get("roleDefinitionId", ()):
         if urn in by_urn:
             return by_urn[urn]
+    if value is None and "roleDefinitionName" in assignment.props:
+        # The classic provider names a built-in role; a name the rules do not know stays unprovable.
+        name = assignment.props["roleDefinitionName"]
+        return _BUILTIN_NAMES.get(name.lower(), name) if isinstance(name, str) else name
     return value
+
+
+def _scope_label(assignment: StackResource, resources: list[StackResource]) -> str:
+    """A scope given by reference, as a person reads it: the resources it was made from."""
+    if assignment.props.get("scope") is not UNKNOWN:
+        return ""
+    named = [r for r in resources if r.urn in assignment.deps.get("scope", ())]
+    return "the scope of " + ", ".join(f"'{r.name}' ({r.type})" for r in named) if named else ""
+
+
+def _removes(assignment: StackResource) -> bool:
+    kind = assignment.props.get("requestType")
+    return kind is UNKNOWN or (isinstance(kind, str) and kind.lower() in _REMOVALS)
 
 
 @dataclass
@@ -199,12 +286,14 @@ def model(resources: list[StackResource]) -> Model:
     identities = tavus_identities(resources)
     roles, by_urn = definitions(resources)
     pending = set(by_urn.values()) - set(roles)
+    groups = _memberships(resources, identities)
     assignments = []
-    for resource in _of_type(resources, ROLE_ASSIGNMENT):
-        principal, role = _principal(resource, identities), _role(resource, by_urn)
-        if principal is None or role is UNKNOWN or role_guid(role) in pending:
+    for resource in _of_type(resources, *ASSIGNMENTS):
+        principal, role = _principal(resource, identities, groups), _role(resource, by_urn)
+        if principal is None or role is UNKNOWN or role_guid(role) in pending or _removes(resource):
             continue
-        assignments.append(rules.Assignment(role, resource.props.get("scope"), principal, resource.name, resource))
+        assignments.append(rules.Assignment(role, resource.props.get("scope"), principal, resource.name, resource,
+                                            _scope_label(resource, resources)))
     return Model(resources, identities, assignments, roles, pending)
 
 
@@ -233,12 +322,17 @@ def once(check: Callable[[list[StackResource], Mapping[str, Any]], Iterable[tupl
     return checked
 
 
+def _credential(credential: StackResource) -> rules.Credential:
+    props = credential.props
+    name = props.get("federatedIdentityCredentialResourceName") or props.get("name") or credential.name
+    return rules.Credential(str(name), props.get("issuer"), props.get("subject"), _audiences(props),
+                            props.get("claimsMatchingExpression"), credential)
+
+
 def check_federation(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     """More than one credential on one identity (each credential alone is the resource policy's)."""
     for identity in tavus_identities(resources):
-        credentials = [rules.Credential(str(c.props.get("federatedIdentityCredentialResourceName") or c.props.get("name") or c.name), c.props.get("issuer"), c.props.get("subject"),
-                                        c.props.get("audiences"), c.props.get("claimsMatchingExpression"), c)
-                       for c in identity.credentials]
+        credentials = [_credential(c) for c in identity.credentials]
         judged = [(record, finding) for record, finding in rules.federation_findings(credentials, _token(config)) if record is None]
         yield from _reported(judged, identity.resource or identity.credentials[-1])
 
@@ -251,25 +345,69 @@ def _component_container(identity: TavusIdentity, resources: list[StackResource]
 
 def check_grants(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     view = model(resources)
+    containers = {c.urn for c in _of_type(resources, CONTAINER)}
+
+    def at_container(assignment: rules.Assignment) -> Optional[bool]:
+        # A scope given by reference: a container's (it is its id), or wider (the account's, the group's).
+        return None if isinstance(assignment.scope, str) else bool(containers & set(_ref(assignment).deps.get("scope", ())))
+
     for identity in view.identities:
-        mine = [a for a in view.of(identity) if isinstance(a.scope, str)]
+        mine = [a for a in view.of(identity) if isinstance(a.scope, str) or _ref(a).deps.get("scope")]
         if not mine:
             continue
-        judged = rules.grant_findings(mine, _component_container(identity, resources), view.roles)
-        yield from _reported(judged, identity.resource or _ref(mine[0]))
+        judged = rules.grant_findings(mine, _component_container(identity, resources), view.roles, at_container=at_container)
+        for resource, finding in _reported(judged, identity.resource or _ref(mine[0])):
+            yield resource, replace(finding, fix=finding.fix + EXEMPT)
 
 
 def _covers_identity(identity: TavusIdentity, resources: list[StackResource]) -> Callable[[rules.Assignment], bool]:
-    """An assignment's scope is over the identity: by value, or by reference to it or its resource group."""
-    groups = {r.urn for r in _of_type(resources, RESOURCE_GROUP) if _lower(r.props.get("name")) == identity.prop("resourceGroupName")}
-    urns = groups | ({identity.resource.urn} if identity.resource else set())
+    """An assignment's scope is over the identity: by value, or by reference to it, its federated credentials
+    or its resource group. While the group is not known (a first preview), a group scope is judged only when
+    a resource group of the stack the identity depends on names it: an unrelated group is no violation."""
+    resource = identity.resource
+    group = identity.prop("resourceGroupName")
+    group_deps = set(resource.deps.get("resourceGroupName", ())) if resource else set()
+    groups = [r for r in _of_type(resources, RESOURCE_GROUP) if r.urn in group_deps or (group and _lower(r.props.get("name")) == group)]
+    group = group or next((name for g in groups if (name := _lower(g.props.get("name")))), None)
+    name = identity.prop("name")
+    urns = {g.urn for g in groups} | ({resource.urn} if resource else set()) | {c.urn for c in identity.credentials}
 
     def covers(assignment: rules.Assignment) -> bool:
         if isinstance(assignment.scope, str):
-            return covers_identity(assignment.scope, None, identity.prop("resourceGroupName"), identity.prop("name"))
+            if group is not None or broad_scope(assignment.scope):
+                return covers_identity(assignment.scope, None, group, name)
+            found = identity_above(assignment.scope)
+            return found is not None and name is not None and found[2] == name
         return bool(urns & set(_ref(assignment).deps.get("scope", ())))
 
     return covers
+
+
+def _names(entries: Any) -> list[Any]:
+    """The identity ids an `identity` block lists: a map keyed by id, or a list of ids (either, by API version)."""
+    if isinstance(entries, Mapping):
+        return list(entries)
+    if isinstance(entries, list):
+        return [e.get("id") or e.get("resourceId") if isinstance(e, Mapping) else e for e in entries]
+    return []
+
+
+def _attached(identity: TavusIdentity, resources: list[StackResource]) -> list[rules.Attached]:
+    """Resources of the stack that run as the identity: their `identity.userAssignedIdentities` (or the classic
+    provider's `identity.identityIds`) names it, by id or by dependency on it."""
+    if identity.resource is None:
+        return []
+    urn, name, group = identity.resource.urn, identity.prop("name"), identity.prop("resourceGroupName")
+    found: list[rules.Attached] = []
+    for resource in resources:
+        if resource.urn == urn or resource.type in CREDENTIALS:
+            continue
+        block = resource.props.get("identity")
+        entries = _names(block.get("userAssignedIdentities")) + _names(block.get("identityIds")) if isinstance(block, Mapping) else []
+        named = [found_ for e in entries if (found_ := identity_of(e)) is not None]
+        if urn in resource.deps.get("identity", ()) or any(name and n[2] == name and group in (None, n[1]) for n in named):
+            found.append(rules.Attached(resource.name, resource.type, resource))
+    return found
 
 
 @once
@@ -282,6 +420,8 @@ def check_operators(resources: list[StackResource], config: Mapping[str, Any]) -
         judged = rules.operator_findings(others, (None, None, None), identity.principals, view.roles,
                                          covers=_covers_identity(identity, resources))
         yield from _reported(judged, identity.resource)
+        for attached, finding in rules.attachment_findings(_attached(identity, resources)):
+            yield attached.ref, finding
 
 
 # --- the recordings containers, and who else reaches them
@@ -310,6 +450,7 @@ def _defines(container: StackResource, scope: str) -> bool:
 def targets(view: Model) -> list[Target]:
     resources = view.resources
     accounts, containers = _of_type(resources, STORAGE_ACCOUNT), _of_type(resources, CONTAINER)
+    groups = _of_type(resources, RESOURCE_GROUP)
     refs: list[tuple[Optional[ContainerRef], Optional[StackResource]]] = []
     for identity in view.identities:
         for assignment in view.of(identity):
@@ -327,7 +468,11 @@ def targets(view: Model) -> list[Target]:
     for ref, resource in refs:
         account_urns = {a.urn for a in accounts if ref and _lower(a.props.get("name")) == ref.account}
         account_urns |= set(resource.deps.get("accountName", ())) if resource else set()
-        urns = account_urns | ({resource.urn} if resource else set())
+        # The resource group: the container's or its account's by dependency, or the one of its name.
+        group_urns = set(resource.deps.get("resourceGroupName", ())) if resource else set()
+        group_urns |= {u for a in accounts if a.urn in account_urns for u in a.deps.get("resourceGroupName", ())}
+        group_urns |= {g.urn for g in groups if ref and ref.group and _lower(g.props.get("name")) == ref.group}
+        urns = account_urns | group_urns | ({resource.urn} if resource else set())
         # One target per container, however many assignments (or the component) name it.
         key = (ref.account, ref.container) if ref else (resource.urn if resource else None)
         before = merged.get(key)
@@ -345,7 +490,7 @@ def _stack_principals(resources: list[StackResource]) -> set[str]:
     for resource in resources:
         identity = resource.props.get("identity")
         values = [identity.get("principalId") if isinstance(identity, dict) else None]
-        if resource.type == IDENTITY:
+        if resource.type in IDENTITIES:
             values.append(resource.props.get("principalId"))
         if resource.type.startswith("azuread:"):
             values.append(resource.props.get("objectId"))
@@ -362,17 +507,19 @@ def check_access(resources: list[StackResource], config: Mapping[str, Any]) -> I
     for target in targets(view):
         def covers(assignment: rules.Assignment, target: Target = target) -> bool:
             if isinstance(assignment.scope, str):
-                return target.ref is not None and covers_container(assignment.scope, target.ref)
+                # While the container's names are not known (a first preview), the scopes over every container.
+                return covers_container(assignment.scope, target.ref) if target.ref else broad_scope(assignment.scope)
             return bool(target.urns & set(_ref(assignment).deps.get("scope", ())))
 
-        def at_account(assignment: rules.Assignment, target: Target = target) -> bool:
-            if isinstance(assignment.scope, str):
-                return target.ref is not None and account_scopes(assignment.scope, target.ref)
-            return covers(assignment)
-
         for record, finding in rules.access_findings(others, target.ref or ContainerRef("", ""), view.tavus_principals, view.roles,
-                                                     covers=covers, at_account=at_account):
+                                                     covers=covers):
             yield record.ref, finding
+        # At most one identity with a federated credential may write the container: each is a token issuer.
+        writers = [(identity.prop("name") or identity.resource.name, identity.resource) for identity in view.identities
+                   if identity.resource and any(covers(a) and rules.writes(a.role, view.roles) for a in view.of(identity))]
+        container = target.ref.container if target.ref else "the recordings container"
+        for record, finding in rules.writer_findings(writers, container):
+            yield record, finding
 
 
 # --- that recordings last, and where copies go
@@ -409,7 +556,9 @@ def check_lifecycle(resources: list[StackResource], config: Mapping[str, Any]) -
         rule_list = policy.props.get("policy", {}).get("rules") if isinstance(policy.props.get("policy"), dict) else None
         if not isinstance(rule_list, list):
             continue
-        known = [r for r in rule_list if not has_unknown(r)]
+        # A rule is judged once what it does is known; a name not known yet only changes how it is called.
+        known = [{**r, "name": "<named at deploy>"} if has_unknown(r.get("name")) else r for r in rule_list
+                 if isinstance(r, dict) and not has_unknown({k: v for k, v in r.items() if k != "name"})]
         for target in (t for t in found if _refers_to_account(policy, "accountName", t)):
             container = target.ref.container if target.ref else None
             for finding in rules.lifecycle_findings(known, container, _retention(policy, resources, config)):
@@ -467,7 +616,7 @@ OWN_ACCOUNTS_SCHEMA = PolicyConfigSchema(
 )
 
 AZURE_POLICIES = [
-    resource_policy(rules.FEDERATION, [FEDERATED_CREDENTIAL], check_credential, TOKEN_SCHEMA),
+    resource_policy(rules.FEDERATION, CREDENTIALS, check_credential, TOKEN_SCHEMA),
     stack_policy(rules.FEDERATION, check_federation, TOKEN_SCHEMA, also_resource_policy=True),
     stack_policy(rules.OPERATORS, check_operators),
     stack_policy(rules.ROLE_ASSIGNMENTS, check_grants),

@@ -27,7 +27,6 @@ from tavus_recording.rules.azure_rbac import (
     broad_scope,
     ContainerRef,
     Role,
-    account_scopes,
     acts_as_identity,
     beyond,
     container_of,
@@ -39,6 +38,7 @@ from tavus_recording.rules.azure_rbac import (
     role_label,
     same_container,
     scope_key,
+    writes_blobs,
 )
 from tavus_recording.rules.findings import (
     ADVISORY,
@@ -63,11 +63,13 @@ FEDERATION = Rule(
 OPERATORS = Rule(
     "azure.identity.operators",
     "who else can act as the identity",
-    "Nobody may hold Managed Identity Operator or Contributor (or a custom role that assigns identities or writes "
-    "their federated credentials) at any scope over an identity Tavus signs in as, nor Owner, Contributor or "
-    "User Access Administrator on the identity or its resource group: they can attach it to their own resources "
-    "or give it a federated credential, and write recordings as Tavus. Administrators of the whole subscription "
-    "or above administer every identity in it; they are listed, not failed.",
+    "No other resource may run as an identity Tavus signs in as (list it among its user-assigned identities), and "
+    "nobody may hold Managed Identity Operator or Contributor (or a custom role that assigns identities, writes "
+    "their federated credentials or rewrites role definitions) at any scope over it, nor Owner, Contributor, User "
+    "Access Administrator or a role that cannot be proved harmless on the identity, its federated credentials or "
+    "its resource group: they can attach it to their own resources or give it a federated credential, and write "
+    "recordings as Tavus. Administrators of the whole subscription or above administer every identity in it; they "
+    "are listed, not failed.",
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
@@ -92,7 +94,9 @@ CONTAINER_ACCESS = Rule(
     "azure.container.access",
     "who else can reach the recordings",
     "No principal besides Tavus's identity and your own (defined in the stack) may hold a role that reaches the "
-    "recordings container's blobs, at the container or any scope above it, or control of its account.",
+    "recordings container's blobs, or control of its account (keys, SAS, role grants, replication, lifecycle, "
+    "deletion), at the container or any scope above it; administrators of the whole subscription or above are "
+    "listed, not failed. At most one identity with a federated credential may write the container.",
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
@@ -195,6 +199,17 @@ class Assignment:
     principal: Any
     name: str = ""
     ref: Any = None
+    where: str = ""
+    """The scope as a person reads it, when it is not a scope string (the pack: a reference to a resource)."""
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A resource that lists the identity among its user-assigned identities, so it runs as the identity."""
+
+    name: str
+    type: str = ""
+    ref: Any = None
 
 
 Judged = tuple[Any, Finding]
@@ -231,6 +246,10 @@ def scope_label(scope: Any) -> str:
     if len(parts) == 2 and "subscriptions" in named:
         return f"subscription {named['subscriptions']}"
     return f"scope {scope}"
+
+
+def _where(assignment: Assignment) -> str:
+    return assignment.where or scope_label(assignment.scope)
 
 
 def _lookup(guid: Optional[str], definitions: Definitions) -> Union[Role, str, None]:
@@ -360,17 +379,25 @@ def operator_findings(
     covers: Optional[Callable[[Assignment], bool]] = None,
 ) -> list[Judged]:
     """Assignments over the identity (subscription, group, name; None = any) that let someone other than
-    the identity itself act as it. Roles neither built in nor defined are not judged here (there are
-    too many harmless ones); their definitions, once read, are. `covers` replaces the scope test (the
-    pack also follows references to the identity's resources)."""
+    the identity itself act as it. A role neither built in nor defined (the pack cannot read it) is a
+    finding on the identity, below it or on its group; at a subscription or above it is not judged (there are
+    too many harmless ones there); definitions, once read (verify), are. `covers` replaces the scope test
+    (the pack also follows references to the identity's resources)."""
     found: list[Judged] = []
     for assignment, guid, known in _over_identity(assignments, identity, tavus_principals, definitions, covers):
-        where = scope_label(assignment.scope)
+        where = _where(assignment)
         if _subscription_admin(assignment, known):
             continue
         if isinstance(known, str):
             found.append((assignment, Finding(OPERATORS.id, f"gives principal {assignment.principal} {role_label(guid, assignment.role)} "
                                               f"at {where}, whose definition could not be read ({known})", "", unknown=True)))
+        elif known is None and guid is not None and guid not in OPERATOR_ROLES and not broad_scope(assignment.scope):
+            found.append((assignment, Finding(
+                OPERATORS.id,
+                f"gives principal {assignment.principal} {role_label(guid, assignment.role)} at {where}, over Tavus's identity: "
+                "it cannot be proved harmless: not built in and not defined in this stack",
+                "define the role in this stack (so its actions can be read), or remove the assignment",
+            )))
         elif guid is None or guid in OPERATOR_ROLES or (isinstance(known, Role) and acts_as_identity(known)):
             label = role_label(guid, assignment.role, known if isinstance(known, Role) else None)
             found.append((assignment, Finding(
@@ -380,6 +407,17 @@ def operator_findings(
                 "remove the assignment, or move Tavus's identity to a resource group of its own that only Pulumi manages",
             )))
     return found
+
+
+def attachment_findings(attached: Iterable[Attached]) -> list[Judged]:
+    """Resources that run as the identity: whatever code runs there gets its tokens (the managed-identity
+    endpoint hands them to any code on the resource) and writes recordings as Tavus."""
+    return [(resource, Finding(
+        OPERATORS.id,
+        "runs as Tavus's identity (lists it among its user-assigned identities): any code it runs can get the "
+        "identity's tokens and write recordings as Tavus",
+        "remove Tavus's identity from its user-assigned identities and give it an identity of its own",
+    )) for resource in attached]
 
 
 def subscription_admins(
@@ -423,9 +461,12 @@ def grant_findings(
     container: Optional[ContainerRef] = None,
     definitions: Definitions = {},
     require_write: bool = False,
+    at_container: Optional[Callable[[Assignment], Optional[bool]]] = None,
 ) -> list[Judged]:
     """Everything the identity's assignments grant beyond Storage Blob Data Contributor on the recordings
-    container (`container`; None: the one container its grants name, which must then be one)."""
+    container (`container`; None: the one container its grants name, which must then be one).
+    `at_container` tells, where it can (not None), whether an assignment is at the container (the pack:
+    a scope given by reference to a resource)."""
     fix = ("assign only Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe) on the recordings container's "
            "resource id (…/blobServices/default/containers/<name>); remove every other assignment of the identity")
     target = "the recordings container" if container else "one container"
@@ -435,9 +476,11 @@ def grant_findings(
     for assignment in assignments:
         guid = role_guid(assignment.role)
         known = _lookup(guid, definitions)
-        where = scope_label(assignment.scope)
+        where = _where(assignment)
         label = role_label(guid, assignment.role, known if isinstance(known, Role) else None)
-        at_container = same_container(assignment.scope, container) if container else container_of(assignment.scope) is not None
+        told = at_container(assignment) if at_container else None
+        at = told if told is not None else (same_container(assignment.scope, container) if container
+                                            else container_of(assignment.scope) is not None)
         if guid is None:
             found.append((assignment, Finding(ROLE_ASSIGNMENTS.id, f"holds {label} at {where}, which is not a role definition id, "
                                               "so what it grants cannot be told", fix)))
@@ -447,7 +490,7 @@ def grant_findings(
         elif known is None:
             found.append((assignment, Finding(ROLE_ASSIGNMENTS.id, f"holds {label} at {where}, a role this stack does not define, "
                                               "so it cannot be proved to stay within Storage Blob Data Contributor", fix)))
-        elif guid == BLOB_DATA_READER and at_container:
+        elif guid == BLOB_DATA_READER and at:
             found.append((assignment, Finding(LEAST_PRIVILEGE.id, f"also holds {label} at {where}: a read Storage Blob Data "
                                               "Contributor already grants, more than Tavus needs", "remove that assignment")))
         elif not _allowed(guid, known):
@@ -455,7 +498,7 @@ def grant_findings(
             grants = f", which grants {', '.join(extra[:4])}{' …' if len(extra) > 4 else ''}" if extra else ""
             found.append((assignment, Finding(ROLE_ASSIGNMENTS.id, f"holds {label} at {where}{grants}: more than Storage Blob "
                                               f"Data Contributor on {target}", fix)))
-        elif not at_container:
+        elif not at:
             found.append((assignment, Finding(ROLE_ASSIGNMENTS.id, f"holds {label} at {where}, wider than {target}: it reads, "
                                               "writes and deletes every blob there", fix)))
         else:
@@ -481,21 +524,17 @@ def access_findings(
     tavus_principals: Collection[str],
     definitions: Definitions = {},
     covers: Optional[Callable[[Assignment], bool]] = None,
-    at_account: Optional[Callable[[Assignment], bool]] = None,
 ) -> list[Judged]:
     """Assignments to anyone but Tavus's identity that reach the container's blobs: a data role at the
-    container or above, control of its account (grant a role, list keys), or a role that cannot be told.
-    `covers` and `at_account` replace the scope tests (the pack also follows references)."""
+    container or above, control of its account at any scope over it (grant a role, list keys, sign a SAS,
+    replicate, delete), or a role that cannot be told. The administrators of a subscription or above
+    are listed (`container_admins`), not failed. `covers` replaces the scope test (the pack also follows
+    references)."""
     fix = "remove the assignment: only Tavus's identity (and principals of this stack) may reach the recordings"
     found: list[Judged] = []
-    for assignment in assignments:
-        over = covers(assignment) if covers else covers_container(assignment.scope, container)
-        if str(assignment.principal).lower() in tavus_principals or not over:
-            continue
-        guid = role_guid(assignment.role)
-        known = _lookup(guid, definitions)
+    for assignment, guid, known in _over_container(assignments, container, tavus_principals, definitions, covers):
         label = role_label(guid, assignment.role, known if isinstance(known, Role) else None)
-        who = f"gives principal {assignment.principal} {label} at {scope_label(assignment.scope)}"
+        who = f"gives principal {assignment.principal} {label} at {_where(assignment)}"
         if isinstance(known, str):
             found.append((assignment, Finding(CONTAINER_ACCESS.id, f"{who}, whose definition could not be read ({known})", "",
                                               unknown=True)))
@@ -505,10 +544,53 @@ def access_findings(
         elif reaches_blobs(known):
             found.append((assignment, Finding(CONTAINER_ACCESS.id, f"{who}: it reads, writes or deletes the recordings besides "
                                               "Tavus", fix)))
-        elif controls_account(known) and (at_account(assignment) if at_account else account_scopes(assignment.scope, container)):
-            found.append((assignment, Finding(CONTAINER_ACCESS.id, f"{who}: it can grant itself the recordings, or reach them "
-                                              "with the account's keys", fix)))
+        elif controls_account(known) and not _subscription_admin(assignment, known):
+            found.append((assignment, Finding(CONTAINER_ACCESS.id, f"{who}: it can grant itself the recordings, reach them "
+                                              "with the account's keys or a SAS, or copy or delete them", fix)))
     return found
+
+
+def container_admins(
+    assignments: Iterable[Assignment],
+    container: ContainerRef,
+    tavus_principals: Collection[str],
+    definitions: Definitions = {},
+) -> list[Assignment]:
+    """The administrators of the container's subscription or above, whom `access_findings` lists rather
+    than fails: every subscription has some, and they administer every account in it."""
+    return [a for a, _, known in _over_container(assignments, container, tavus_principals, definitions, None)
+            if _subscription_admin(a, known) and not reaches_blobs(known)]
+
+
+def _over_container(assignments: Iterable[Assignment], container: ContainerRef, tavus_principals: Collection[str],
+                    definitions: Definitions, covers: Optional[Callable[[Assignment], bool]]) -> Iterable[tuple[Assignment, Optional[str], Any]]:
+    for assignment in assignments:
+        over = covers(assignment) if covers else covers_container(assignment.scope, container)
+        if str(assignment.principal).lower() in tavus_principals or not over:
+            continue
+        guid = role_guid(assignment.role)
+        yield assignment, guid, _lookup(guid, definitions)
+
+
+def writer_findings(writers: Sequence[tuple[str, Any]], container: str) -> list[Judged]:
+    """Identities with a federated credential that each hold a role writing the recordings container
+    (`writers`: name and record): more than one is more than one token issuer writing as Tavus."""
+    if len(writers) < 2:
+        return []
+    names = " and ".join(name for name, _ in writers)
+    return [(record, Finding(
+        CONTAINER_ACCESS.id,
+        f"is one of {len(writers)} identities with a federated credential ({names}) that hold a role writing container "
+        f"{container}: tokens from each one's issuer write recordings, and only Tavus's may",
+        "keep the container's write role on Tavus's identity only; an identity of your own with a federated credential (a CI "
+        "deployer) belongs in a separate stack, or disable azure.container.access for this stack",
+    )) for _, record in writers]
+
+
+def writes(role: Any, definitions: Definitions = {}) -> bool:
+    """Whether a role (as written) provably writes blobs."""
+    known = _lookup(role_guid(role), definitions)
+    return isinstance(known, Role) and writes_blobs(known)
 
 
 # --- the account and the container

@@ -57,6 +57,9 @@ STORAGE_ACCOUNT_CONTRIBUTOR = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
 BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 BLOB_DELEGATOR = "db58b8e5-c6ad-4a2a-8342-4190687cbf4a"
+KEY_OPERATOR = "81a9662b-bebf-436f-a333-f67b29880f12"
+READER_AND_DATA_ACCESS = "c12c1c16-33a1-487b-954d-41c89c60f349"
+MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
 # Built-in roles the rules know without a definition to read (Azure's built-in roles documentation).
 BUILTIN_ROLES: dict[str, Role] = {
     STORAGE_BLOB_DATA_CONTRIBUTOR: role(
@@ -91,6 +94,14 @@ BUILTIN_ROLES: dict[str, Role] = {
                                         "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
                                         "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete",
                                         "Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/resourceGroups/read"]),
+    # Azure's built-in roles documentation (MicrosoftDocs/azure-docs, role-based-access-control/built-in-roles):
+    # the key operator lists and regenerates keys; Reader and Data Access lists keys and account SAS.
+    KEY_OPERATOR: role("Storage Account Key Operator Service Role",
+                       ["Microsoft.Storage/storageAccounts/listkeys/action", "Microsoft.Storage/storageAccounts/regeneratekey/action"]),
+    READER_AND_DATA_ACCESS: role("Reader and Data Access",
+                                 ["Microsoft.Storage/storageAccounts/listKeys/action",
+                                  "Microsoft.Storage/storageAccounts/ListAccountSas/action", "Microsoft.Storage/storageAccounts/read"]),
+    MONITORING_READER: role("Monitoring Reader", ["*/read", "Microsoft.OperationalInsights/workspaces/search/action", "Microsoft.Support/*"]),
     STORAGE_ACCOUNT_CONTRIBUTOR: role("Storage Account Contributor",
                                       ["Microsoft.Authorization/*/read", "Microsoft.Resources/deployments/*",
                                        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Storage/storageAccounts/*",
@@ -111,19 +122,41 @@ BUILTIN_ROLES: dict[str, Role] = {
 # Roles that let their holder act as a user-assigned identity over whose scope they are assigned:
 # attach it to a resource it runs, add a federated credential, or grant itself either.
 OPERATOR_ROLES = frozenset({MANAGED_IDENTITY_OPERATOR, MANAGED_IDENTITY_CONTRIBUTOR, OWNER, CONTRIBUTOR, USER_ACCESS_ADMINISTRATOR})
-# Actions only an administrator of everything in a scope holds (grant any role, create any resource).
-_ADMINISTERS = ("microsoft.authorization/roleassignments/write", "microsoft.resources/subscriptions/resourcegroups/write")
+# An administrator of everything in a scope: its role allows an action of a provider no role names
+# (so it allows any action: Owner, Contributor, a custom '*'), or grants any role (User Access
+# Administrator, Role Based Access Control Administrator). Creating resource groups alone does not make one.
+_ANY_ACTION = "microsoft.unrelatedprovider/things/write"
+_GRANTS_ROLES = "microsoft.authorization/roleassignments/write"
+# Writing a role definition it holds (within its assignable scopes) lets a role become any other role.
+_WRITES_ROLES = "microsoft.authorization/roledefinitions/write"
 _ACTS_AS_IDENTITY = (
     "microsoft.managedidentity/userassignedidentities/assign/action",
     "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials/write",
-    "microsoft.authorization/roleassignments/write",
+    _GRANTS_ROLES,
+    _WRITES_ROLES,
 )
-# Control-plane actions on an account that reach its blobs without a data role: grant one, list the
-# keys, or turn shared keys back on.
+# Control-plane actions that reach an account's blobs without a data role, or destroy or copy them (Azure's
+# resource provider operations, Microsoft.Storage): grant a role or rewrite one, list or regenerate the keys,
+# have ARM sign an account or service SAS with them, turn shared keys back on, add an SFTP local user, copy
+# the container elsewhere (object replication), delete it by lifecycle rule, delete or reconfigure the
+# container (public access, immutability) or the account.
+_ACCOUNT = "microsoft.storage/storageaccounts"
 _REACHES_DATA = (
-    "microsoft.authorization/roleassignments/write",
-    "microsoft.storage/storageaccounts/listkeys/action",
-    "microsoft.storage/storageaccounts/write",
+    _GRANTS_ROLES,
+    _WRITES_ROLES,
+    f"{_ACCOUNT}/listkeys/action",
+    f"{_ACCOUNT}/regeneratekey/action",
+    f"{_ACCOUNT}/listaccountsas/action",
+    f"{_ACCOUNT}/listservicesas/action",
+    f"{_ACCOUNT}/write",
+    f"{_ACCOUNT}/delete",
+    f"{_ACCOUNT}/localusers/write",
+    f"{_ACCOUNT}/localusers/listkeys/action",
+    f"{_ACCOUNT}/localusers/regeneratepassword/action",
+    f"{_ACCOUNT}/objectreplicationpolicies/write",
+    f"{_ACCOUNT}/managementpolicies/write",
+    f"{_ACCOUNT}/blobservices/containers/delete",
+    f"{_ACCOUNT}/blobservices/containers/write",
 )
 # Representative blob data actions: a data action pattern matching any of them reaches recordings.
 _BLOB_DATA_ACTIONS = tuple(
@@ -224,17 +257,22 @@ def covers_container(scope: Any, target: ContainerRef) -> bool:
     return all(wanted[step] is None or names[step] == wanted[step] for step in steps)
 
 
-def account_scopes(scope: Any, target: ContainerRef) -> bool:
-    """Whether `scope` is the container itself, its blob service or its account (not a group above)."""
-    key = scope_key(scope)
-    return covers_container(scope, target) and key is not None and "/providers/microsoft.storage/storageaccounts/" in key
-
-
 def identity_of(identity_id: Any) -> Optional[tuple[str, str, str]]:
     """(subscription, group, name) of a user-assigned identity's resource id, lowercased."""
     key = scope_key(identity_id)
     match = _IDENTITY_ID.match(key) if key else None
     return (match["subscription"], match["group"], match["name"]) if match else None
+
+
+def identity_above(scope: Any) -> Optional[tuple[str, str, str]]:
+    """(subscription, group, name) of the user-assigned identity `scope` is, or is under (its federated
+    credentials): an RBAC scope may be any resource id, a child resource's included, and an assignment
+    there applies to that resource."""
+    key = scope_key(scope)
+    if key is None:
+        return None
+    parts = key.strip("/").split("/")
+    return identity_of("/" + "/".join(parts[:8])) if len(parts) >= 8 else None
 
 
 def covers_identity(scope: Any, subscription: Optional[str], group: Optional[str], name: Optional[str]) -> bool:
@@ -254,7 +292,7 @@ def covers_identity(scope: Any, subscription: Optional[str], group: Optional[str
         return False
     if len(parts) == 4:
         return True
-    found = identity_of(key)
+    found = identity_above(key)
     return found is not None and name in (None, found[2])
 
 
@@ -294,9 +332,15 @@ def acts_as_identity(found: Role) -> bool:
 
 
 def administers(found: Role) -> bool:
-    """Whether a role administers everything in its scope (Owner, Contributor, User Access Administrator,
-    a custom '*'), rather than identities alone."""
-    return any(allows(found.actions, found.not_actions, action) for action in _ADMINISTERS)
+    """Whether a role administers everything in its scope: it allows any action at all (Owner,
+    Contributor, a custom '*'), tested with an action of a provider no role names, or grants roles (User
+    Access Administrator, Role Based Access Control Administrator); rather than some resources alone."""
+    return any(allows(found.actions, found.not_actions, action) for action in (_ANY_ACTION, _GRANTS_ROLES))
+
+
+def writes_blobs(found: Role) -> bool:
+    """Whether the role's data actions write blobs."""
+    return allows(found.data_actions, found.not_data_actions, BLOB_DATA + "write")
 
 
 def broad_scope(scope: Any) -> bool:
@@ -315,7 +359,8 @@ def reaches_blobs(found: Role) -> bool:
 
 
 def controls_account(found: Role) -> bool:
-    """Whether the role's control-plane actions reach blobs anyway (grant a data role, keys)."""
+    """Whether the role's control-plane actions reach blobs anyway (grant a data role, keys, SAS) or
+    destroy or copy them."""
     return any(allows(found.actions, found.not_actions, action) for action in _REACHES_DATA)
 
 

@@ -1,13 +1,14 @@
 """`verify` for an Azure Blob destination: will Tavus be able to write to the container, right now, and
 can only Tavus?
 
-Reads the managed identity, its federated credentials, every role assignment of the identity and every
-one over the identity and over the container (with the definitions of the custom roles among them), the
-storage account, its blob service, lifecycle and object replication policies, and the container,
-through Azure Resource Manager, with the caller's own credentials (`DefaultAzureCredential`), and judges
-them with the shared rules the policy pack also uses (`tavus_recording.rules.azure`): a finding reads
-the same before a deploy and after it. Reads only: it never writes, and never searches the subscription
-(the stack's outputs name every resource).
+Reads the managed identity, its federated credentials, the resources it is attached to, every role
+assignment of the identity (its groups' included) and every one over the identity and over the container
+(with the definitions of the custom roles among them), the storage account, its blob service, lifecycle
+and object replication policies, and the container, through Azure Resource Manager, with the caller's own
+credentials (`DefaultAzureCredential`), and judges them with the shared rules the policy pack also uses
+(`tavus_recording.rules.azure`): a finding reads the same before a deploy and after it. Reads only: it
+never writes (its one POST is ARM's listAssociatedResources action, a read), and never searches the
+subscription (the stack's outputs name every resource).
 
 A read the caller may not make (HTTP 403) makes only the checks that depend on it unknown, never
 passing; a resource that is missing fails its own check and skips those that need it. No credential
@@ -31,6 +32,8 @@ from tavus_recording.rules import azure as rules
 from tavus_recording.rules.azure_rbac import BUILTIN_ROLES, ContainerRef, Role, account_subscription, account_name, container_of, role_guid
 from tavus_recording.rules.findings import Finding
 from tavus_recording.verify.azure_reads import (
+    ASSOCIATED_RESOURCES_API_VERSION,
+    ASSOCIATED_RESOURCES_LIST,
     LOGIN_FIX,
     ROLE_DEFINITIONS_READ,
     AccountSettings,
@@ -286,18 +289,33 @@ def judge_federation(credentials: Sequence[rules.Credential], dest: Destination)
     return from_findings(FEDERATION, findings, f"one federated credential ({names}) trusts exactly Tavus's token: {wanted}.")
 
 
+def associated_fix(dest: Destination) -> str:
+    """How to let verify list the resources the identity is attached to: Reader does not hold the action."""
+    ref = dest.identity
+    return (f"verify needs {ASSOCIATED_RESOURCES_LIST} on identity {ref.name}, which Reader does not include: give your principal a "
+            f"custom role with that action alone at {ref.id}, or look at the identity's Associated resources in the portal")
+
+
 def judge_operators(assignments: Sequence[rules.Assignment], principal_id: str, definitions: rules.Definitions,
-                    dest: Destination) -> Check:
+                    dest: Destination, attached: Read[list[rules.Attached]]) -> Check:
     ref = dest.identity
     identity = (ref.subscription_id.lower(), ref.resource_group.lower(), ref.name.lower())
     judged = rules.operator_findings(assignments, identity, {principal_id.lower()}, definitions)
     findings = _about(judged, lambda a: f"role assignment {a.name}", lambda a, f: f"remove it: {_delete(a)}" if not f.unknown else "")
+    if isinstance(attached, list):
+        findings += _about(rules.attachment_findings(attached), lambda r: f"resource {r.name} ({r.type}, {r.ref})",
+                           lambda r, f: f"{f.fix} (its Identity settings; identity {ref.id})")
+    else:
+        reason = attached.reason if isinstance(attached, Unreadable) else f"identity {ref.name} not found ({attached.message})"
+        fix = attached.fix if isinstance(attached, Unreadable) else ""
+        findings.append(Finding(OPERATORS, f"the resources identity {ref.name} is attached to could not be listed: {reason}", fix,
+                                unknown=True))
     admins = rules.subscription_admins(assignments, identity, {principal_id.lower()}, definitions)
     listed = (f" Not counted: {len(admins)} administrator(s) of subscription {ref.subscription_id} or above "
               f"({', '.join(sorted({str(a.principal) for a in admins}))}), who administer every identity in it." if admins else "")
-    return from_findings(OPERATORS, findings, f"nobody else can act as identity {ref.name}: no identity operator at any scope, and no "
-                                              f"Owner, Contributor or User Access Administrator on it or resource group "
-                                              f"{ref.resource_group}.{listed}")
+    return from_findings(OPERATORS, findings, f"nobody else can act as identity {ref.name}: no resource runs as it, no identity "
+                                              f"operator at any scope, and no Owner, Contributor or User Access Administrator on it or "
+                                              f"resource group {ref.resource_group}.{listed}")
 
 
 def judge_grants(assignments: Sequence[rules.Assignment], principal_id: str, definitions: rules.Definitions,
@@ -311,8 +329,16 @@ def judge_grants(assignments: Sequence[rules.Assignment], principal_id: str, def
             return f"let verify read the role's definition ({ROLE_DEFINITIONS_READ}, in Reader)"
         return f"remove it: {_delete(assignment)}" if assignment else _restore_or("role assignment", create)
 
+    def name(assignment: Optional[rules.Assignment]) -> str:
+        if assignment is None:
+            return f"identity {dest.identity.name}"
+        if str(assignment.principal).lower() != principal_id.lower():
+            # ARM's assignedTo() lists the assignments of the groups the identity is a member of, too.
+            return f"role assignment {assignment.name} (of group {assignment.principal}, which identity {dest.identity.name} is in)"
+        return f"role assignment {assignment.name}"
+
     judged = rules.grant_findings(assignments, dest.container_ref, definitions, require_write=True)
-    findings = _about(judged, lambda a: f"role assignment {a.name}" if a else f"identity {dest.identity.name}", fix)
+    findings = _about(judged, name, fix)
     needed = f"Storage Blob Data Contributor ({azure_policy.STORAGE_BLOB_DATA_CONTRIBUTOR}) on container {dest.container}"
     return [
         from_findings(ROLE_ASSIGNMENTS, findings, f"the identity holds only {needed} in subscription {dest.subscription_id} "
@@ -324,8 +350,12 @@ def judge_grants(assignments: Sequence[rules.Assignment], principal_id: str, def
 def judge_access(assignments: Sequence[rules.Assignment], principal_id: str, definitions: rules.Definitions, dest: Destination) -> Check:
     judged = rules.access_findings(assignments, dest.container_ref, {principal_id.lower()}, definitions)
     findings = _about(judged, lambda a: f"role assignment {a.name}", lambda a, f: f"remove it: {_delete(a)}" if not f.unknown else "")
+    admins = rules.container_admins(assignments, dest.container_ref, {principal_id.lower()}, definitions)
+    listed = (f" Not counted: {len(admins)} administrator(s) of subscription {dest.subscription_id} or above "
+              f"({', '.join(sorted({str(a.principal) for a in admins}))}), who administer every account in it." if admins else "")
     return from_findings(CONTAINER_ACCESS, findings, f"no principal but the identity holds a role that reaches container "
-                                                     f"{dest.container} (at the container, its account, group, subscription or above).")
+                                                     f"{dest.container} or controls its account (at the container, its account, group, "
+                                                     f"subscription or above).{listed}")
 
 
 def _account_findings(settings: AccountSettings, dest: Destination, managed: bool) -> list[Finding]:
@@ -483,8 +513,13 @@ Listing = Optional[Read[list[rules.Assignment]]]
 """Role assignments as listed, or None when nothing needs them (what they are about is missing)."""
 
 
-def _identity_checks(dest: Destination, arm: Arm) -> tuple[list[Check], Optional[str], Listing, Listing]:
-    """The identity's checks but those that need role definitions; its principal id and two listings."""
+Attachments = Optional[Read[list[rules.Attached]]]
+"""The resources the identity is attached to, or None when the identity is missing."""
+
+
+def _identity_checks(dest: Destination, arm: Arm) -> tuple[list[Check], Optional[str], Listing, Listing, Attachments]:
+    """The identity's checks but those that need role definitions; its principal id, two listings and its
+    attachments."""
     ref = dest.identity
     identity = arm.identity(ref.resource_group, ref.name)
     if isinstance(identity, NotFound):
@@ -496,7 +531,7 @@ def _identity_checks(dest: Destination, arm: Arm) -> tuple[list[Check], Optional
                 "run `pulumi up --refresh` on this stack to re-create it, then give Tavus the new recording_storage (its client id changes)",
             ),
             *skipped([IDENTITY_IDS, FEDERATION, OPERATORS, *IDENTITY_GRANT_IDS], f"identity {ref.name} not found"),
-        ], None, None, None
+        ], None, None, None, None
     checks: list[Check] = []
     if isinstance(identity, Unreadable):
         checks += [unknown(check_id, identity.reason, identity.fix) for check_id in (IDENTITY_EXISTS, IDENTITY_IDS)]
@@ -509,12 +544,13 @@ def _identity_checks(dest: Destination, arm: Arm) -> tuple[list[Check], Optional
     if isinstance(identity, Unreadable):
         checks += [unknown(check_id, f"needs the identity's principal id: {identity.reason}", identity.fix)
                    for check_id in (OPERATORS, *IDENTITY_GRANT_IDS)]
-        return checks, None, None, None
+        return checks, None, None, None, None
     if not identity.principal_id:
         checks += [unknown(check_id, f"identity {ref.name} reports no principal id, so its role assignments cannot be told.")
                    for check_id in (OPERATORS, *IDENTITY_GRANT_IDS)]
-        return checks, None, None, None
-    return checks, identity.principal_id, arm.assignments_of(identity.principal_id), arm.assignments_over(ref.id)
+        return checks, None, None, None, None
+    return (checks, identity.principal_id, arm.assignments_of(identity.principal_id), arm.assignments_over(ref.id),
+            arm.associated(ref.resource_group, ref.name, associated_fix(dest)))
 
 
 def _storage_checks(dest: Destination, arm: Arm, managed: bool) -> tuple[list[Check], Listing]:
@@ -553,12 +589,14 @@ def _storage_checks(dest: Destination, arm: Arm, managed: bool) -> tuple[list[Ch
 
 
 def _rbac_checks(dest: Destination, arm: Arm, principal_id: Optional[str], own: Listing, over_identity: Listing,
-                 over_container: Listing) -> list[Check]:
+                 over_container: Listing, attached: Attachments = None) -> list[Check]:
     """The checks that judge role assignments, once every listing is in and its custom roles are read."""
     definitions = _definitions(arm, own, over_identity, over_container)
     checks: list[Check] = []
     if principal_id is not None and own is not None and over_identity is not None:
-        checks += _outcome([OPERATORS], over_identity, lambda found: [judge_operators(found, principal_id, definitions, dest)])
+        attachments: Read[list[rules.Attached]] = attached if attached is not None else Unreadable("not listed")
+        checks += _outcome([OPERATORS], over_identity,
+                           lambda found: [judge_operators(found, principal_id, definitions, dest, attachments)])
         checks += _outcome(list(IDENTITY_GRANT_IDS), own, lambda found: judge_grants(found, principal_id, definitions, dest))
     if over_container is not None:
         if principal_id is None:
@@ -619,17 +657,19 @@ def _read_and_judge(
     reads = Reads(endpoint, _reader_fix(dest))
     try:
         msi = ManagedServiceIdentityClient(credential, dest.identity.subscription_id, **common)
+        msi_associated = ManagedServiceIdentityClient(credential, dest.identity.subscription_id,
+                                                      api_version=ASSOCIATED_RESOURCES_API_VERSION, **common)
         authorization = AuthorizationManagementClient(credential, dest.subscription_id, **common)
         storage = StorageManagementClient(credential, dest.subscription_id, **common)
     except Exception as exc:  # noqa: BLE001 (a client that cannot even be built is no cloud to read)
         raise CannotVerify(f"verify could not set up the Azure clients: {type(exc).__name__}: {short(exc)}") from None
-    with msi, authorization, storage:
-        arm = Arm(reads, msi, authorization, storage)
-        checks, principal_id, own, over_identity = _identity_checks(dest, arm)
+    with msi, msi_associated, authorization, storage:
+        arm = Arm(reads, msi, authorization, storage, msi_associated)
+        checks, principal_id, own, over_identity, attached = _identity_checks(dest, arm)
         if reads.down is not None and not reads.answered:
             raise CannotVerify(f"Azure Resource Manager cannot be reached: {reads.down.reason}; {reads.down.fix}")
         storage_checks, over_container = _storage_checks(dest, arm, managed)
-        checks += storage_checks + _rbac_checks(dest, arm, principal_id, own, over_identity, over_container)
+        checks += storage_checks + _rbac_checks(dest, arm, principal_id, own, over_identity, over_container, attached)
     # The report always lists the same ids, in the same order.
     order = {check_id: index for index, check_id in enumerate(CHECK_IDS)}
     return sorted(checks, key=lambda check: order[check.id])

@@ -22,9 +22,10 @@ from azure.core.exceptions import (
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.v2022_04_01.operations import RoleAssignmentsOperations
 from azure.mgmt.msi import ManagedServiceIdentityClient
+from azure.mgmt.msi.v2022_01_31_preview.operations import UserAssignedIdentitiesOperations as AssociatedOperations
 from azure.mgmt.storage import StorageManagementClient
 
-from tavus_recording.rules.azure import Assignment, Credential, Replication
+from tavus_recording.rules.azure import Assignment, Attached, Credential, Replication
 from tavus_recording.rules.azure_rbac import Role, role_from_permissions
 
 # The ARM actions verify reads with. The built-in Reader role (acdd72a7-3385-48ef-bd42-f606fba81ae7)
@@ -49,6 +50,13 @@ READ_PERMISSIONS: tuple[str, ...] = (
     MANAGEMENT_POLICY_READ,
     OBJECT_REPLICATION_READ,
 )
+# Beyond Reader: the resources an identity is attached to are listed by a POST action, which `*/read` does
+# not cover (Azure's resource provider operations, Microsoft.ManagedIdentity).
+ASSOCIATED_RESOURCES_LIST = "Microsoft.ManagedIdentity/userAssignedIdentities/listAssociatedResources/action"
+BEYOND_READER_PERMISSIONS: tuple[str, ...] = (ASSOCIATED_RESOURCES_LIST,)
+# UserAssignedIdentities_ListAssociatedResources is published in 2021-09-30-preview and 2022-01-31-preview only
+# (azure-rest-api-specs, specification/msi/resource-manager/.../preview/2022-01-31-preview/ManagedIdentity.json).
+ASSOCIATED_RESOURCES_API_VERSION = "2022-01-31-preview"
 READER_ROLE = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 MAX_MESSAGE = 300
 LOGIN_FIX = (
@@ -112,7 +120,8 @@ class Reads:
         # Whether ARM answered anything at all (an error is an answer): if not, verify cannot run.
         self.answered = False
 
-    def run(self, action: str, call: Callable[[], T]) -> Read[T]:
+    def run(self, action: str, call: Callable[[], T], denied_fix: Optional[str] = None) -> Read[T]:
+        """`call`'s answer; a denial's fix is `denied_fix` (an action Reader lacks), else the Reader one."""
         if self.down is not None:
             return self.down
         try:
@@ -125,7 +134,7 @@ class Reads:
             return Unreadable(f"{action}: Azure refused the credential ({short(_error_text(exc))})", LOGIN_FIX)
         except HttpResponseError as exc:
             self.answered = True
-            return self._http_error(action, exc)
+            return self._http_error(action, exc, denied_fix)
         except (ServiceRequestError, ServiceResponseError) as exc:
             self.down = Unreadable(
                 f"{self.endpoint} unreachable ({short(exc.message)})",
@@ -137,10 +146,11 @@ class Reads:
         self.answered = True
         return result
 
-    def _http_error(self, action: str, exc: HttpResponseError) -> Unreadable:
+    def _http_error(self, action: str, exc: HttpResponseError, denied_fix: Optional[str] = None) -> Unreadable:
         if exc.status_code == 403:
             match = _DENIED_ACTION.search(_error_text(exc))
-            return Unreadable(f"{match.group(1) if match else action} denied ({_error_code(exc) or 'HTTP 403'})", self.reader_fix)
+            return Unreadable(f"{match.group(1) if match else action} denied ({_error_code(exc) or 'HTTP 403'})",
+                              denied_fix or self.reader_fix)
         return Unreadable(f"{action} failed: HTTP {exc.status_code} {_error_code(exc) or ''} {short(_error_text(exc))}".strip())
 
 
@@ -172,6 +182,14 @@ def _role_assignments(authorization: AuthorizationManagementClient) -> RoleAssig
     return operations
 
 
+def _associated(msi: ManagedServiceIdentityClient) -> AssociatedOperations:
+    """The identity operations at ASSOCIATED_RESOURCES_API_VERSION, the one that lists associated resources."""
+    operations = msi.user_assigned_identities
+    if not isinstance(operations, AssociatedOperations):
+        raise TypeError(f"expected the {ASSOCIATED_RESOURCES_API_VERSION} identity operations, got {type(operations).__module__}")
+    return operations
+
+
 def _assignment(found: Any) -> Assignment:
     return Assignment(found.role_definition_id or "", found.scope or "", found.principal_id or "", found.name or "", found.id or "")
 
@@ -184,6 +202,8 @@ class Arm:
     msi: ManagedServiceIdentityClient
     authorization: AuthorizationManagementClient
     storage: StorageManagementClient
+    msi_associated: Optional[ManagedServiceIdentityClient] = None
+    """A client at ASSOCIATED_RESOURCES_API_VERSION."""
 
     def identity(self, group: str, name: str) -> Read[IdentityFacts]:
         def call() -> IdentityFacts:
@@ -201,10 +221,23 @@ class Arm:
         ])
 
     def assignments_of(self, principal_id: str) -> Read[list[Assignment]]:
-        """The principal's assignments in the subscription, at, above and below it."""
+        """The principal's assignments in the subscription, at, above and below it, and those of the groups
+        it is a member of: ARM's `assignedTo('{objectId}')` filter is transitive over group membership, where
+        `principalId eq` lists direct assignments only (Azure RBAC docs, "List Azure role assignments using
+        the REST API")."""
         return self.reads.run(ROLE_ASSIGNMENTS_READ, lambda: [
-            _assignment(a) for a in _role_assignments(self.authorization).list_for_subscription(filter=f"principalId eq '{principal_id}'")
+            _assignment(a) for a in _role_assignments(self.authorization).list_for_subscription(filter=f"assignedTo('{principal_id}')")
         ])
+
+    def associated(self, group: str, name: str, denied_fix: str) -> Read[list[Attached]]:
+        """The resources the identity is attached to (UserAssignedIdentities_ListAssociatedResources, a POST)."""
+        def call() -> list[Attached]:
+            if self.msi_associated is None:
+                raise RuntimeError("no client for the associated resources")
+            return [Attached(r.name or r.id or "", r.type or "", r.id or "")
+                    for r in _associated(self.msi_associated).list_associated_resources(group, name)]
+
+        return self.reads.run(ASSOCIATED_RESOURCES_LIST, call, denied_fix)
 
     def assignments_over(self, scope: str) -> Read[list[Assignment]]:
         """Every principal's assignments at, above and below `scope`."""

@@ -2,9 +2,10 @@
 
 Serves, over TLS (Azure's SDK sends bearer tokens over https only), the GETs of the managed identity,
 its federated credentials, role assignments listed at any scope (at, above and below it, optionally
-for one principal), role definitions by id, the storage account, its blob service, its lifecycle
-management policy, its object replication policies and a container, at the api-versions the installed
-SDK sends, from an `ArmState`.
+for one principal: `principalId eq`, or `assignedTo()`, which also lists the assignments of the groups it
+is in), role definitions by id, the storage account, its blob service, its lifecycle management policy,
+its object replication policies and a container, and the POST that lists the resources an identity is
+attached to, at the api-versions the installed SDK sends, from an `ArmState`.
 Bodies are shaped like ARM's: `id`, `name`, `type`, `properties: {...}`, lists as `{"value": [...]}`
 with no `nextLink`, errors as `{"error": {"code", "message"}}`. Any path can be made to answer 403
 AuthorizationFailed.
@@ -39,6 +40,9 @@ API_VERSIONS = {
     "microsoft.authorization": "2022-04-01",
     "microsoft.storage": "2026-09-01",
 }
+# Actions (POST) served at their own api-version: UserAssignedIdentities_ListAssociatedResources exists only in
+# 2021-09-30-preview and 2022-01-31-preview (azure-rest-api-specs, specification/msi/resource-manager).
+ACTION_API_VERSIONS = {"listassociatedresources": "2022-01-31-preview"}
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 FEDERATED_CREDENTIAL_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
@@ -245,6 +249,37 @@ def object_replication_policy(account_id: str, policy_id: str, *, source: str, d
     }
 
 
+def attached_resource(id_: str, identity_ids: Sequence[str], *, type_: str = "Microsoft.Web/sites", location: str = "eastus",
+                      principal_id: str = "0d0d0d0d-2222-4333-8444-555566667777",
+                      client_id: str = "0e0e0e0e-2222-4333-8444-555566667777") -> dict[str, Any]:
+    """A resource (a web app by default) that runs as the user-assigned identities `identity_ids`: ARM's
+    `identity` block, keyed by identity resource id."""
+    return {
+        "id": id_,
+        "name": id_.rsplit("/", 1)[-1],
+        "type": type_,
+        "location": location,
+        "identity": {"type": "UserAssigned",
+                     "userAssignedIdentities": {i: {"principalId": principal_id, "clientId": client_id} for i in identity_ids}},
+        "properties": {},
+    }
+
+
+def associated_resource(resource: dict[str, Any]) -> dict[str, Any]:
+    """One entry of listAssociatedResources (AzureResource: id, name, type, resourceGroup, subscriptionId,
+    subscriptionDisplayName; the published example gives the type in lower case)."""
+    parts = resource["id"].split("/")
+    lowered = [p.lower() for p in parts]
+    return {
+        "id": resource["id"],
+        "name": resource["name"],
+        "type": resource["type"].lower(),
+        "resourceGroup": parts[lowered.index("resourcegroups") + 1],
+        "subscriptionId": parts[lowered.index("subscriptions") + 1],
+        "subscriptionDisplayName": "Fake Subscription",
+    }
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -271,14 +306,32 @@ class Received:
 
 
 _PRINCIPAL_FILTER = re.compile(r"principalId eq '([^']+)'", re.IGNORECASE)
+_ASSIGNED_TO_FILTER = re.compile(r"assignedTo\('([^']+)'\)", re.IGNORECASE)
 
 
 @dataclass
 class ArmState:
-    """Resources by ARM id (compared case-insensitively, as ARM does), and the paths that answer 403."""
+    """Resources by ARM id (compared case-insensitively, as ARM does), the paths that answer 403, and
+    Entra ID group memberships (group object id -> member object ids), which `assignedTo()` follows."""
 
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     denied: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, set[str]] = field(default_factory=dict)
+
+    def add_member(self, group: str, member: str) -> None:
+        self.groups.setdefault(group.lower(), set()).add(member.lower())
+
+    def groups_of(self, principal: str) -> set[str]:
+        """The groups `principal` is in, directly or through other groups (assignedTo() is transitive)."""
+        found: set[str] = set()
+        todo = [principal.lower()]
+        while todo:
+            member = todo.pop()
+            for group, members in self.groups.items():
+                if member in members and group not in found:
+                    found.add(group)
+                    todo.append(group)
+        return found
 
     def put(self, *resources: dict[str, Any]) -> None:
         for resource in resources:
@@ -312,12 +365,22 @@ class ArmState:
 
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """ARM's status and body for GET `path`."""
+        return self._answer(path, query, "GET")
+
+    def act(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """ARM's status and body for POST `path` (an action, such as listAssociatedResources)."""
+        return self._answer(path, query, "POST")
+
+    def _answer(self, path: str, query: dict[str, str], method: str) -> tuple[int, dict[str, Any]]:
         key = path.lower().rstrip("/")
         namespaces = re.findall(r"/providers/([^/]+)/", key)
         if not namespaces:
             return 404, _error("NotFound", f"No route for '{path}' in the fake ARM.")
         namespace = namespaces[-1]
-        wanted, sent = API_VERSIONS.get(namespace), query.get("api-version")
+        action = key.rsplit("/", 1)[-1] if key.rsplit("/", 1)[-1] in ACTION_API_VERSIONS else None
+        if (method == "POST") != (action is not None):
+            return 405, _error("MethodNotAllowed", f"The fake ARM serves {'POST' if action else 'GET'} only on '{path}'.")
+        wanted, sent = ACTION_API_VERSIONS[action] if action else API_VERSIONS.get(namespace), query.get("api-version")
         if wanted is None:
             return 404, _error("NoRegisteredProviderFound", f"The fake ARM does not serve {namespace}.")
         if sent != wanted:
@@ -327,6 +390,8 @@ class ArmState:
             )
         if key in self.denied:
             return 403, authorization_failed(self.denied[key], path)
+        if action == "listassociatedresources":
+            return self._associated(key.removesuffix("/listassociatedresources"))
         if key.endswith("/providers/microsoft.authorization/roleassignments"):
             return self._role_assignments(key.removesuffix("/providers/microsoft.authorization/roleassignments"), query)
         for children in ("/federatedidentitycredentials", "/objectreplicationpolicies"):
@@ -351,11 +416,25 @@ class ArmState:
         ]
         filter_ = query.get("$filter")
         if filter_ is not None:
-            match = _PRINCIPAL_FILTER.fullmatch(filter_.strip())
-            if not match:
+            direct, assigned_to = _PRINCIPAL_FILTER.fullmatch(filter_.strip()), _ASSIGNED_TO_FILTER.fullmatch(filter_.strip())
+            if direct:
+                principals = {direct.group(1).lower()}
+            elif assigned_to and assigned_to.group(1).lower() not in self.groups:
+                # Its assignments and, transitively, its groups' (a group's own id is refused, as ARM documents).
+                principals = {assigned_to.group(1).lower()} | self.groups_of(assigned_to.group(1))
+            else:
                 return 400, _error("InvalidFilterInQueryString", f"Invalid $filter '{filter_}' specified in the query string.")
-            found = [r for r in found if r["properties"]["principalId"].lower() == match.group(1).lower()]
+            found = [r for r in found if r["properties"]["principalId"].lower() in principals]
         return 200, {"value": found}
+
+    def _associated(self, identity_id: str) -> tuple[int, dict[str, Any]]:
+        """listAssociatedResources: every resource whose identity block names the identity."""
+        if identity_id not in self.resources:
+            return 404, self._not_found(identity_id)
+        found = [associated_resource(r) for r in self.resources.values()
+                 if isinstance(r.get("identity"), dict)
+                 and identity_id in {str(i).lower() for i in (r["identity"].get("userAssignedIdentities") or {})}]
+        return 200, {"totalCount": len(found), "value": found}
 
     def _not_found(self, key: str) -> dict[str, Any]:
         if "/blobservices/default/containers/" in key and self._account_of(key) in self.resources:
@@ -432,10 +511,11 @@ def _handler(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
             if not headers.get("authorization", "").startswith("Bearer "):
                 _send(self, 401, _error("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."))
                 return
-            if self.command != "GET":
+            if self.command not in ("GET", "POST"):
                 _send(self, 405, _error("MethodNotAllowed", "The fake ARM serves reads only."))
                 return
-            _send(self, *fake.state.answer(unquote(split.path), query))
+            path = unquote(split.path)
+            _send(self, *(fake.state.act(path, query) if self.command == "POST" else fake.state.answer(path, query)))
 
         do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = _serve
 

@@ -16,16 +16,22 @@ from tavus_recording.rules.azure_rbac import (
     BLOB_DATA_OWNER,
     BLOB_DATA_READER,
     CONTRIBUTOR,
+    KEY_OPERATOR,
     MANAGED_IDENTITY_CONTRIBUTOR,
     MANAGED_IDENTITY_OPERATOR,
     OWNER,
+    RBAC_ADMINISTRATOR,
     READER,
+    READER_AND_DATA_ACCESS,
     STORAGE_ACCOUNT_CONTRIBUTOR,
     USER_ACCESS_ADMINISTRATOR,
+    BUILTIN_ROLES,
     ContainerRef,
     Role,
+    administers,
     container_of,
     covers_container,
+    covers_identity,
     role_guid,
 )
 from tavus_recording.rules.findings import unknowns, violations
@@ -207,6 +213,62 @@ def test_custom_roles_that_act_as_the_identity_are_judged_by_their_actions():
     assert unknowns([f for _, f in unread]) and not violations([f for _, f in unread])
 
 
+@pytest.mark.parametrize("role, admin", [
+    (BUILTIN_ROLES[OWNER], True), (BUILTIN_ROLES[CONTRIBUTOR], True), (BUILTIN_ROLES[USER_ACCESS_ADMINISTRATOR], True),
+    (BUILTIN_ROLES[RBAC_ADMINISTRATOR], True), (Role("star", ("*",)), True), (Role("star-but-identities", ("*",), ("Microsoft.ManagedIdentity/*",)), True),
+    # Creating resource groups is not administering everything: a "landing zone" role is judged by what else it holds.
+    (Role("landing zone", ("Microsoft.Resources/subscriptions/resourceGroups/write", "Microsoft.ManagedIdentity/*")), False),
+    (Role("groups", ("Microsoft.Resources/subscriptions/resourceGroups/write",)), False),
+    (BUILTIN_ROLES[MANAGED_IDENTITY_CONTRIBUTOR], False), (BUILTIN_ROLES[STORAGE_ACCOUNT_CONTRIBUTOR], False), (BUILTIN_ROLES[READER], False),
+], ids=["Owner", "Contributor", "UAA", "RBAC admin", "*", "* minus identities", "landing zone", "groups only", "MIC", "SAC", "Reader"])
+def test_an_administrator_allows_any_action_or_grants_roles(role, admin):
+    assert administers(role) is admin
+
+
+def test_a_landing_zone_role_at_the_subscription_is_judged_as_an_operator_not_listed():
+    landing = {UNDEFINED: Role("lz", ("Microsoft.Resources/subscriptions/resourceGroups/write",
+                                      "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"))}
+    assignment = grant(UNDEFINED, f"/subscriptions/{SUB}", STRANGER)
+    assert mandatory(rules.operator_findings([assignment], OPERATOR_IDENTITY, {TAVUS}, landing), rules.OPERATORS)
+    assert rules.subscription_admins([assignment], OPERATOR_IDENTITY, {TAVUS}, landing) == []
+
+
+def test_a_role_that_rewrites_role_definitions_acts_as_the_identity_and_reaches_the_recordings():
+    author = {UNDEFINED: Role("role-author", ("Microsoft.Authorization/roleDefinitions/write", "*/read"))}
+    assert mandatory(rules.operator_findings([grant(UNDEFINED, RG, STRANGER)], OPERATOR_IDENTITY, {TAVUS}, author), rules.OPERATORS)
+    assert mandatory(rules.access_findings([grant(UNDEFINED, ACCOUNT, STRANGER)], TARGET, {TAVUS}, author), rules.CONTAINER_ACCESS)
+
+
+@pytest.mark.parametrize("scope, covers", [
+    (f"{IDENTITY}/federatedIdentityCredentials/tavus", True), (f"{IDENTITY.upper()}/FEDERATEDIDENTITYCREDENTIALS/X/", True),
+    (IDENTITY, True), (RG, True), (f"{IDENTITY.replace('tavus-writer', 'app')}/federatedIdentityCredentials/tavus", False),
+    (f"{RG.replace('media', 'ops')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/tavus-writer/federatedIdentityCredentials/t", False),
+])
+def test_a_scope_below_the_identity_covers_it(scope, covers):
+    assert covers_identity(scope, *OPERATOR_IDENTITY) is covers
+
+
+def test_an_operator_on_the_identitys_federated_credential_is_a_violation():
+    for role in (MANAGED_IDENTITY_CONTRIBUTOR, OWNER):
+        assert mandatory(rules.operator_findings([grant(role, f"{IDENTITY}/federatedIdentityCredentials/tavus", STRANGER)],
+                                                 OPERATOR_IDENTITY, {TAVUS}), rules.OPERATORS)
+
+
+def test_a_role_neither_built_in_nor_defined_is_a_violation_on_the_identity_or_its_group_only():
+    for scope in (IDENTITY, f"{IDENTITY}/federatedIdentityCredentials/tavus", RG):
+        problems = mandatory(rules.operator_findings([grant(UNDEFINED, scope, STRANGER)], OPERATOR_IDENTITY, {TAVUS}), rules.OPERATORS)
+        assert problems and "not built in and not defined in this stack" in problems[0]
+    # Above the group there are too many harmless ones; verify reads their definitions.
+    assert rules.operator_findings([grant(UNDEFINED, f"/subscriptions/{SUB}", STRANGER)], OPERATOR_IDENTITY, {TAVUS}) == []
+
+
+def test_resources_that_run_as_the_identity_are_violations():
+    judged = rules.attachment_findings([rules.Attached("app", "Microsoft.Web/sites"), rules.Attached("job")])
+    assert len(mandatory(judged, rules.OPERATORS)) == 2
+    assert "write recordings as Tavus" in judged[0][1].problem
+    assert rules.attachment_findings([]) == []
+
+
 @pytest.mark.parametrize("assignment", [
     grant(READER, RG, STRANGER), grant(MANAGED_IDENTITY_OPERATOR, RG.replace("media", "ops"), STRANGER),
     grant(MANAGED_IDENTITY_OPERATOR, IDENTITY.replace("tavus-writer", "app"), STRANGER),
@@ -278,8 +340,51 @@ def test_anyone_else_who_reaches_the_recordings_is_a_violation(assignment):
 
 
 @pytest.mark.parametrize("assignment", [
+    grant(OWNER, RG, STRANGER), grant(CONTRIBUTOR, RG, STRANGER), grant(STORAGE_ACCOUNT_CONTRIBUTOR, RG, STRANGER),
+    grant(STORAGE_ACCOUNT_CONTRIBUTOR, f"/subscriptions/{SUB}", STRANGER), grant(KEY_OPERATOR, RG, STRANGER),
+    grant(READER_AND_DATA_ACCESS, "/providers/Microsoft.Management/managementGroups/corp", STRANGER),
+])
+def test_control_of_the_account_one_level_up_or_more_is_a_violation(assignment):
+    # Assignments inherit downward: listKeys on the group returns the keys of every account in it.
+    assert mandatory(rules.access_findings([assignment], TARGET, {TAVUS}), rules.CONTAINER_ACCESS)
+
+
+@pytest.mark.parametrize("action", [
+    "Microsoft.Storage/storageAccounts/ListAccountSas/action", "Microsoft.Storage/storageAccounts/listServiceSas/action",
+    "Microsoft.Storage/storageAccounts/regeneratekey/action", "Microsoft.Storage/storageAccounts/localusers/*",
+    "Microsoft.Storage/storageAccounts/localUsers/write", "Microsoft.Storage/storageAccounts/localusers/listKeys/action",
+    "Microsoft.Storage/storageAccounts/localusers/regeneratePassword/action",
+    "Microsoft.Storage/storageAccounts/objectReplicationPolicies/write", "Microsoft.Storage/storageAccounts/managementPolicies/write",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/delete", "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+    "Microsoft.Storage/storageAccounts/delete", "Microsoft.Authorization/roleDefinitions/write",
+])
+def test_every_control_plane_route_to_the_blobs_is_a_violation(action):
+    roles = {UNDEFINED: Role("custom", (action,))}
+    for scope in (CONTAINER, ACCOUNT, RG):
+        assert mandatory(rules.access_findings([grant(UNDEFINED, scope, STRANGER)], TARGET, {TAVUS}, roles), rules.CONTAINER_ACCESS)
+
+
+@pytest.mark.parametrize("role", [OWNER, CONTRIBUTOR, USER_ACCESS_ADMINISTRATOR])
+@pytest.mark.parametrize("scope", BROAD_SCOPES)
+def test_administrators_of_the_subscription_or_above_are_listed_not_failed_by_access(role, scope):
+    assignment = grant(role, scope, STRANGER)
+    assert rules.access_findings([assignment], TARGET, {TAVUS}) == []
+    assert rules.container_admins([assignment], TARGET, {TAVUS}) == [assignment]
+    # Below the subscription they fail.
+    assert mandatory(rules.access_findings([grant(role, RG, STRANGER)], TARGET, {TAVUS}), rules.CONTAINER_ACCESS)
+
+
+def test_two_federated_identities_writing_the_container_are_a_violation_naming_both():
+    judged = rules.writer_findings([("tavus-writer", "a"), ("shadow-writer", "b")], "recordings")
+    assert [record for record, _ in judged] == ["a", "b"]
+    assert all("tavus-writer and shadow-writer" in f.problem and "separate stack" in f.fix for _, f in judged)
+    assert rules.writer_findings([("tavus-writer", "a")], "recordings") == []
+    assert rules.writes(BDC) and rules.writes(BLOB_DATA_OWNER) and not rules.writes(BLOB_DATA_READER) and not rules.writes(OWNER)
+
+
+@pytest.mark.parametrize("assignment", [
     grant(BDC, CONTAINER, TAVUS), grant(BDC, CONTAINER, TAVUS.upper()), grant(READER, ACCOUNT, STRANGER),
-    grant(OWNER, RG, STRANGER), grant(OWNER, f"/subscriptions/{SUB}", STRANGER), grant(BLOB_DATA_OWNER, ACCOUNT.replace("acme", "other"), STRANGER),
+    grant(OWNER, f"/subscriptions/{SUB}", STRANGER), grant(BLOB_DATA_OWNER, ACCOUNT.replace("acme", "other"), STRANGER),
     grant(BLOB_DATA_READER, CONTAINER.replace("recordings", "logs"), STRANGER), grant(MANAGED_IDENTITY_OPERATOR, ACCOUNT, STRANGER),
 ])
 def test_who_does_not_reach_the_recordings_passes(assignment):
@@ -474,18 +579,21 @@ def test_no_grant_beyond_blob_data_contributor_on_the_container_passes(case):
 
 REACHES_BLOBS = {BDC, BLOB_DATA_READER, BLOB_DATA_OWNER}
 CONTROLS_ACCOUNT = {OWNER, CONTRIBUTOR, STORAGE_ACCOUNT_CONTRIBUTOR}
-ABOVE = {"root", "management group", "subscription", "group"}
+ADMINISTRATORS = {OWNER, CONTRIBUTOR}
+BROAD = {"root", "management group", "subscription"}
+ABOVE = BROAD | {"group"}
 AT_ACCOUNT = {"account", "blob service", "container"}
 
 
 @settings(max_examples=500, deadline=None)
 @given(assignments())
 def test_nobody_else_who_reaches_the_recordings_passes(case):
-    # The oracle: a data role (or one that cannot be told) at or above the container, or control of its account.
+    # The oracle: a data role (or one that cannot be told) at or above the container, or control of its account at
+    # any of those scopes but by an administrator of the whole subscription or above (listed, not failed).
     others = [(a, guid, level) for a, guid, level, tavus in case if not tavus]
     reach = any(
         (level in ABOVE | AT_ACCOUNT and (guid is None or guid == UNDEFINED or guid in REACHES_BLOBS))
-        or (level in AT_ACCOUNT and guid in CONTROLS_ACCOUNT)
+        or (level in ABOVE | AT_ACCOUNT and guid in CONTROLS_ACCOUNT and not (level in BROAD and guid in ADMINISTRATORS))
         for _, guid, level in others
     )
     judged = rules.access_findings([a for a, _, _, _ in case], TARGET, {TAVUS})

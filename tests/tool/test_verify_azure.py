@@ -63,6 +63,10 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 BLOB_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 MIO = "f1a07417-d97a-45cb-824c-7a7467783830"
+MANAGED_IDENTITY_CONTRIBUTOR = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59"
+STORAGE_ACCOUNT_CONTRIBUTOR = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
+KEY_OPERATOR = "81a9662b-bebf-436f-a333-f67b29880f12"
+GROUP = "4a4a4a4a-2222-4333-8444-555566667777"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 CUSTOM = "5a5a5a5a-0000-4000-8000-000000000001"
 BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
@@ -259,16 +263,23 @@ def listing(scope: str) -> str:
     return f"{scope}/providers/Microsoft.Authorization/roleAssignments"
 
 
+def associated(kit: Kit) -> str:
+    return f"{kit.identity_id}/listAssociatedResources"
+
+
 def test_it_only_reads_each_resource_once_with_the_callers_bearer_token(check, kit):
     run = check()
     received = run.fake.received
-    assert {r.method for r in received} == {"GET"}
+    # The one POST is ARM's listAssociatedResources action, a read, at the api-version that publishes it.
+    assert {(r.method, r.path) for r in received if r.method != "GET"} == {("POST", associated(kit))}
+    assert [r.query["api-version"] for r in received if r.method == "POST"] == [reads.ASSOCIATED_RESOURCES_API_VERSION]
     assert {r.headers["authorization"] for r in received} == {f"Bearer {TOKEN}"}
     assert sorted(r.path.lower() for r in received) == sorted(
         path.lower()
         for path in (
             kit.identity_id,
             f"{kit.identity_id}/federatedIdentityCredentials",
+            associated(kit),
             subscription_listing(),
             listing(kit.identity_id),
             kit.account_id,
@@ -280,8 +291,8 @@ def test_it_only_reads_each_resource_once_with_the_callers_bearer_token(check, k
         )
     )
     (mine,) = [r for r in received if r.path == subscription_listing()]
-    # The identity's own assignments are listed for its principal only, never by searching the subscription.
-    assert mine.query["$filter"] == f"principalId eq '{PRINCIPAL_ID}'"
+    # The identity's own assignments (and its groups') are listed for its principal only, never by searching the subscription.
+    assert mine.query["$filter"] == f"assignedTo('{PRINCIPAL_ID}')"
     # Over the identity and over the container, everyone's are listed: ARM answers at, above and below.
     assert all("$filter" not in r.query for r in received if r.path.endswith("/roleAssignments") and r is not mine)
 
@@ -400,8 +411,14 @@ DRIFTS = {
     "a second federated credential": (add_credential, "azure.identity.federation", "github-deploy"),
     "a stranger may operate the identity": (grant(lambda kit: kit.identity_id, MIO, replace=False, principal=STRANGER),
                                             "azure.identity.operators", f"principal {STRANGER} Managed Identity Operator"),
-    "a stranger owns the identity's group": (grant(lambda kit: kit.group_id, OWNER, replace=False, principal=STRANGER),
-                                             "azure.identity.operators", "Owner"),
+    "a stranger owns the identity": (grant(lambda kit: kit.identity_id, OWNER, replace=False, principal=STRANGER),
+                                     "azure.identity.operators", "Owner"),
+    "a stranger may edit Tavus's federated credential": (
+        grant(lambda kit: f"{kit.identity_id}/federatedIdentityCredentials/tavus", MANAGED_IDENTITY_CONTRIBUTOR, replace=False,
+              principal=STRANGER), "azure.identity.operators", "Managed Identity Contributor"),
+    "another resource runs as the identity": (
+        lambda state, kit: state.put(arm.attached_resource(kit.group_id + "/providers/Microsoft.Web/sites/acme-app", [kit.identity_id])),
+        "azure.identity.operators", "resource acme-app (microsoft.web/sites"),
     "a stranger operates every identity of the subscription": (grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}", MIO, replace=False,
                                                                      principal=STRANGER), "azure.identity.operators",
                                                                f"at subscription {SUBSCRIPTION}"),
@@ -459,10 +476,23 @@ DRIFTS = {
                                        "azure.container.access", f"principal {STRANGER} Storage Blob Data Reader"),
     "a stranger owns the account's blobs": (grant(lambda kit: kit.account_id, BLOB_OWNER, replace=False, principal=STRANGER),
                                             "azure.container.access", "Storage Blob Data Owner"),
+    # A second writer (another federated identity, say): verify sees its role on the container, not its credentials.
+    "another principal writes the container": (grant(lambda kit: kit.container_id, replace=False, principal=STRANGER),
+                                               "azure.container.access", f"principal {STRANGER} Storage Blob Data Contributor"),
     "a stranger reads every blob in the group": (grant(lambda kit: kit.group_id, BLOB_READER, replace=False, principal=STRANGER),
                                                  "azure.container.access", "at resource group"),
     "a stranger owns the account": (grant(lambda kit: kit.account_id, OWNER, replace=False, principal=STRANGER),
                                     "azure.container.access", "can grant itself the recordings"),
+    "a stranger contributes to the account's group": (grant(lambda kit: kit.group_id, STORAGE_ACCOUNT_CONTRIBUTOR, replace=False,
+                                                             principal=STRANGER), "azure.container.access", "at resource group"),
+    "a stranger lists the keys of every account in the subscription": (
+        grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}", KEY_OPERATOR, replace=False, principal=STRANGER),
+        "azure.container.access", "the account's keys"),
+    "a stranger may copy the container elsewhere": (
+        lambda state, kit: [state.put(arm.role_definition(SUBSCRIPTION, CUSTOM, role_name="replicator",
+                                                          actions=["Microsoft.Storage/storageAccounts/objectReplicationPolicies/*"])),
+                            grant(lambda kit: kit.account_id, CUSTOM, replace=False, principal=STRANGER)(state, kit)],
+        "azure.container.access", "replicator"),
 }
 
 
@@ -496,12 +526,58 @@ def test_safe_variants_pass(check, drift):
     assert {i: c.detail for i, c in run.checks.items() if c.ok is not True} == {}
 
 
-def test_subscription_owners_pass_the_operator_check_and_are_named_in_it(check):
+def test_subscription_owners_pass_the_operator_and_access_checks_and_are_named_in_them(check):
     # Every real subscription has administrators; failing on them would fail every destination.
     run = check(grant(lambda kit: f"/subscriptions/{SUBSCRIPTION}", OWNER, replace=False, principal=STRANGER))
+    for check_id in ("azure.identity.operators", "azure.container.access"):
+        found = run.checks[check_id]
+        assert found.ok is True
+        assert f"Not counted: 1 administrator(s) of subscription {SUBSCRIPTION}" in found.detail and STRANGER in found.detail
+
+
+def test_an_owner_of_the_shared_resource_group_fails_operators_and_access(check):
+    # The kit puts the identity and the account in one group: its Owner can act as the identity and list the keys.
+    run = check(grant(lambda kit: kit.group_id, OWNER, replace=False, principal=STRANGER))
+    assert run.failing() == {"azure.identity.operators", "azure.container.access"}
+
+
+def test_a_role_the_identity_holds_through_a_group_is_its_own(check, kit):
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        state.add_member(GROUP, PRINCIPAL_ID)
+        state.put(arm.role_assignment(scope=kit.container_id, role_definition_id=azure_policy.role_definition_id(SUBSCRIPTION, BLOB_OWNER),
+                                      principal_id=GROUP, principal_type="Group"))
+
+    run = check(drift)
+    # The group's other members reach the recordings too.
+    assert run.failing() == {"azure.identity.role_assignments", "azure.container.access"}
+    assert f"of group {GROUP}, which identity" in run.checks["azure.identity.role_assignments"].detail
+
+
+def test_a_group_of_groups_is_followed_and_another_groups_role_is_not_the_identitys(check, kit):
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        state.add_member("5b5b5b5b-2222-4333-8444-555566667777", PRINCIPAL_ID)
+        state.add_member(GROUP, "5b5b5b5b-2222-4333-8444-555566667777")
+        state.put(arm.role_assignment(scope=f"/subscriptions/{SUBSCRIPTION}", role_definition_id=azure_policy.role_definition_id(SUBSCRIPTION, OWNER),
+                                      principal_id=GROUP, principal_type="Group"))
+        state.put(arm.role_assignment(scope=kit.group_id, role_definition_id=azure_policy.role_definition_id(SUBSCRIPTION, CONTRIBUTOR),
+                                      principal_id="6c6c6c6c-2222-4333-8444-555566667777", principal_type="Group"))
+
+    run = check(drift)
+    grants = run.checks["azure.identity.role_assignments"]
+    assert grants.ok is False and f"Owner ({OWNER}) at subscription" in grants.detail
+    assert "6c6c6c6c" not in grants.detail
+
+
+def test_listing_the_identitys_attachments_needs_an_action_reader_lacks_and_unknown_says_which(check, kit):
+    run = check(lambda state, kit: state.deny(associated(kit), reads.ASSOCIATED_RESOURCES_LIST))
+    assert run.unknown() == {"azure.identity.operators"} and run.failing() == set()
     operators = run.checks["azure.identity.operators"]
-    assert operators.ok is True
-    assert f"Not counted: 1 administrator(s) of subscription {SUBSCRIPTION}" in operators.detail and STRANGER in operators.detail
+    assert f"{reads.ASSOCIATED_RESOURCES_LIST} denied" in operators.detail
+    assert "Reader does not include" in operators.fix and kit.identity_id in operators.fix
+    # A role assignment that fails still fails, whatever could not be listed.
+    run = check(lambda state, kit: [state.deny(associated(kit), reads.ASSOCIATED_RESOURCES_LIST),
+                                    grant(lambda kit: kit.identity_id, MIO, replace=False, principal=STRANGER)(state, kit)])
+    assert run.checks["azure.identity.operators"].ok is False
 
 
 def test_a_custom_role_is_judged_by_its_definition_read_once(check):
@@ -692,6 +768,7 @@ def read_paths(kit: Kit) -> dict[str, tuple[str, set[str]]]:
                                                 "azure.identity.role_assignments", "azure.identity.least_privilege",
                                                 "azure.container.access"}),
         f"{kit.identity_id}/federatedIdentityCredentials": (reads.FEDERATED_CREDENTIALS_READ, {"azure.identity.federation"}),
+        associated(kit): (reads.ASSOCIATED_RESOURCES_LIST, {"azure.identity.operators"}),
         subscription_listing(): (reads.ROLE_ASSIGNMENTS_READ, {"azure.identity.role_assignments", "azure.identity.least_privilege"}),
         listing(kit.identity_id): (reads.ROLE_ASSIGNMENTS_READ, {"azure.identity.operators"}),
         listing(kit.container_id): (reads.ROLE_ASSIGNMENTS_READ, {"azure.container.access"}),
@@ -704,7 +781,7 @@ def read_paths(kit: Kit) -> dict[str, tuple[str, set[str]]]:
     }
 
 
-PATH_NAMES = ["identity", "credentials", "identity's assignments", "assignments over the identity", "assignments over the container",
+PATH_NAMES = ["identity", "credentials", "identity's attachments", "identity's assignments", "assignments over the identity", "assignments over the container",
               "account", "blob service", "lifecycle policy", "object replication", "container"]
 
 
@@ -716,11 +793,15 @@ def test_a_denied_read_makes_only_its_checks_unknown_naming_the_action(check, ki
     assert run.failing() == set()
     denied = [c for c in dependent if f"{action} denied" in run.checks[c].detail]
     assert denied, {c: run.checks[c].detail for c in dependent}
-    assert all("--role Reader" in run.checks[c].fix for c in denied)
+    # Reader holds every action but listAssociatedResources, whose fix names that action instead.
+    wanted = "--role Reader" if action in reads.READ_PERMISSIONS else action
+    assert all(wanted in run.checks[c].fix for c in denied)
 
 
 def test_read_permissions_are_the_actions_verify_reads_with(kit):
-    assert set(reads.READ_PERMISSIONS) == {action for action, _ in read_paths(kit).values()} | {reads.ROLE_DEFINITIONS_READ}
+    assert set(reads.READ_PERMISSIONS) | set(reads.BEYOND_READER_PERMISSIONS) == (
+        {action for action, _ in read_paths(kit).values()} | {reads.ROLE_DEFINITIONS_READ})
+    assert reads.BEYOND_READER_PERMISSIONS == ("Microsoft.ManagedIdentity/userAssignedIdentities/listAssociatedResources/action",)
     assert set(reads.READ_PERMISSIONS) == {
         "Microsoft.ManagedIdentity/userAssignedIdentities/read",
         "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
@@ -905,6 +986,8 @@ def response_model(path: str) -> Any:
     (a one-element list for a typespec list answer, `{"value": [...]}`)."""
     msi, authorization = msi_models(), authorization_models()
     lowered = path.lower()
+    if lowered.endswith("/listassociatedresources"):
+        return ManagedServiceIdentityClient.models(reads.ASSOCIATED_RESOURCES_API_VERSION).AssociatedResourcesListResult
     if lowered.endswith("/roleassignments"):
         return authorization.RoleAssignmentListResult
     if "/roledefinitions/" in lowered:
@@ -925,10 +1008,14 @@ def response_model(path: str) -> Any:
 
 
 def test_every_field_the_fake_answers_with_exists_in_the_api_schema(check):
-    # The kit's resources, and what the drifts add: a custom role and an object replication policy.
-    run = check(lambda state, kit: [custom_role([f"{BLOBS}/write"])(state, kit), replicate_to(lambda kit: FOREIGN_ACCOUNT)(state, kit)])
-    answered = [(r.path, run.fake.state.answer(r.path, r.query)) for r in run.fake.received]
-    assert len(answered) == 11 and all(status == 200 for _, (status, _) in answered)
+    # The kit's resources, and what the drifts add: a custom role, an object replication policy and a resource
+    # the identity is attached to.
+    run = check(lambda state, kit: [custom_role([f"{BLOBS}/write"])(state, kit), replicate_to(lambda kit: FOREIGN_ACCOUNT)(state, kit),
+                                    state.put(arm.attached_resource(kit.group_id + "/providers/Microsoft.Web/sites/app", [kit.identity_id]))])
+    answered = [(r.path, (run.fake.state.act if r.method == "POST" else run.fake.state.answer)(r.path, r.query))
+                for r in run.fake.received]
+    assert len(answered) == 12 and all(status == 200 for _, (status, _) in answered)
+    assert any(body.get("value") for path, (_, body) in answered if path.endswith("/listAssociatedResources"))
     for path, (_, body) in answered:
         model = response_model(path)
         if isinstance(model, list):
@@ -954,6 +1041,7 @@ def test_the_schema_guard_catches_a_field_the_api_does_not_define(kit):
 
 def test_the_fake_serves_the_api_versions_the_installed_sdks_send():
     assert arm.API_VERSIONS["microsoft.managedidentity"] == ManagedServiceIdentityClient.DEFAULT_API_VERSION
+    assert arm.ACTION_API_VERSIONS == {"listassociatedresources": reads.ASSOCIATED_RESOURCES_API_VERSION}
     with AuthorizationManagementClient(arm.StaticCredential(), SUBSCRIPTION) as authorization:
         assert arm.API_VERSIONS["microsoft.authorization"] == authorization._get_api_version("role_assignments")
     with StorageManagementClient(arm.StaticCredential(), SUBSCRIPTION) as client:
