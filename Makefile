@@ -2,9 +2,14 @@
 PYTHON ?= python3
 VENV ?= .venv
 STACK ?= dev
-# Which clouds' SDKs `make setup`/`make plan` install: aws (the default stack), gcp, azure, or all.
+# Which clouds' SDKs `make setup`/`make plan`/`make verify` install: aws, gcp, azure, or all. Unless
+# given, the stack file's provider decides (s3: aws, gcs: gcp, azure_blob: azure; no file: aws).
 # The tests always install all of them.
-CLOUDS ?= aws
+STACK_PROVIDER = $(shell sed -n 's/^[[:space:]]*tavus-recording:provider:[[:space:]]*//p' stacks/Pulumi.$(STACK).yaml 2>/dev/null | tr -d "\"' \r" | head -n 1)
+CLOUDS_FOR_s3 := aws
+CLOUDS_FOR_gcs := gcp
+CLOUDS_FOR_azure_blob := azure
+CLOUDS ?= $(or $(CLOUDS_FOR_$(STACK_PROVIDER)),aws)
 PY := $(VENV)/bin/python
 
 .PHONY: setup setup-test plan verify lint test bench clean

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 # The AWS account that runs Tavus's recording infrastructure (operated through Daily).
 TAVUS_AWS_ACCOUNT_ID = "291871421005"
 TAVUS_AWS_PRINCIPAL = f"arn:aws:iam::{TAVUS_AWS_ACCOUNT_ID}:root"
-# Tavus's identifier with Daily; the trust requires it as sts:ExternalId (confused-deputy guard).
+# Tavus's identifier with Daily, required as sts:ExternalId. It is the same for every Tavus customer, so
+# it stops other Daily customers from pointing Daily at a role, not other Tavus customers.
 DEFAULT_EXTERNAL_ID = "tavus"
 # The recording service asks for 12-hour sessions; a role left at the 3600 s default fails
 # Tavus's validation with "unable to assume role with given parameters".

@@ -92,36 +92,62 @@ def main(
 def plan(
     stack: Annotated[str, typer.Option("--stack", "-s", metavar="NAME", help="Stack to plan: stacks/Pulumi.<NAME>.yaml.")] = "dev",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with `resources` and `outputs`.")] = False,
+    previous_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--previous",
+            metavar="FILE",
+            help="An earlier `plan --json` of this stack: warn when a change would replace storage kept on destroy.",
+        ),
+    ] = None,
     project_dir: ProjectDir = None,
 ) -> None:
     """Show every resource, document and output a stack would create, with no cloud account.
 
-    Exit 1 if the program refuses the stack's configuration, 2 if the stack file cannot be read.
+    Exit 1 if the program refuses the stack's configuration, 2 if the stack file or the --previous
+    plan cannot be read. A --previous warning is advice: the exit code stays 0.
     """
     project = _project(project_dir)
     # Imported here so the other verbs do not pay for loading the Pulumi SDK.
     import pulumi
 
-    from tavus_recording.mock_engine import run_program
-    from tavus_recording.plan import plan_document, render_text
+    from tavus_recording.mock_engine import close_event_loop, run_program
+    from tavus_recording.plan import PreviousPlanError, plan_document, read_previous, render_text
     from tavus_recording.stack_files import StackFileError, load_stack_config
 
+    previous = None
+    if previous_file is not None:
+        try:
+            previous = read_previous(previous_file.read_text(encoding="utf-8"), str(previous_file))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise _cannot_run(f"--previous {previous_file}: cannot read it ({reason})") from None
+        except PreviousPlanError as exc:
+            raise _cannot_run(f"--previous {exc}") from None
     try:
         stack_config = load_stack_config(stack, project)
     except StackFileError as exc:
         raise _cannot_run(str(exc)) from None
     try:
-        run = run_program(stack_config.config, stack=stack, project=stack_config.project, program=project / "__main__.py")
-    except pulumi.RunError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=EXIT_FAILED) from None
+        try:
+            run = run_program(stack_config.config, stack=stack, project=stack_config.project, program=project / "__main__.py")
+        except pulumi.RunError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=EXIT_FAILED) from None
+    finally:
+        # Nothing runs after the plan: end the run's event loop here rather than at interpreter exit.
+        close_event_loop()
     stack_file = str(stack_config.path.relative_to(project))
+    compared = str(previous_file or "")
     if as_json:
-        typer.echo(json.dumps(plan_document(stack, run, stack_file), indent=2))
+        document = plan_document(stack, run, stack_file, previous, compared, project=stack_config.project)
+        typer.echo(json.dumps(document, indent=2))
     else:
-        typer.echo(render_text(stack, run, stack_file))
+        typer.echo(render_text(stack, run, stack_file, previous, compared, project=stack_config.project))
 
 
+# How many times an interactive init asks again for an answer the settings refuse.
+ASK_AGAIN_LIMIT = 3
 # Each provider's live checks.
 VERIFIERS = {"s3": "tavus_recording.verify.aws", "gcs": "tavus_recording.verify.gcp", "azure_blob": "tavus_recording.verify.azure"}
 
@@ -221,6 +247,10 @@ def init(
         Optional[bool],
         typer.Option("--interactive/--non-interactive", help="Ask for missing values (default: when stdin is a terminal)."),
     ] = None,
+    random_external_id: Annotated[
+        bool,
+        typer.Option("--random-external-id", help="s3: require a random ExternalId of this stack's own instead of the shared `tavus`."),
+    ] = False,
     project_dir: ProjectDir = None,
 ) -> None:
     """Write a new stack file, after checking it as `plan` will read it; exit 2, writing nothing, if it is not valid."""
@@ -257,24 +287,36 @@ def init(
             assignments or [], new_stack.integer_keys(project_file), new_stack.object_keys(project_file)
         )
         values = new_stack.stack_values(chosen, region, gcp_project, given)
+        if random_external_id:
+            values = new_stack.with_random_external_id(values)
     except new_stack.InitError as exc:
         raise _cannot_run(str(exc)) from None
-    if ask:
-        for key in new_stack.missing_keys(values):
-            text, default = questions[key]
-            values[key] = typer.prompt(text, default=default)
+    asked = new_stack.missing_keys(values) if ask else []
+    for key in asked:
+        text, default = questions[key]
+        values[key] = typer.prompt(text, default=default)
 
     content = new_stack.render(name, values)
-    try:
-        new_stack.check(content, project_file)
-    except pulumi.RunError as exc:
-        lines = "\n".join(new_stack.problem_lines(exc))
-        raise _cannot_run(
-            f"invalid stack configuration, so {shown} was not written:\n{lines}\n"
-            "Give the value with --region, --project or --set key=value and run init again."
-        ) from None
-    except StackFileError as exc:
-        raise _cannot_run(str(exc)) from None
+    for attempt in range(1, ASK_AGAIN_LIMIT + 1):
+        try:
+            new_stack.check(content, project_file)
+            break
+        except pulumi.RunError as exc:
+            problems = new_stack.problem_lines(exc)
+            wrong = new_stack.answered_wrong(problems, asked)
+            if not wrong or attempt == ASK_AGAIN_LIMIT:
+                raise _cannot_run(
+                    f"invalid stack configuration, so {shown} was not written:\n" + "\n".join(problems) + "\n"
+                    "Give the value with --region, --project or --set key=value and run init again."
+                ) from None
+            # An answer typed at the prompt is asked again, with what was wrong with it.
+            for key, problem in wrong.items():
+                typer.echo(problem.strip(), err=True)
+                text, default = questions[key]
+                values[key] = typer.prompt(text, default=default)
+            content = new_stack.render(name, values)
+        except StackFileError as exc:
+            raise _cannot_run(str(exc)) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x") as out:  # "x": never replace a file that appeared meanwhile
@@ -282,6 +324,8 @@ def init(
     except FileExistsError:
         raise _cannot_run(exists) from None
     typer.echo(f"Wrote {shown} (provider {chosen}). Preview it offline: {make_plan(name, chosen)}")
+    if random_external_id:
+        typer.echo(new_stack.RANDOM_EXTERNAL_ID_NOTE)
 
 
 @app.command(short_help="Print the component package's schema.")

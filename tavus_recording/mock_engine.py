@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import runpy
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import pulumi
 from pulumi.runtime import rpc, settings as runtime_settings
@@ -32,6 +34,30 @@ SUBSCRIPTION_PLACEHOLDER = "<subscription-id>"
 TENANT_PLACEHOLDER = "<tenant-id>"
 SUFFIX_PLACEHOLDER = "<random>"
 BUCKET_REGION_PLACEHOLDER = "<bucket-region>"
+
+# Every placeholder a plan can show, and what it stands for (the plan lists the ones it shows).
+PLACEHOLDERS = {
+    ACCOUNT_PLACEHOLDER: "the id of the AWS account the stack deploys into",
+    PROJECT_NUMBER_PLACEHOLDER: "the Google Cloud project's number (the plan knows its id, not its number)",
+    SUBSCRIPTION_PLACEHOLDER: "the id of the Azure subscription the stack deploys into",
+    TENANT_PLACEHOLDER: "the id of the subscription's Entra tenant",
+    SUFFIX_PLACEHOLDER: "the random suffix Pulumi gives an auto-named resource when it creates it",
+    BUCKET_REGION_PLACEHOLDER: "the existing bucket's region, which S3 tells when `pulumi up` reads it",
+    "<deployer-client-id>": "the client id of the identity that runs `pulumi up`",
+    "<deployer-object-id>": "the object id of the identity that runs `pulumi up`",
+    "<identity-client-id>": "the managed identity's client id, assigned by Azure when it is created",
+    "<identity-principal-id>": "the managed identity's principal (object) id, assigned by Azure when it is created",
+    "<unique-id>": "the service account's numeric unique id, assigned by Google when it is created",
+    "<hash of subscription, stack, component>": (
+        "8 characters hashed from the subscription id, stack and component name: the default storage account "
+        "name's suffix, known once the subscription is"
+    ),
+}
+
+
+def stand_in_id(name: str) -> str:
+    """The id the mocks give a resource whose real id they cannot shape: it says nothing about the real one."""
+    return f"{name}-id"
 
 
 @dataclass
@@ -61,6 +87,11 @@ class Registration:
     def urn(self) -> str:
         return f"{self.type}::{self.name}"
 
+    @property
+    def mock_id(self) -> bool:
+        """Whether the id is the mocks' stand-in rather than one shaped like the provider's."""
+        return self.custom and self.id == stand_in_id(self.name)
+
 
 class PlanMocks(pulumi.runtime.Mocks):
     """Computed outputs for the resource types this kit creates."""
@@ -83,7 +114,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         if "bucket" in inputs:
             # Bucket sub-resources are identified by their bucket.
             return inputs["bucket"], inputs
-        return f"{args.name}-id", inputs
+        return stand_in_id(args.name), inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         # By name, so a test's subclass can answer a lookup otherwise.
@@ -165,7 +196,8 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def _resource_group(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         name = inputs.get("resourceGroupName") or auto_name
-        return f"/subscriptions/{SUBSCRIPTION_PLACEHOLDER}/resourceGroups/{name}", {"name": name}
+        location = inputs.get("location") or self.azure_location
+        return f"/subscriptions/{SUBSCRIPTION_PLACEHOLDER}/resourceGroups/{name}", {"name": name, "location": location}
 
     def _storage_account(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         name = inputs.get("accountName") or auto_name
@@ -224,11 +256,26 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
         self.reads: list[Read] = []
 
+    # The SDK calls the monitor from its event loop's thread pool, and MockMonitor gives each worker
+    # thread an event loop of its own (`_ensure_event_loop`) that nobody closes. Left to the garbage
+    # collector at interpreter exit, such a loop may be finalized after its self-pipe socket, and
+    # `BaseEventLoop.__del__` then prints "Exception ignored ... Invalid file descriptor: -1" on stderr.
+    # So a loop made for one call is closed when the call returns.
+
     def Invoke(self, request: Any) -> Any:
-        self.reads.append(Read(token=request.tok, args=rpc.deserialize_properties(request.args)))
-        return super().Invoke(request)
+        with _worker_loop_closed_after():
+            self.reads.append(Read(token=request.tok, args=rpc.deserialize_properties(request.args)))
+            return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        with _worker_loop_closed_after():
+            return super().ReadResource(request)
 
     def RegisterResource(self, request: Any) -> Any:
+        with _worker_loop_closed_after():
+            return self._register_resource(request)
+
+    def _register_resource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             urn = self.make_urn(request.parent, request.type, request.name)
@@ -252,12 +299,37 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         # A component's registered outputs are its state, as the policy pack's stack policies see them.
-        short = _short_urn(request.urn)
-        outputs = rpc.deserialize_properties(request.outputs)
-        for registration in self.registrations:
-            if registration.urn == short and not registration.custom:
-                registration.outputs = {**registration.outputs, **outputs}
-        return super().RegisterResourceOutputs(request)
+        with _worker_loop_closed_after():
+            short = _short_urn(request.urn)
+            outputs = rpc.deserialize_properties(request.outputs)
+            for registration in self.registrations:
+                if registration.urn == short and not registration.custom:
+                    registration.outputs = {**registration.outputs, **outputs}
+            return super().RegisterResourceOutputs(request)
+
+
+@contextmanager
+def _worker_loop_closed_after() -> Iterator[None]:
+    """Close the event loop a monitor call made for its worker thread (see RecordingMonitor)."""
+    if threading.current_thread() is threading.main_thread():
+        yield  # the main thread's loop is the program's own, and outlives the call
+        return
+    try:
+        asyncio.get_event_loop()
+        had_loop = True
+    except RuntimeError:  # a worker thread with no loop yet
+        had_loop = False
+    try:
+        yield
+    finally:
+        if not had_loop:
+            try:
+                loop = asyncio.get_event_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None and not loop.is_running():
+                asyncio.set_event_loop(None)
+                loop.close()
 
 
 def _short_urn(urn: str) -> str:
@@ -340,6 +412,28 @@ def run_program(
     outputs = {name: _sync_await(value.future()) for name, value in exported.items()}
     secrets = {name for name, value in exported.items() if _sync_await(value.is_secret())}
     return ProgramRun(registrations=monitor.registrations, outputs=outputs, reads=monitor.reads, secret_outputs=secrets)
+
+
+def close_event_loop() -> None:
+    """End this process's runs: let what is pending finish, stop the thread pool, close the event loop.
+
+    For a command that has what it needs from its run and is about to exit. Left to the interpreter's
+    shutdown, the loop and anything still pending on it are finalized in no set order, which can print
+    "Task was destroyed but it is pending!" or "Exception ignored in ... BaseEventLoop.__del__" on stderr.
+    No run can follow in this process.
+    """
+    loop = _ensure_event_loop()
+    if loop.is_running() or loop.is_closed():
+        return
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def run_component(build: Any, config: Optional[Mapping[str, str]] = None, mocks: Optional[PlanMocks] = None) -> tuple[ProgramRun, Any]:

@@ -8,6 +8,7 @@ config values or file text out.
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 from typing import Any, Collection, Mapping, Optional, Sequence
 
@@ -58,6 +59,33 @@ _KEY_ORDER = [*PROVIDER_KEYS, *known_keys()]
 
 class InitError(ValueError):
     """init cannot write this stack file; the message says why."""
+
+
+EXTERNAL_ID_KEY = config_key("external_id")
+RANDOM_EXTERNAL_ID_NOTE = (
+    "externalId is random, this stack's own: the role admits Tavus only when Tavus sends it, which the stack's "
+    "recording_storage output (external_id) asks for. Tavus's S3 guide documents only `tavus`; before relying on "
+    "it, run `tavus-recording verify --tavus` and check that the first real recording lands."
+)
+
+
+def with_random_external_id(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with a random ExternalId of the stack's own, for an s3 stack that gives none.
+
+    `tavus` is the same for every Tavus customer, so it stops other Daily customers but not another
+    Tavus customer who learns the role's ARN; a value only this stack knows stops them too.
+    """
+    if values[PROVIDER_KEY] != "s3":
+        raise InitError(f"--random-external-id is for provider s3 only; this stack's provider is {values[PROVIDER_KEY]}")
+    if EXTERNAL_ID_KEY in values:
+        raise InitError(f"{EXTERNAL_ID_KEY} is given twice: by --random-external-id and by --set")
+    # 128 bits in AWS's ExternalId alphabet ([\w+=,.@:/-]); the prefix says whose it is.
+    return {**values, EXTERNAL_ID_KEY: f"tavus-{secrets.token_hex(16)}"}
+
+
+def answered_wrong(problems: Sequence[str], asked: Collection[str]) -> dict[str, str]:
+    """The keys answered at a prompt that the settings refuse, with the problem line of each."""
+    return {key: line for line in problems for key in asked if line.startswith(f"  - {key}: ")}
 
 
 def stack_name_problem(name: str) -> Optional[str]:

@@ -13,7 +13,7 @@ from tavus_recording.verify import aws as verify_aws
 from tavus_recording.verify import azure as verify_azure
 from tavus_recording.verify import gcp as verify_gcp
 from tavus_recording.verify.aws import reader_policy
-from tavus_recording.verify.azure_reads import READ_PERMISSIONS
+from tavus_recording.verify.azure_reads import BEYOND_READER_PERMISSIONS, READ_PERMISSIONS
 from tavus_recording.verify.gcp import reader_role_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,5 +62,21 @@ def test_the_readers_permissions_are_the_ones_verify_uses():
     assert shown and json.loads(shown[1]) == reader_policy("arn:aws:iam::111122223333:role/tavus-recordings-writer-abc1234",
                                                            "acme-tavus-recordings")
     assert reader_role_command("acme-recordings-prod") in verify
-    for permission in READ_PERMISSIONS:
+    for permission in (*READ_PERMISSIONS, *BEYOND_READER_PERMISSIONS):
         assert f"`{permission}`" in verify
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_contents_list_every_section_and_every_internal_link_resolves():
+    headings = re.findall(r"^#{2,3} (.+)$", README, re.MULTILINE)
+    anchors = {github_anchor(h) for h in headings}
+    contents = next(line for line in README.splitlines() if line.startswith("**Contents:**"))
+    assert re.findall(r"\(#([^)]+)\)", contents) == [github_anchor(h) for h in re.findall(r"^## (.+)$", README, re.MULTILINE)]
+    for target in re.findall(r"\]\(#([^)]+)\)", README):
+        assert target in anchors, f"link to #{target}, which no heading makes"
+    for label in set(re.findall(r"\]\[([\w-]+)\]", README)):
+        assert re.search(rf"^\[{label}\]: https://", README, re.MULTILINE), f"no link definition for [{label}]"

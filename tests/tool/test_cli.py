@@ -44,7 +44,9 @@ def test_plan_json_lists_resources_and_outputs():
     }
     assert len(plan["resources"]) == 10
     role = next(r for r in plan["resources"] if r["type"] == "aws:iam/role:Role")
-    assert role["inputs"]["assumeRolePolicy"]["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::291871421005:root"}
+    # The trust document as sent (a JSON string), and decoded beside it.
+    assert isinstance(role["inputs"]["assumeRolePolicy"], str)
+    assert role["decoded_inputs"]["assumeRolePolicy"]["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::291871421005:root"}
     assert set(plan["outputs"]) >= {"recording_storage", "conversation_properties", "legacy_properties"}
     assert plan["outputs"]["recording_storage"]["bucket_region"] == "us-east-1"
 

@@ -230,12 +230,50 @@ def test_on_a_terminal_a_missing_region_is_asked_with_the_templates_default(proj
     assert written(project, "prod") == {"aws:region": "us-east-1", "tavus-recording:provider": "s3"}
 
 
-def test_a_bad_answer_exits_2_and_writes_nothing(project):
+def test_a_bad_answer_is_asked_again_with_what_was_wrong(project):
+    result = init(project, "prod", "--provider", "s3", "--interactive", input="mars-north-1\neu-west-1\n")
+    assert result.exit_code == 0, result.output
+    assert "- aws:region: 'mars-north-1' is not an AWS region" in result.stderr
+    assert result.stdout.count("(aws:region)") == 2
+    assert written(project, "prod") == {"aws:region": "eu-west-1", "tavus-recording:provider": "s3"}
+
+
+def test_bad_answers_exit_2_after_three_tries_and_write_nothing(project):
     before = stack_files(project)
-    result = init(project, "prod", "--provider", "s3", "--interactive", input="mars-north-1\n")
+    result = init(project, "prod", "--provider", "s3", "--interactive", input="mars-north-1\nmars-south-1\nmars-east-1\n")
     assert result.exit_code == 2
-    assert "  - aws:region: 'mars-north-1' is not an AWS region" in result.stderr
+    assert "  - aws:region: 'mars-east-1' is not an AWS region" in result.stderr
+    assert result.stdout.count("(aws:region)") == 3
     assert stack_files(project) == before
+
+
+def test_a_bad_flag_is_not_asked_again_even_on_a_terminal(project):
+    # Only answers typed at a prompt are asked again; a flag's value is the caller's to fix.
+    result = init(project, "prod", "--provider", "s3", "--region", "mars-north-1", "--interactive", input="eu-west-1\n")
+    assert result.exit_code == 2 and "(aws:region)" not in result.stdout
+
+
+def test_a_random_external_id_is_the_stacks_own_and_reaches_recording_storage(project):
+    ids = []
+    for stack in ("prod", "staging"):
+        result = init(project, stack, "--provider", "s3", "--region", "eu-west-1", "--random-external-id")
+        assert result.exit_code == 0, result.output
+        assert "Tavus's S3 guide documents only `tavus`" in result.stdout and "verify --tavus" in result.stdout
+        ids.append(written(project, stack)["tavus-recording:externalId"])
+    assert ids[0] != ids[1] and all(i.startswith("tavus-") and len(i) == 38 for i in ids)
+    outputs = plan(project, "prod")["outputs"]
+    assert json.loads(outputs["recording_storage_json"])["external_id"] == ids[0]
+    assert "legacy_properties" not in outputs  # the flat fields cannot carry an ExternalId of its own
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--provider", "gcs", "--project", "p", "--set", f"tavusOidcIssuer={ISSUER}", "--set", "tavusOidcSubject=s"],
+     "--random-external-id is for provider s3 only"),
+    (["--provider", "s3", "--region", "eu-west-1", "--set", "externalId=mine"], "is given twice"),
+])
+def test_a_random_external_id_where_it_cannot_apply_exits_2(project, args, message):
+    result = init(project, "prod", *args, "--random-external-id")
+    assert result.exit_code == 2 and message in result.stderr
 
 
 def test_the_header_command_writes_the_same_file(project, tmp_path_factory):
