@@ -1,10 +1,12 @@
 """Google Cloud: the pack's view of a stack, as the shared rules (`tavus_recording.rules.gcp`) judge it.
 
-Every IAM grant the stack makes (on a service account, a project or a bucket, as a member, a binding
-or an authoritative policy), which service accounts are writers (a workload identity pool's identity
-may act as them), which buckets hold recordings (a writer is granted on them), and the custom roles
-the stack defines. References between resources are followed by value and through the engine's
-property dependencies, so a preview (names not known yet) correlates like an update.
+Every IAM grant the stack makes (on a service account, a project, a bucket, a managed folder of one, or
+a workload identity pool, as a member, a binding or an authoritative policy), which service accounts
+are writers (a workload identity pool's identity may act as them) and through which pools, which
+buckets hold recordings (a writer is granted on them) or copies of them, the custom roles the stack
+defines, and which project ids and numbers the stack shows to be one project. References between
+resources are followed by value and through the engine's property dependencies, so a preview (names
+not known yet) correlates like an update.
 """
 
 import re
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from rule_kit import UNKNOWN, StackResource, document, has_unknown, known_strings
+from rule_kit import UNKNOWN, Malformed, StackResource, document, get, has_unknown, known_strings
 from tavus_recording.rules import gcp as rules
 from tavus_recording.rules.iam import as_list
 
@@ -23,6 +25,16 @@ ACCOUNT = "gcp:serviceaccount/account:Account"
 KEY = "gcp:serviceaccount/key:Key"
 HMAC_KEY = "gcp:storage/hmacKey:HmacKey"
 TRANSFER_JOB = "gcp:storage/transferJob:TransferJob"
+BATCH_JOB = "gcp:storage/batchOperationsJob:BatchOperationsJob"
+# ACL resources: type -> how it states its entries (pulumi-gcp's storage module).
+ACLS = {
+    "gcp:storage/bucketACL:BucketACL": "roleEntities",
+    "gcp:storage/defaultObjectACL:DefaultObjectACL": "roleEntities",
+    "gcp:storage/objectACL:ObjectACL": "roleEntities",
+    "gcp:storage/bucketAccessControl:BucketAccessControl": "entity",
+    "gcp:storage/defaultObjectAccessControl:DefaultObjectAccessControl": "entity",
+    "gcp:storage/objectAccessControl:ObjectAccessControl": "entity",
+}
 CUSTOM_ROLES = ("gcp:projects/iAMCustomRole:IAMCustomRole", "gcp:organizations/iAMCustomRole:IAMCustomRole")
 COMPONENT = "tavus-recording:index:GcsRecordingStorage"
 # IAM resources: type -> (what they grant on, the property naming it).
@@ -36,8 +48,17 @@ IAM = {
     "gcp:storage/bucketIAMMember:BucketIAMMember": (rules.BUCKET, "bucket"),
     "gcp:storage/bucketIAMBinding:BucketIAMBinding": (rules.BUCKET, "bucket"),
     "gcp:storage/bucketIAMPolicy:BucketIAMPolicy": (rules.BUCKET, "bucket"),
+    # A managed folder's IAM grants on every object under it (pulumi-gcp: bucket + managedFolder).
+    "gcp:storage/managedFolderIamMember:ManagedFolderIamMember": (rules.BUCKET, "bucket"),
+    "gcp:storage/managedFolderIamBinding:ManagedFolderIamBinding": (rules.BUCKET, "bucket"),
+    "gcp:storage/managedFolderIamPolicy:ManagedFolderIamPolicy": (rules.BUCKET, "bucket"),
+    # A pool's own IAM: its admins can add a provider that mints the pool's principals.
+    "gcp:iam/workloadIdentityPoolIamMember:WorkloadIdentityPoolIamMember": (rules.POOL, "workloadIdentityPoolId"),
+    "gcp:iam/workloadIdentityPoolIamBinding:WorkloadIdentityPoolIamBinding": (rules.POOL, "workloadIdentityPoolId"),
+    "gcp:iam/workloadIdentityPoolIamPolicy:WorkloadIdentityPoolIamPolicy": (rules.POOL, "workloadIdentityPoolId"),
 }
 _ACCOUNT_PATH = re.compile(r"^projects/[^/]+/serviceAccounts/(?P<account>[^/]+)$")
+_POOL_PATH = re.compile(r"^projects/(?P<project>[^/]+)/locations/[^/]+/workloadIdentityPools/(?P<pool>[^/]+)$")
 
 
 # --- one IAM resource ----------------------------------------------------------------------------
@@ -52,6 +73,7 @@ class RawGrant:
     scope: str
     target: Any
     conditional: bool = False
+    folder: str = ""
 
 
 def target_name(scope: str, value: Any) -> Any:
@@ -66,33 +88,64 @@ def target_name(scope: str, value: Any) -> Any:
     return value.removeprefix("b/")
 
 
+def _is_policy(resource_type: str) -> bool:
+    return resource_type.endswith(("IAMPolicy", "IamPolicy"))
+
+
+def _is_binding(resource_type: str) -> bool:
+    return resource_type.endswith(("IAMBinding", "IamBinding"))
+
+
+def policy_problem(resource_type: str, props: Mapping[str, Any]) -> Optional[str]:
+    """Why an authoritative IAM resource's `policyData` cannot be read strictly (so proves nothing), or None
+    (not a policy resource, unknown yet, or strict)."""
+    if resource_type not in IAM or not _is_policy(resource_type):
+        return None
+    doc = document(props.get("policyData"))
+    if doc is UNKNOWN or doc is None:
+        return None
+    if isinstance(doc, Malformed):
+        return doc.reason
+    return rules.policy_document_problem(doc)
+
+
 def raw_grants(resource_type: str, props: Mapping[str, Any]) -> list[RawGrant]:
-    """Every (role, member) an IAM resource grants, unknown parts as UNKNOWN."""
+    """Every (role, member) an IAM resource grants, unknown parts as UNKNOWN (a policy document that
+    cannot be read strictly grants nothing here: `policy_problem` reports it)."""
     scope, target_prop = IAM[resource_type]
     target = target_name(scope, props.get(target_prop))
-    if resource_type.endswith("IAMPolicy"):
+    folder = props.get("managedFolder")
+    folder = folder if isinstance(folder, str) else ("(unknown)" if "managedFolder" in props else "")
+    if _is_policy(resource_type):
         doc = document(props.get("policyData"))
-        if not isinstance(doc, dict):
+        if not isinstance(doc, dict) or rules.policy_document_problem(doc):
             return []
         return [
-            RawGrant(b.get("role"), m, scope, target, bool(b.get("condition")))
+            RawGrant(b.get("role"), m, scope, target, bool(b.get("condition")), folder)
             for b in as_list(doc.get("bindings"))
             if isinstance(b, dict)
             for m in as_list(b.get("members"))
         ]
     conditional = props.get("condition") not in (None, UNKNOWN) and bool(props.get("condition"))
-    if resource_type.endswith("IAMBinding"):
+    if _is_binding(resource_type):
         members = props.get("members")
         listed = [UNKNOWN] if members is UNKNOWN else as_list(members)
-        return [RawGrant(props.get("role"), m, scope, target, conditional) for m in listed]
-    return [RawGrant(props.get("role"), props.get("member"), scope, target, conditional)]
+        return [RawGrant(props.get("role"), m, scope, target, conditional, folder) for m in listed]
+    return [RawGrant(props.get("role"), props.get("member"), scope, target, conditional, folder)]
+
+
+def unreadable(value: Any) -> bool:
+    """A name given as something other than a string (a list, an object, a number): the provider would
+    refuse it, and the guardrails cannot tell what it names, so it may name anything."""
+    return value is not None and value is not UNKNOWN and not isinstance(value, str)
 
 
 def known(grant: RawGrant) -> Optional[rules.Grant]:
     """The grant in the rules' terms, once its role, member and target are known."""
     if not (isinstance(grant.role, str) and isinstance(grant.member, str)) or grant.target is UNKNOWN:
         return None
-    return rules.Grant(grant.role, grant.member, grant.scope, grant.target if isinstance(grant.target, str) else "", grant.conditional)
+    target = grant.target if isinstance(grant.target, str) else (f"(unreadable: {grant.target!r})" if unreadable(grant.target) else "")
+    return rules.Grant(grant.role, grant.member, grant.scope, target, grant.conditional, grant.folder)
 
 
 # --- the whole stack -------------------------------------------------------------------------------
@@ -115,12 +168,31 @@ class Writer:
     email: Any
     account: Optional[StackResource] = None
     project: Optional[str] = None
+    # The pools whose identities act as it (see `pool_ref`).
+    pools: list["PoolRef"] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         if isinstance(self.email, str):
             return self.email
         return f"'{self.account.name}'" if self.account else self.key
+
+
+@dataclass(frozen=True)
+class PoolRef:
+    """A workload identity pool as something names it: its resource (`urn`), its name (`path`,
+    `projects/<number>/locations/global/workloadIdentityPools/<id>`), or its id and project."""
+
+    pool_id: Any
+    project: Any
+    path: Optional[str] = None
+    urn: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        if self.path:
+            return self.path
+        return f"{self.project}/{self.pool_id}" if isinstance(self.project, str) else f"{self.pool_id}"
 
 
 @dataclass
@@ -133,6 +205,8 @@ class GcsStack:
     # A custom role's URN -> the name grants use for it.
     role_names: dict[str, str] = field(default_factory=dict)
     writers: list[Writer] = field(default_factory=list)
+    # Project ids -> numbers, where a resource shows both (a pool's name, a bucket's projectNumber).
+    numbers: dict[str, str] = field(default_factory=dict)
 
     def of_type(self, *types: str) -> list[StackResource]:
         return [r for r in self.resources if r.type in types]
@@ -150,10 +224,18 @@ def _custom_role_names(role: StackResource) -> set[str]:
     return names
 
 
+def _computed_email(account: StackResource) -> Optional[str]:
+    """The email IAM gives an account from its accountId and project (known before the account exists)."""
+    account_id, project = account.props.get("accountId"), account.props.get("project")
+    if isinstance(account_id, str) and account_id and isinstance(project, str) and project and ":" not in project:
+        return f"{account_id}@{project}.iam.gserviceaccount.com".lower()
+    return None
+
+
 def account_ids(account: StackResource) -> set[str]:
     """Every way an IAM resource may name the account."""
     props = account.props
-    ids = {v.lower() for v in known_strings(props.get("email"), props.get("uniqueId"))}
+    ids = {v.lower() for v in known_strings(props.get("email"), props.get("uniqueId"), _computed_email(account))}
     for value in known_strings(props.get("name"), props.get("id")):
         ids.add(target_name(rules.SERVICE_ACCOUNT, value))
     return ids
@@ -165,11 +247,49 @@ def _account_email(account: StackResource) -> Any:
         return email.lower()
     name = account.props.get("name")
     match = _ACCOUNT_PATH.match(name) if isinstance(name, str) else None
-    return match["account"].lower() if match and "@" in match["account"] else UNKNOWN
+    if match and "@" in match["account"]:
+        return match["account"].lower()
+    return _computed_email(account) or UNKNOWN
+
+
+def _is_number(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _project_numbers(resources: list[StackResource]) -> dict[str, str]:
+    numbers: dict[str, str] = {}
+    for resource in resources:
+        project = resource.props.get("project")
+        if not isinstance(project, str) or _is_number(project):
+            continue
+        found = resource.props.get("projectNumber") if resource.type == BUCKET else None
+        name = resource.props.get("name")
+        if resource.type in (POOL, PROVIDER) and isinstance(name, str) and name.startswith("projects/"):
+            found = name.split("/")[1]
+        if isinstance(found, str) and _is_number(found):
+            numbers[project] = found
+    return numbers
+
+
+def same_project(stack: GcsStack, a: Any, b: Any) -> Optional[bool]:
+    """Whether two names (ids or numbers, `projects/` prefixed or not) are one project: None when an id and
+    a number cannot be told apart (no resource of the stack pairs them)."""
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return None
+    a, b = a.removeprefix("projects/"), b.removeprefix("projects/")
+    if a == b:
+        return True
+    if _is_number(a) == _is_number(b):
+        return False
+    number, project_id = (a, b) if _is_number(a) else (b, a)
+    if project_id in stack.numbers:
+        return stack.numbers[project_id] == number
+    return False if number in stack.numbers.values() else None
 
 
 def gcs_stack(resources: list[StackResource]) -> GcsStack:
     stack = GcsStack(resources)
+    stack.numbers = _project_numbers(resources)
     for role in stack.of_type(*CUSTOM_ROLES):
         permissions = role.props.get("permissions")
         if role.props.get("deleted") is True:
@@ -202,15 +322,69 @@ def judged(stack: GcsStack, grant: StackGrant, target: Any = None) -> Optional[r
     role = resolved_role(stack, grant)
     if role is None:
         return None
-    return known(RawGrant(role, grant.raw.member, grant.raw.scope, target or grant.raw.target, grant.raw.conditional))
+    raw = grant.raw
+    return known(RawGrant(role, raw.member, raw.scope, target or raw.target, raw.conditional, raw.folder))
 
 
 def _member_prop(grant: StackGrant) -> str:
-    return "policyData" if grant.source.type.endswith("IAMPolicy") else ("members" if grant.source.type.endswith("IAMBinding") else "member")
+    kind = grant.source.type
+    return "policyData" if _is_policy(kind) else ("members" if _is_binding(kind) else "member")
 
 
 def _target_prop(grant: StackGrant) -> str:
     return IAM[grant.source.type][1]
+
+
+# --- workload identity pools
+
+
+def path_ref(path: str) -> Optional[PoolRef]:
+    match = _POOL_PATH.match(path)
+    return PoolRef(match["pool"], match["project"], path.lower()) if match else None
+
+
+def pool_ref(pool: StackResource) -> PoolRef:
+    name = pool.props.get("name")
+    return PoolRef(pool.props.get("workloadIdentityPoolId"), pool.props.get("project"),
+                   name.lower() if isinstance(name, str) and _POOL_PATH.match(name) else None, pool.urn)
+
+
+def stack_pools(stack: GcsStack) -> list[PoolRef]:
+    return [pool_ref(p) for p in stack.of_type(POOL)]
+
+
+def may_be_same_pool(stack: GcsStack, a: PoolRef, b: PoolRef) -> Optional[bool]:
+    """Whether two references name one pool: None when it cannot be told yet (a name not known, a project
+    given by id on one side and by number on the other, or not at all)."""
+    if a.urn is not None and a.urn == b.urn:
+        return True
+    if a.path and b.path:
+        return a.path == b.path
+    if not (isinstance(a.pool_id, str) and isinstance(b.pool_id, str)):
+        return None
+    if a.pool_id.lower() != b.pool_id.lower():
+        return False
+    return same_project(stack, a.project, b.project)
+
+
+def own_pool_paths(stack: GcsStack, paths: Iterable[str]) -> set[str]:
+    """Of the pools `paths` name, those the stack defines (or, while a pool's name is unknown, may define)."""
+    pools = stack_pools(stack)
+    own = set()
+    for path in paths:
+        ref = path_ref(path)
+        if ref is not None and any(may_be_same_pool(stack, pool, ref) is not False for pool in pools):
+            own.add(ref.path or path.lower())
+    return own
+
+
+def grant_pool(stack: GcsStack, grant: StackGrant) -> PoolRef:
+    """The pool a pool-level IAM grant is on: the pool it depends on, else its name, or its id and project."""
+    for pool in stack.of_type(POOL):
+        if pool.urn in grant.deps(_target_prop(grant)):
+            return pool_ref(pool)
+    target = grant.raw.target
+    return (isinstance(target, str) and path_ref(target)) or PoolRef(target, grant.source.props.get("project"))
 
 
 def is_pool_identity(stack: GcsStack, grant: StackGrant) -> bool:
@@ -220,6 +394,19 @@ def is_pool_identity(stack: GcsStack, grant: StackGrant) -> bool:
         return rules.pool_of(member) is not None
     pools = {p.urn for p in stack.of_type(POOL, PROVIDER)}
     return member is UNKNOWN and bool(pools & set(grant.deps(_member_prop(grant))))
+
+
+def _identity_pools(stack: GcsStack, grant: StackGrant) -> list[PoolRef]:
+    """The pools a pool identity's grant names: by its member, else the pools it depends on."""
+    member = grant.raw.member
+    if isinstance(member, str):
+        path = rules.pool_of(member)
+        ref = path_ref(path) if path else None
+        return [ref] if ref else []
+    return [pool_ref(p) for p in stack.of_type(POOL) if p.urn in grant.deps(_member_prop(grant))]
+
+
+# --- service accounts, and who acts as them
 
 
 def account_of(stack: GcsStack, grant: StackGrant) -> Optional[str]:
@@ -237,6 +424,7 @@ def account_of(stack: GcsStack, grant: StackGrant) -> Optional[str]:
 
 def _writers(stack: GcsStack) -> list[Writer]:
     keys: list[str] = []
+    pools: dict[str, list[PoolRef]] = {}
     for grant in stack.grants:
         if grant.raw.scope != rules.SERVICE_ACCOUNT or not is_pool_identity(stack, grant):
             continue
@@ -244,8 +432,11 @@ def _writers(stack: GcsStack) -> list[Writer]:
         if role is None or not rules.can_impersonate(role, stack.custom_roles):
             continue
         key = account_of(stack, grant)
-        if key is not None and key not in keys:
+        if key is None:
+            continue
+        if key not in keys:
             keys.append(key)
+        pools.setdefault(key, []).extend(r for r in _identity_pools(stack, grant) if r not in pools.get(key, []))
     accounts = {a.urn: a for a in stack.of_type(ACCOUNT)}
     writers = []
     for key in keys:
@@ -254,7 +445,7 @@ def _writers(stack: GcsStack) -> list[Writer]:
         project = account.props.get("project") if account else None
         if not isinstance(project, str):
             project = rules.account_project(email) if isinstance(email, str) else None
-        writers.append(Writer(key, email, account, project))
+        writers.append(Writer(key, email, account, project, pools.get(key, [])))
     return writers
 
 
@@ -267,21 +458,35 @@ def holds(writer: Writer, grant: StackGrant) -> bool:
 
 
 def on_writer(stack: GcsStack, writer: Writer, grant: StackGrant) -> bool:
-    """Whether a grant reaches the writer: on the account itself, or on its project."""
+    """Whether a grant reaches the writer: on the account itself, on its project (by id or number: one that
+    cannot be told apart may be it), or on a pool whose identities act as it."""
+    target = grant.raw.target
     if grant.raw.scope == rules.SERVICE_ACCOUNT:
-        return account_of(stack, grant) == writer.key
+        return unreadable(target) or account_of(stack, grant) == writer.key
     if grant.raw.scope == rules.PROJECT:
-        target = grant.raw.target
-        return isinstance(target, str) and (writer.project is None or target == writer.project)
+        if unreadable(target):
+            return True
+        return isinstance(target, str) and (writer.project is None or same_project(stack, target, writer.project) is not False)
+    if grant.raw.scope == rules.POOL:
+        if unreadable(target):
+            return True
+        pool = grant_pool(stack, grant)
+        return any(may_be_same_pool(stack, mine, pool) is not False for mine in writer.pools)
     return False
 
 
 def bucket_name(stack: GcsStack, grant: StackGrant) -> Optional[str]:
     """The bucket a bucket-level grant is on, by value or through its dependency on a Bucket."""
-    if isinstance(grant.raw.target, str):
-        return grant.raw.target
+    return named_bucket(stack, grant.source, "bucket")
+
+
+def named_bucket(stack: GcsStack, resource: StackResource, prop: str) -> Optional[str]:
+    """The bucket `resource.props[prop]` names, by value (`b/` prefix dropped) or through a dependency on a Bucket."""
+    value = resource.props.get(prop)
+    if isinstance(value, str):
+        return value.removeprefix("b/")
     for bucket in stack.of_type(BUCKET):
-        if bucket.urn in grant.deps("bucket") and isinstance(bucket.props.get("name"), str):
+        if bucket.urn in resource.deps.get(prop, ()) and isinstance(bucket.props.get("name"), str):
             return bucket.props["name"]
     return None
 
@@ -297,7 +502,7 @@ def writer_grants(stack: GcsStack, writer: Writer) -> list[tuple[StackGrant, rul
         if role is None or target is UNKNOWN or (grant.raw.scope == rules.BUCKET and target is None):
             continue
         found.append((grant, rules.Grant(role, f"serviceAccount:{writer.label}", grant.raw.scope, target if isinstance(target, str) else "",
-                                         grant.raw.conditional)))
+                                         grant.raw.conditional, grant.raw.folder)))
     return found
 
 
@@ -309,6 +514,37 @@ def recording_buckets(stack: GcsStack) -> list[str]:
             if grant.scope == rules.BUCKET and grant.target not in names:
                 names.append(grant.target)
     return names
+
+
+def transfer_source(stack: GcsStack, job: StackResource, spec_key: str, recordings: Iterable[str]) -> Any:
+    """A transfer job's source bucket: its name, else (while unknown) the recordings bucket its spec depends
+    on; UNKNOWN when neither tells."""
+    spec = job.props.get(spec_key)
+    source = get(spec, "gcsDataSource", "bucketName")
+    if source is not UNKNOWN and not (spec is UNKNOWN or get(spec, "gcsDataSource") is UNKNOWN):
+        return source
+    wanted = set(recordings)
+    for bucket in bucket_resources(stack, wanted):
+        if bucket.urn in job.deps.get(spec_key, ()):
+            return bucket.props.get("name")
+    return UNKNOWN
+
+
+def copied_into(stack: GcsStack, recordings: Iterable[str]) -> list[str]:
+    """The stack's buckets that transfer jobs copy the recordings into, and what those copy on in turn."""
+    own = {n for b in stack.of_type(BUCKET) if isinstance(n := b.props.get("name"), str)}
+    reached = list(dict.fromkeys(recordings))
+    copies: list[str] = []
+    for name in reached:  # the list grows while it is read: each copy's copies too
+        for job in stack.of_type(TRANSFER_JOB):
+            if job.props.get("status") == "DELETED":
+                continue
+            for key in ("transferSpec", "replicationSpec"):
+                sink = get(job.props.get(key), "gcsDataSink", "bucketName")
+                if transfer_source(stack, job, key, [name]) == name and isinstance(sink, str) and sink in own and sink not in reached:
+                    reached.append(sink)
+                    copies.append(sink)
+    return copies
 
 
 def bucket_resources(stack: GcsStack, names: Iterable[str]) -> list[StackResource]:

@@ -29,6 +29,9 @@ _OPERATORS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "?", ":", "+", 
 _SIMPLE_ESCAPES = {"\\": "\\", "?": "?", '"': '"', "'": "'", "`": "`", "a": "\a", "b": "\b", "f": "\f",
                    "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
+# Brackets nested deeper than this prove nothing: no condition Tavus needs comes near it (GCP caps a
+# condition at 4096 characters), and reading them must not recurse without bound.
+MAX_DEPTH = 64
 
 Token = tuple[str, str]
 
@@ -115,6 +118,8 @@ def _check_brackets(found: Sequence[Token]) -> None:
             continue
         if value in _CLOSING:
             stack.append(_CLOSING[value])
+            if len(stack) > MAX_DEPTH:
+                raise NotProvable(f"it nests brackets more than {MAX_DEPTH} deep")
         elif value in _CLOSING.values():
             if not stack or stack.pop() != value:
                 raise NotProvable("its brackets do not match")
@@ -246,3 +251,14 @@ def attribute_spelling(attribute: str) -> tuple[Token, ...] | None:
 def literal(value: str) -> str:
     """A CEL string literal for `value` (JSON's escapes are CEL's too)."""
     return json.dumps(value)
+
+
+def named_attributes(condition: str) -> set[str]:
+    """The mapped attributes (`google.x`, `attribute.x`) a condition names, as `attribute_spelling`
+    reads them. Raises NotProvable when the condition cannot be read."""
+    found = tokens(condition)
+    return {
+        f"{head[1]}.{name[1]}"
+        for head, dot, name in zip(found, found[1:], found[2:])
+        if head[0] == "ident" and head[1] in ("google", "attribute") and dot == ("op", ".") and name[0] == "ident"
+    }

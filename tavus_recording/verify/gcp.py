@@ -269,7 +269,9 @@ def _default_audiences(dest: Destination) -> tuple[str, str]:
 
 def _audience_findings(oidc: Mapping[str, Any], dest: Destination) -> list[Finding]:
     """Whether Tavus's tokens can get in at all: their audience must be allowed (verify only)."""
-    audiences = [a for a in oidc.get("allowedAudiences", []) if isinstance(a, str)]
+    # proto3 JSON leaves an empty list out; a null (or anything but a list) is read the same.
+    listed = oidc.get("allowedAudiences")
+    audiences = [a for a in listed if isinstance(a, str)] if isinstance(listed, list) else []
     update = _provider_command(dest, "update-oidc")
     if dest.audience is not None and dest.audience not in audiences:
         return [Finding(PROVIDER_ISSUER, f"allows audiences {audiences}, which lack Tavus's audience {dest.audience!r}",
@@ -369,6 +371,9 @@ def _remove_fix(grant: rules.Grant, dest: Destination) -> str:
                 f"--member={member} --role={grant.role}{condition}")
     if grant.scope == rules.PROJECT:
         return f"gcloud projects remove-iam-policy-binding {grant.target} --member={member} --role={grant.role}{condition}"
+    if grant.folder:
+        folder = shlex.quote(f"gs://{grant.target}/{grant.folder}")
+        return f"gcloud storage managed-folders remove-iam-policy-binding {folder} --member={member} --role={grant.role}{condition}"
     return f"gcloud storage buckets remove-iam-policy-binding gs://{grant.target} --member={member} --role={grant.role}{condition}"
 
 
@@ -428,13 +433,37 @@ def judge_keys(keys: Read, hmac_keys: Read, dest: Destination) -> Check:
 # --- what the writer can do, and who else reaches the recordings
 
 
-def _policy_grants(bucket_policy: Json, project_policy: Json, dest: Destination) -> list[rules.Grant]:
-    return _grants(bucket_policy, rules.BUCKET, dest.bucket) + _grants(project_policy, rules.PROJECT, dest.project_id)
+def _policy_grants(bucket_policy: Json, project_policy: Json, dest: Destination, folder_grants: Sequence[rules.Grant] = ()) -> list[rules.Grant]:
+    return _grants(bucket_policy, rules.BUCKET, dest.bucket) + list(folder_grants) + _grants(project_policy, rules.PROJECT, dest.project_id)
 
 
-def judge_permissions(bucket_policy: Json, project_policy: Json, dest: Destination) -> list[Check]:
-    """PERMISSIONS and LEAST_PRIVILEGE, from the bucket's and the project's IAM policies."""
-    grants = _policy_grants(bucket_policy, project_policy, dest)
+def folder_grants(folders: Read, policies: Mapping[str, Read], dest: Destination) -> tuple[list[rules.Grant], list[Unreadable]]:
+    """The grants of the bucket's managed folders' IAM policies (each on every object under its folder), and
+    what could not be read of them (a folder deleted since it was listed is no longer there)."""
+    if isinstance(folders, Unreadable):
+        return [], [] if folders.kind == "missing" else [folders]
+    grants: list[rules.Grant] = []
+    unread: list[Unreadable] = []
+    listed = folders.get("items")
+    for item in listed if isinstance(listed, list) else ([] if listed is None else [listed]):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name:
+            unread.append(Unreadable("error", f"bucket {dest.bucket} lists a managed folder without a name ({item!r})"))
+            continue
+        policy = policies.get(name)
+        if policy is None:
+            unread.append(Unreadable("error", f"the IAM policy of managed folder {name} of bucket {dest.bucket} was not read"))
+        elif isinstance(policy, Unreadable):
+            if policy.kind != "missing":
+                unread.append(policy)
+        else:
+            grants += rules.policy_grants(policy, rules.BUCKET, dest.bucket, name)
+    return grants, unread
+
+
+def judge_permissions(bucket_policy: Json, project_policy: Json, dest: Destination, folders: Sequence[rules.Grant] = ()) -> list[Check]:
+    """PERMISSIONS and LEAST_PRIVILEGE, from the bucket's (and its managed folders') and the project's IAM policies."""
+    grants = _policy_grants(bucket_policy, project_policy, dest, folders)
     found: list[Finding] = []
     for grant in grants:
         if rules.is_member(grant.member, dest.email):
@@ -449,22 +478,31 @@ def judge_permissions(bucket_policy: Json, project_policy: Json, dest: Destinati
     ]
 
 
-def judge_bucket_access(bucket_policy: Json, project_policy: Json, dest: Destination) -> Check:
+def judge_bucket_access(bucket_policy: Json, project_policy: Json, dest: Destination, folders: Sequence[rules.Grant] = ()) -> Check:
     own = {dest.project_id, dest.project_number}
     found: list[Finding] = []
-    for grant in _policy_grants(bucket_policy, project_policy, dest):
+    for grant in _policy_grants(bucket_policy, project_policy, dest, folders):
         found += _with_fix(rules.bucket_access_findings([grant], {dest.email.lower()}, own), _remove_fix(grant, dest))
     return from_findings(BUCKET_ACCESS, _about("IAM", found), f"nobody public, federated or outside project {dest.project_id} reaches "
-                                                              f"bucket {dest.bucket} through its or the project's IAM policy")
+                                                              f"bucket {dest.bucket} through its, its managed folders' or the project's "
+                                                              "IAM policy")
 
 
-def _grant_checks(bucket_policy: Read, project_policy: Read, dest: Destination) -> list[Check]:
-    """PERMISSIONS, LEAST_PRIVILEGE and BUCKET_ACCESS: unknown when either policy is unreadable."""
+def _grant_checks(bucket_policy: Read, project_policy: Read, dest: Destination, folders: Read, folder_policies: Mapping[str, Read]) -> list[Check]:
+    """PERMISSIONS, LEAST_PRIVILEGE and BUCKET_ACCESS: unknown when either policy is unreadable, and at least
+    unknown when a managed folder's cannot be read."""
     if isinstance(bucket_policy, Unreadable):
         return _cannot_judge(GRANT_IDS, bucket_policy)
     if isinstance(project_policy, Unreadable):
         return _cannot_judge(GRANT_IDS, project_policy)
-    return [*judge_permissions(bucket_policy, project_policy, dest), judge_bucket_access(bucket_policy, project_policy, dest)]
+    grants, unread = folder_grants(folders, folder_policies, dest)
+    checks = [*judge_permissions(bucket_policy, project_policy, dest, grants), judge_bucket_access(bucket_policy, project_policy, dest, grants)]
+    if not unread:
+        return checks
+    # What a folder's policy could not say is unknown, never passing; a failure seen elsewhere still fails.
+    return [check if check.ok is False else unknown(check.id, "; ".join(dict.fromkeys(u.detail for u in unread)),
+                                                      "; ".join(dict.fromkeys(u.fix for u in unread if u.fix)))
+            for check in checks]
 
 
 # --- the bucket's own settings, and whether recordings last
@@ -529,6 +567,9 @@ class Reads:
     project_policy: Read
     bucket: Read
     bucket_policy: Read
+    managed_folders: Read
+    # Each listed managed folder's IAM policy, by folder name.
+    folder_policies: Mapping[str, Read]
 
 
 def judge_all(dest: Destination, reads: Reads, outputs: Optional[Mapping[str, Any]] = None) -> list[Check]:
@@ -572,7 +613,7 @@ def judge_all(dest: Destination, reads: Reads, outputs: Optional[Mapping[str, An
     else:
         checks.append(judge_keys(reads.keys, reads.hmac_keys, dest))
 
-    grant_checks = _grant_checks(reads.bucket_policy, reads.project_policy, dest)
+    grant_checks = _grant_checks(reads.bucket_policy, reads.project_policy, dest, reads.managed_folders, reads.folder_policies)
     checks += grant_checks[:2]
 
     if isinstance(reads.bucket, Unreadable):
@@ -593,6 +634,12 @@ def judge_all(dest: Destination, reads: Reads, outputs: Optional[Mapping[str, An
         checks.append(judge_writer(reads.bucket_policy, dest))
     checks += [grant_checks[2], *bucket_checks[4:]]
     return checks
+
+
+def _folder_names(folders: Read) -> list[str]:
+    listed = folders.get("items") if isinstance(folders, dict) else None
+    names = [item.get("name") for item in listed if isinstance(item, dict)] if isinstance(listed, list) else []
+    return list(dict.fromkeys(n for n in names if isinstance(n, str) and n))
 
 
 def _one_line(text: str) -> str:
@@ -634,5 +681,7 @@ def verify(
             project_policy=reader.project_policy(),
             bucket=reader.bucket(),
             bucket_policy=reader.bucket_policy(),
+            managed_folders=(folders := reader.managed_folders()),
+            folder_policies={name: reader.managed_folder_policy(name) for name in _folder_names(folders)},
         )
     return judge_all(dest, reads, outputs)

@@ -36,6 +36,9 @@ MAX_MESSAGE = 300
 MAX_PAGES = 5
 # Said when there are more: what was not read is unknown, never taken for nothing.
 _TOO_MANY = f"more than {MAX_PAGES} pages, more than verify reads"
+# A managed folder's IAM grants on every object under it, so each folder's policy is read: up to this
+# many folders (a recordings bucket needs none); beyond, what was not read is unknown.
+MAX_MANAGED_FOLDERS = 200
 
 # The one permission each read needs (from each method's API reference), nothing more.
 POOL_GET = "iam.workloadIdentityPools.get"
@@ -48,6 +51,8 @@ HMAC_KEYS_LIST = "storage.hmacKeys.list"
 PROJECT_POLICY_GET = "resourcemanager.projects.getIamPolicy"
 BUCKET_GET = "storage.buckets.get"
 BUCKET_POLICY_GET = "storage.buckets.getIamPolicy"
+MANAGED_FOLDERS_LIST = "storage.managedFolders.list"
+MANAGED_FOLDER_POLICY_GET = "storage.managedFolders.getIamPolicy"
 READ_PERMISSIONS: tuple[str, ...] = (
     POOL_GET,
     PROVIDER_GET,
@@ -59,6 +64,8 @@ READ_PERMISSIONS: tuple[str, ...] = (
     PROJECT_POLICY_GET,
     BUCKET_GET,
     BUCKET_POLICY_GET,
+    MANAGED_FOLDERS_LIST,
+    MANAGED_FOLDER_POLICY_GET,
 )
 # A predefined role that holds each permission, for a caller who would rather not create a
 # custom role (`reader_role_command` creates one with exactly READ_PERMISSIONS).
@@ -73,6 +80,8 @@ READER_ROLES: dict[str, str] = {
     PROJECT_POLICY_GET: "roles/iam.securityReviewer",
     BUCKET_GET: "roles/storage.legacyBucketReader",
     BUCKET_POLICY_GET: "roles/iam.securityReviewer",
+    MANAGED_FOLDERS_LIST: "roles/storage.folderAdmin, which can also change managed folders and their IAM",
+    MANAGED_FOLDER_POLICY_GET: "roles/storage.folderAdmin, which can also change managed folders and their IAM",
 }
 
 LOGIN_FIX = "gcloud auth application-default login (or point GOOGLE_APPLICATION_CREDENTIALS at a credentials file), then run verify again"
@@ -362,6 +371,37 @@ class Reader:
             # Version 3, so conditional bindings come back with their conditions rather than an error.
             lambda: self._json("GET", f"{self._storage_url}/storage/v1/b/{quote(self._dest.bucket, safe='')}/iam",
                                params={"optionsRequestedPolicyVersion": "3"}),
+        )
+
+
+    def managed_folders(self) -> Read:
+        """The bucket's managed folders ({"items": [...]}), at most MAX_MANAGED_FOLDERS of them."""
+        bucket = quote(self._dest.bucket, safe="")
+
+        def read() -> Json:
+            items: list[Any] = []
+            params: dict[str, str] = {}
+            too_many = f"bucket {self._dest.bucket} has more than {MAX_MANAGED_FOLDERS} managed folders, more than verify reads"
+            for _ in range(MAX_PAGES + MAX_MANAGED_FOLDERS):  # pages of at least one folder, past a few empty ones
+                page = self._json("GET", f"{self._storage_url}/storage/v1/b/{bucket}/managedFolders", params=params)
+                listed = page.get("items") or []
+                items += listed if isinstance(listed, list) else [listed]
+                if len(items) > MAX_MANAGED_FOLDERS:
+                    raise ValueError(too_many)
+                if not page.get("nextPageToken"):
+                    return {"items": items}
+                params = {"pageToken": str(page["nextPageToken"])}
+            raise ValueError(too_many)
+
+        return self._guarded(self._storage_url, MANAGED_FOLDERS_LIST, f"the managed folders of bucket {self._dest.bucket}", read)
+
+    def managed_folder_policy(self, folder: str) -> Read:
+        return self._guarded(
+            self._storage_url,
+            MANAGED_FOLDER_POLICY_GET,
+            f"the IAM policy of managed folder {folder} of bucket {self._dest.bucket}",
+            lambda: self._json("GET", f"{self._storage_url}/storage/v1/b/{quote(self._dest.bucket, safe='')}/managedFolders/"
+                                      f"{quote(folder, safe='')}/iam", params={"optionsRequestedPolicyVersion": "3"}),
         )
 
 

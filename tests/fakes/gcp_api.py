@@ -1,5 +1,5 @@
 """A local stand-in for the slices of Google's IAM v1, Cloud Resource Manager v1 and Cloud Storage JSON v1
-APIs that `verify` reads.
+APIs that `verify` reads (managed folders and their IAM policies included).
 
 Serves a `GcpState` over plain HTTP on 127.0.0.1 only, shaped as the real APIs answer: camelCase
 fields, proto3 JSON that leaves out `false` and empty lists (IAM), `kind`/`etag`/`selfLink` and
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from fakes.loopback import MAX_REQUESTS, SOCKET_TIMEOUT_SECONDS, send_json, serving
 
@@ -204,6 +204,29 @@ def bucket_policy(name: str, bindings: list[Json], version: int = 1) -> Json:
     }
 
 
+def managed_folder(bucket_name: str, name: str) -> Json:
+    """A ManagedFolder (Storage JSON v1) as `managedFolders.list` returns it (`name` ends with a slash)."""
+    return {
+        "kind": "storage#managedFolder",
+        "id": f"{bucket_name}/{name}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket_name}/managedFolders/{quote(name, safe='')}",
+        "name": name,
+        "bucket": bucket_name,
+        "metageneration": "1",
+        "createTime": "2026-11-22T10:00:00.000Z",
+        "updateTime": "2026-11-22T10:00:00.000Z",
+    }
+
+
+def managed_folder_policy(bucket_name: str, name: str, bindings: list[Json]) -> Json:
+    """A Policy (Storage JSON v1) as `managedFolders.getIamPolicy` returns it: a folder nobody was granted on
+    has neither bindings nor a version."""
+    found: Json = {"kind": "storage#policy", "resourceId": f"projects/_/buckets/{bucket_name}/managedFolders/{name}", "etag": "CAA="}
+    if bindings:
+        found.update(version=1, etag="CAE=", bindings=[dict(binding) for binding in bindings])
+    return found
+
+
 # --- the state served, and what was asked
 
 
@@ -221,6 +244,10 @@ class GcpState:
     project_policies: dict[str, Json] = field(default_factory=dict)
     buckets: dict[str, Json] = field(default_factory=dict)
     bucket_policies: dict[str, Json] = field(default_factory=dict)
+    # Managed folders by bucket, and their IAM policies by (bucket, folder name); listed a page at a time.
+    managed_folders: dict[str, list[Json]] = field(default_factory=dict)
+    managed_folder_policies: dict[tuple[str, str], Json] = field(default_factory=dict)
+    managed_folders_page_size: int = 50
 
 
 @dataclass
@@ -355,6 +382,21 @@ ROUTES: list[_Route] = [
         "storage.buckets.getIamPolicy",
         lambda s, p: ("Policy", _bucket_policy(s, p["bucket"])),
     ),
+    (
+        "GET",
+        re.compile(r"^/storage/v1/b/(?P<bucket>[^/]+)/managedFolders$"),
+        "storage",
+        "storage.managedFolders.list",
+        lambda s, p: ("ManagedFolders", _managed_folders(s, p["bucket"], p.get("pageToken"))),
+    ),
+    (
+        "GET",
+        # The folder's name is percent-encoded in the request (slashes included) and decoded here.
+        re.compile(r"^/storage/v1/b/(?P<bucket>[^/]+)/managedFolders/(?P<folder>.+)/iam$"),
+        "storage",
+        "storage.managedFolders.getIamPolicy",
+        lambda s, p: ("Policy", _managed_folder_policy(s, p["bucket"], p["folder"])),
+    ),
 ]
 
 
@@ -392,6 +434,26 @@ def _hmac_keys(state: GcpState, project: str, email: Optional[str]) -> Json:
 def _bucket_policy(state: GcpState, name: str) -> Json:
     _found(state.buckets, name, "The specified bucket")
     return state.bucket_policies.get(name) or bucket_policy(name, [])
+
+
+def _managed_folders(state: GcpState, bucket_name: str, token: Optional[str]) -> Json:
+    _found(state.buckets, bucket_name, "The specified bucket")
+    folders = [dict(f) for f in state.managed_folders.get(bucket_name, [])]
+    start = int(token) if token and token.isdigit() else 0
+    page = folders[start : start + state.managed_folders_page_size]
+    found: Json = {"kind": "storage#managedFolders"}
+    if page:
+        found["items"] = page
+    if start + state.managed_folders_page_size < len(folders):
+        found["nextPageToken"] = str(start + state.managed_folders_page_size)
+    return found
+
+
+def _managed_folder_policy(state: GcpState, bucket_name: str, name: str) -> Json:
+    _found(state.buckets, bucket_name, "The specified bucket")
+    if not any(f["name"] == name for f in state.managed_folders.get(bucket_name, [])):
+        raise _Answer(404, "The specified managed folder does not exist.")
+    return state.managed_folder_policies.get((bucket_name, name)) or managed_folder_policy(bucket_name, name, [])
 
 
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}

@@ -44,6 +44,11 @@ KEY = "gcp:serviceaccount/key:Key"
 HMAC_KEY = "gcp:storage/hmacKey:HmacKey"
 TRANSFER_JOB = "gcp:storage/transferJob:TransferJob"
 CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
+FOLDER_MEMBER = "gcp:storage/managedFolderIamMember:ManagedFolderIamMember"
+FOLDER_POLICY = "gcp:storage/managedFolderIamPolicy:ManagedFolderIamPolicy"
+POOL_MEMBER = "gcp:iam/workloadIdentityPoolIamMember:WorkloadIdentityPoolIamMember"
+BUCKET_ACL = "gcp:storage/bucketACL:BucketACL"
+BATCH_JOB = "gcp:storage/batchOperationsJob:BatchOperationsJob"
 COMPONENT = "tavus-recording:index:GcsRecordingStorage"
 
 WI_USER = gcp_policy.IMPERSONATION_ROLE
@@ -59,6 +64,7 @@ WRITER_NAME = f"projects/{PROJECT}/serviceAccounts/{WRITER_EMAIL}"
 WRITER = f"serviceAccount:{WRITER_EMAIL}"
 BUCKET = "acme-recordings"
 FOREIGN = "serviceAccount:spy@other-proj-42.iam.gserviceaccount.com"
+FOREIGN_PRINCIPAL = f"principal://iam.googleapis.com/projects/999999999999/locations/global/workloadIdentityPools/evil/subject/{SUBJECT}"
 OIDC = {"issuerUri": "https://tavus-issuer.example"}
 MAPPING = {"google.subject": "assertion.sub"}
 
@@ -341,6 +347,32 @@ STACK_ATTACKS: dict[str, tuple[list[Resource], dict[str, set[str]]]] = {
     "a transfer of the recordings to someone else's bucket": (
         [Resource(TRANSFER_JOB, "copy", {"transferSpec": {"gcsDataSource": {"bucketName": BUCKET}, "gcsDataSink": {"bucketName": "theirs"}}})],
         {"gcs.bucket.transfer": {"copy"}}),
+    "Tavus's subject in a pool the stack does not define": ([sa_grant("evil", WI_USER, FOREIGN_PRINCIPAL)], {IMPERSONATION_STACK: {"evil"}}),
+    "a group as admin of Tavus's pool": (
+        [Resource(POOL_MEMBER, "pool-admin", {"workloadIdentityPoolId": "tavus", "project": PROJECT, "role": "roles/iam.workloadIdentityPoolAdmin",
+                                              "member": "group:ops@acme.example"}, {"workloadIdentityPoolId": ["pool"]})],
+        {IMPERSONATION_STACK: {"pool-admin"}}),
+    "a project-wide token-minting group, the project named by its number": (
+        [Resource(PROJECT_MEMBER, "tokens", {"project": NUMBER, "role": "roles/iam.serviceAccountTokenCreator", "member": "group:ops@acme.example"})],
+        {IMPERSONATION_STACK: {"tokens"}}),
+    "another project's account on a managed folder of the recordings": (
+        [Resource(FOLDER_MEMBER, "folder", {"bucket": BUCKET, "managedFolder": "rec/", "role": "roles/storage.objectViewer", "member": FOREIGN})],
+        {"gcs.bucket.access": {"folder"}}),
+    "a public ACL on the recordings": (
+        [Resource(BUCKET_ACL, "acl", {"bucket": BUCKET, "roleEntities": ["READER:allUsers"]})], {"gcs.bucket.access": {"acl"}}),
+    "a batch job deleting the recordings": (
+        [Resource(BATCH_JOB, "wipe", {"bucketList": {"buckets": {"bucket": BUCKET}}, "deleteObject": {"permanentObjectDeletionEnabled": True}})],
+        {"gcs.bucket.lifecycle": {"wipe"}}),
+    "a move of the recordings into a bucket of the stack": (
+        [Resource(GCS_BUCKET, "archive", {"name": "acme-archive", "project": PROJECT, "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced"}),
+         Resource(TRANSFER_JOB, "move", {"transferSpec": {"gcsDataSource": {"bucketName": BUCKET}, "gcsDataSink": {"bucketName": "acme-archive"},
+                                                          "transferOptions": {"deleteObjectsFromSourceAfterTransfer": True}}})],
+        {"gcs.bucket.transfer": {"move"}}),
+    "another project's account reading the stack's copy of the recordings": (
+        [Resource(GCS_BUCKET, "archive", {"name": "acme-archive", "project": PROJECT, "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced"}),
+         Resource(TRANSFER_JOB, "copy", {"transferSpec": {"gcsDataSource": {"bucketName": BUCKET}, "gcsDataSink": {"bucketName": "acme-archive"}}}),
+         bucket_grant("spy", "roles/storage.objectViewer", FOREIGN, "acme-archive")],
+        {"gcs.bucket.access": {"spy"}}),
 }
 
 
@@ -497,3 +529,51 @@ def test_every_gcs_rule_has_its_policies_and_each_is_named_by_its_rule():
     assert {n.removesuffix(".stack") for n in names} == {r.id for r in rules.RULES}
     # A rule's stack policy sits beside its resource policy, never alone under the `.stack` name.
     assert all(n.removesuffix(".stack") in names for n in names)
+
+
+# --- what the red team found -------------------------------------------------------------------------------
+
+
+def test_grants_on_managed_folders_and_pools_are_told_apart_from_bucket_and_project_grants():
+    # A resource policy sees props only: a managed folder's IAM also names its bucket, a pool's its project.
+    folder = {"bucket": BUCKET, "managedFolder": "rec/", "role": "roles/storage.objectAdmin", "member": PRINCIPAL_SET}
+    assert "managed folder rec/ of bucket" in only(analyze(FOLDER_MEMBER, folder), PERMISSIONS).message
+    pool = {"workloadIdentityPoolId": "tavus", "project": PROJECT, "role": "roles/storage.admin", "member": PRINCIPAL_SET}
+    assert "workload identity pool tavus" in only(analyze(POOL_MEMBER, pool), PERMISSIONS).message
+
+
+@pytest.mark.parametrize(
+    "type_, props, policy",
+    [
+        (SA_POLICY, {"serviceAccountId": WRITER_NAME, "policyData": json.dumps({"Bindings": [{"role": WI_USER, "members": [PRINCIPAL_SET]}]})},
+         IMPERSONATION),
+        (PROJECT_POLICY, {"project": PROJECT, "policyData": '{"bindings": [], "bindings": [{"role": "roles/owner", "members": ["group:g@a.example"]}]}'},
+         IMPERSONATION),
+        (BUCKET_POLICY, {"bucket": BUCKET, "policyData": "\ufeff{}"}, PERMISSIONS),
+        (FOLDER_POLICY, {"bucket": BUCKET, "managedFolder": "rec/", "policyData": json.dumps({"bindings": [{"Members": [FOREIGN], "role": "r"}]})},
+         PERMISSIONS),
+    ],
+    ids=[SA_POLICY, PROJECT_POLICY, BUCKET_POLICY, FOLDER_POLICY],
+)
+def test_a_policy_document_that_cannot_be_read_strictly_is_refused_before_it_is_applied(type_: str, props: dict, policy: str):
+    assert "cannot be read strictly" in only(analyze(type_, props), policy).message
+
+
+def test_your_own_domains_can_be_named_so_people_of_other_domains_are_refused():
+    outsiders = [bucket_grant("gmail", "roles/storage.objectViewer", "user:a@gmail.com"),
+                 bucket_grant("rival", "roles/storage.objectViewer", "domain:rival.example"),
+                 bucket_grant("own", "roles/storage.objectViewer", "group:auditors@acme.example")]
+    assert analyze_stack(kit(*outsiders)) == []
+    config = {"gcs.bucket.access": {"ownDomains": ["acme.example"]}}
+    assert reported(analyze_stack(kit(*outsiders), config=config)) == {"gcs.bucket.access": {"gmail", "rival"}}
+
+
+def test_another_federations_findings_say_how_to_keep_it_out_of_tavuss_guardrails():
+    ci = [Resource(ACCOUNT, "ci", {"accountId": "ci", "email": f"ci@{PROJECT}.iam.gserviceaccount.com", "project": PROJECT}),
+          sa_grant("ci-wif", WI_USER, PRINCIPAL.replace(SUBJECT, "repo:acme/app"), account=f"projects/{PROJECT}/serviceAccounts/ci@{PROJECT}.iam.gserviceaccount.com")]
+    [finding] = analyze_stack(kit(*ci), config={IMPERSONATION_STACK: {"subject": SUBJECT}})
+    assert "deploy it from a separate stack, or disable gcs.service_account.impersonation.stack" in finding.message
+    # Tavus's own writer's findings do not carry it.
+    [finding] = analyze_stack(kit(sa_grant("tokens", "roles/iam.serviceAccountTokenCreator", "group:ops@acme.example")),
+                              config={IMPERSONATION_STACK: {"subject": SUBJECT}})
+    assert "separate stack" not in finding.message

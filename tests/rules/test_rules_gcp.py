@@ -392,7 +392,7 @@ def test_without_a_known_subject_one_federated_subject_is_taken_for_tavuss_and_a
     assert reaching(on_writer(gcp_policy.IMPERSONATION_ROLE, TAVUS)) == []
     second = on_writer(gcp_policy.IMPERSONATION_ROLE, gcp_policy.workload_principal(POOL, "mallory"))
     found = reaching(on_writer(gcp_policy.IMPERSONATION_ROLE, TAVUS), second)
-    assert len(found) == 2 and all("one of 2 federated subjects" in f.problem for f in found)
+    assert len(found) == 2 and all("one of 2 federated principals" in f.problem for f in found)
 
 
 def test_a_harmless_role_can_be_vouched_for_and_a_defined_custom_role_judged_by_its_permissions():
@@ -608,3 +608,132 @@ def test_copies_may_go_only_to_the_stacks_own_buckets():
     assert ids(rules.transfer_findings(job(), {BUCKET}, set())) == ["gcs.bucket.transfer"]
     assert rules.transfer_findings(job(gcsDataSink={"bucketName": "theirs"}), {"other"}, set()) == []
     assert rules.transfer_findings({**job(gcsDataSink={"bucketName": "theirs"}), "status": "DELETED"}, {BUCKET}, set()) == []
+
+
+# --- what the red team found, each in its own words -------------------------------------------------------
+
+
+def test_a_principal_of_a_pool_the_stack_does_not_define_is_reported_whatever_its_subject():
+    foreign = gcp_policy.workload_principal("projects/999999999999/locations/global/workloadIdentityPools/evil", SUBJECT)
+    own_pools = {POOL}
+    assert rules.impersonation_findings([on_writer(gcp_policy.IMPERSONATION_ROLE, TAVUS)], WRITER, {TAVUS}, own_pools=own_pools) == []
+    for accepted in (None, {TAVUS, foreign}):
+        found = rules.impersonation_findings([on_writer(gcp_policy.IMPERSONATION_ROLE, foreign)], WRITER, accepted, own_pools=own_pools)
+        assert len(found) == 1 and "a pool this stack does not define" in found[0].problem
+    # Tavus's subject in two of the stack's pools: two principals can act as the writer.
+    twin = gcp_policy.workload_principal(POOL.replace("/tavus", "/twin"), SUBJECT)
+    found = rules.impersonation_findings([on_writer(gcp_policy.IMPERSONATION_ROLE, TAVUS), on_writer(gcp_policy.IMPERSONATION_ROLE, twin)],
+                                         WRITER, {TAVUS, twin}, own_pools={POOL, POOL.replace("/tavus", "/twin")})
+    assert len(found) == 2 and all("one of 2 federated principals" in f.problem for f in found)
+
+
+def test_an_admin_of_the_writers_pool_is_reported_even_a_person():
+    grant = rules.Grant("roles/iam.workloadIdentityPoolAdmin", "user:dev@acme.example", rules.POOL, "tavus")
+    [finding] = rules.impersonation_findings([grant], WRITER, {TAVUS}, own_projects=OWN)
+    assert "workload identity pool tavus" in finding.problem and "add a provider" in finding.problem
+    viewer = rules.Grant("roles/iam.workloadIdentityPoolViewer", "group:auditors@acme.example", rules.POOL, "tavus")
+    assert rules.impersonation_findings([viewer], WRITER, {TAVUS}) == []
+
+
+@pytest.mark.parametrize(
+    "email, agent",
+    [
+        ("service-428173025661@gcp-sa-pubsub.iam.gserviceaccount.com", ("428173025661", True)),
+        ("service-428173025661@gs-project-accounts.iam.gserviceaccount.com", ("428173025661", False)),
+        ("428173025661@cloudservices.gserviceaccount.com", ("428173025661", False)),
+        ("project-428173025661@storage-transfer-service.iam.gserviceaccount.com", ("428173025661", False)),
+        ("428173025661@gcp-sa-pubsub.iam.gserviceaccount.com", None),
+        ("service-428173025661-compute@gcp-sa-pubsub.iam.gserviceaccount.com", None),
+        ("service-\u0664\u0662@gcp-sa-pubsub.iam.gserviceaccount.com", None),
+        ("service-428173025661@gcp-sa-.iam.gserviceaccount.com", None),
+        ("service-428173025661@evil.iam.gserviceaccount.com", None),
+    ],
+)
+def test_googles_service_agents_are_told_by_their_documented_forms_only(email: str, agent: Optional[tuple[str, bool]]):
+    assert rules.service_agent(email) == agent
+
+
+def test_an_agent_is_the_projects_own_only_with_its_number_and_a_gcp_sa_agent_only_in_its_agent_role():
+    pubsub = "serviceAccount:service-428173025661@gcp-sa-pubsub.iam.gserviceaccount.com"
+    assert rules.project_administrator(pubsub, OWN, "roles/pubsub.serviceAgent")
+    assert rules.project_administrator(pubsub, OWN, "roles/aiplatform.customCodeServiceAgent")
+    assert not rules.project_administrator(pubsub, OWN, "roles/editor")
+    assert not rules.project_administrator(pubsub.replace("428173025661", "999999999999"), OWN, "roles/pubsub.serviceAgent")
+    # With no number of its own known yet (a preview), the number cannot be told: the agent is taken for the project's.
+    assert rules.project_administrator(pubsub.replace("428173025661", "999999999999"), {"acme-prod"}, "roles/pubsub.serviceAgent")
+    transfer = "serviceAccount:project-428173025661@storage-transfer-service.iam.gserviceaccount.com"
+    assert rules.outsider(transfer, OWN) is None
+    assert rules.account_project("429-compute@developer.gserviceaccount.com") == "429"
+    assert rules.account_project("spy@gcp-sa-evil.iam.gserviceaccount.com") == "gcp-sa-evil"
+
+
+@pytest.mark.parametrize(
+    "document, problem",
+    [
+        ({"bindings": [{"role": "r", "members": ["m"]}], "etag": "x", "version": 3}, None),
+        ({"Bindings": []}, "'Bindings' stands for 'bindings'"),
+        ({"binding\u017f": []}, "stands for 'bindings'"),
+        ({"bindings": [{"ROLE": "r", "members": []}]}, "'ROLE' stands for 'role'"),
+        ({"bindings": [{"role": "r", "members": [], "condition": {"Expression": "true"}}]}, "'Expression' stands for 'expression'"),
+        ({"bindings": {"role": "r"}}, "bindings is not a list"),
+        ({"bindings": [{"role": "r", "members": "m"}]}, "members are not a list of strings"),
+        ([], "not a JSON object"),
+    ],
+)
+def test_a_policy_document_is_read_only_when_strict(document: Any, problem: Optional[str]):
+    found = rules.policy_document_problem(document)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_acls_may_name_only_the_projects_own_teams():
+    what = "an ACL of bucket b"
+    assert rules.acl_findings([("OWNER", "project-owners-428173025661"), ("READER", "project-viewers-acme-prod")], OWN, what) == []
+    for entity in ("allUsers", "allAuthenticatedUsers", "user-a@acme.example", "group-g@acme.example", "domain-acme.example",
+                   "project-viewers-999999999999"):
+        assert ids(rules.acl_findings([("READER", entity)], OWN, what)) == ["gcs.bucket.access"], entity
+    assert ids(rules.acl_findings([("READER", ["x"])], OWN, what)) == ["gcs.bucket.access"]
+    assert rules.role_entities(["READER:allUsers", "odd"]) == [("READER", "allUsers"), (None, "odd")]
+    assert [rules.predefined_acl_findings(v, what) == [] for v in ("private", "projectPrivate", "publicRead", None)] == [True, True, False, True]
+
+
+def test_people_groups_and_domains_are_judged_only_against_configured_domains():
+    for member in ("user:a@gmail.com", "group:g@rival.example", "domain:rival.example", "deleted:user:a@gmail.com?uid=1"):
+        assert rules.outsider(member, OWN) is None
+        assert "not one of yours" in (rules.outsider(member, OWN, {"acme.example"}) or "")
+    for member in ("user:a@acme.example", "group:g@ACME.example", "domain:acme.example"):
+        assert rules.outsider(member, OWN, {"acme.example"}) is None
+    assert "cannot be told" in (rules.outsider("user:1234", OWN, {"acme.example"}) or "")
+
+
+def test_a_batch_job_that_deletes_recordings_is_a_lifecycle_finding():
+    assert ids(rules.batch_job_findings({"deleteObject": {"permanentObjectDeletionEnabled": True}}, [BUCKET])) == ["gcs.bucket.lifecycle"]
+    assert ids(rules.batch_job_findings({"deleteObject": {}}, [BUCKET])) == ["gcs.bucket.lifecycle"]
+    assert rules.batch_job_findings({"putObjectHold": {"eventBasedHold": "SET"}}, [BUCKET]) == []
+    assert rules.batch_job_findings({"deleteObject": {}}, []) == []
+
+
+def test_a_move_out_of_the_recordings_bucket_and_an_unreadable_source_are_transfer_findings():
+    move = {"transferSpec": {"gcsDataSource": {"bucketName": BUCKET}, "gcsDataSink": {"bucketName": "mine"},
+                             "transferOptions": {"deleteObjectsFromSourceAfterTransfer": True}}}
+    assert "moves recordings" in rules.transfer_findings(move, {BUCKET}, {"mine"})[0].problem
+    odd = {"transferSpec": {"gcsDataSource": {"bucketName": [BUCKET]}, "gcsDataSink": {"bucketName": "mine"}}}
+    assert "cannot read" in rules.transfer_findings(odd, {BUCKET}, {"mine"})[0].problem
+
+
+@pytest.mark.parametrize("value, days", [("365", 365.0), (400, 400.0), ("\u00b2", None), ("\uff14\uff10", None), (10**400, float("inf")),
+                                         (True, None), ("3.5", None)])
+def test_a_count_is_read_from_ascii_digits_only_and_never_overflows(value: Any, days: Optional[float]):
+    found = rules.retention_period_days({"retentionPeriod": value})
+    assert (found is None and days is None) or (found is not None and days is not None and found * 86400 == days)
+
+
+def test_brackets_nested_past_the_bound_prove_nothing_without_recursing():
+    deep = "(" * 5000 + f"assertion.sub == '{SUBJECT}'" + ")" * 5000
+    assert "nests brackets" in rules.condition_findings(deep, None, SUBJECT)[0].problem
+    assert rules.condition_findings("(" * cel.MAX_DEPTH + f"assertion.sub == '{SUBJECT}'" + ")" * cel.MAX_DEPTH, None, SUBJECT) == []
+    assert cel.named_attributes("attribute.a == 'x' && google.subject == assertion.b") == {"attribute.a", "google.subject"}
+
+
+def test_inline_keys_are_reported_whatever_the_issuer():
+    assert ids(rules.jwks_findings({"jwksJson": '{"keys": []}'})) == ["gcs.provider.issuer"]
+    assert rules.jwks_findings({"issuerUri": "https://x"}) == []

@@ -130,6 +130,11 @@ class Kit:
 
 @pytest.fixture(scope="module")
 def kit() -> Kit:
+    return build_kit()
+
+
+def build_kit() -> Kit:
+    """The kit's `gcs` stack run on the mock engine, and Google's view of what it deployed."""
     run = run_program(gcs_config(), stack="gcs")
     outputs = realise(run.outputs)
     assert "<" not in json.dumps(outputs), "a placeholder the test does not know"
@@ -255,6 +260,7 @@ def test_reads_are_the_documented_calls_with_the_callers_token(kit: Kit, fake: a
         ("POST", f"/v1/projects/{kit.project}:getIamPolicy"),
         ("GET", f"/storage/v1/b/{kit.bucket}"),
         ("GET", f"/storage/v1/b/{kit.bucket}/iam"),
+        ("GET", f"/storage/v1/b/{kit.bucket}/managedFolders"),
     ]
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in fake.received)
     # Version 3, so conditional bindings come back with their conditions rather than an error.
@@ -262,6 +268,21 @@ def test_reads_are_the_documented_calls_with_the_callers_token(kit: Kit, fake: a
     assert fake.received[9].query["optionsRequestedPolicyVersion"] == ["3"]
     # Only the writer's HMAC keys are asked for.
     assert fake.received[6].query["serviceAccountEmail"] == [kit.email]
+
+
+def test_each_managed_folders_policy_is_read_with_its_name_escaped(kit: Kit, fake: api.FakeGcp):
+    add_folder(kit, fake.state, "rec/2026/")
+    fake.state.managed_folders_page_size = 1
+    add_folder(kit, fake.state, "other/")
+    assert all(check.ok for check in verify(kit, fake))
+    reads = [r for r in fake.received if "managedFolders" in r.path]
+    assert [(r.path, r.query.get("pageToken")) for r in reads] == [
+        (f"/storage/v1/b/{kit.bucket}/managedFolders", None),
+        (f"/storage/v1/b/{kit.bucket}/managedFolders", ["1"]),
+        (f"/storage/v1/b/{kit.bucket}/managedFolders/rec/2026//iam", None),
+        (f"/storage/v1/b/{kit.bucket}/managedFolders/other//iam", None),
+    ]
+    assert all(r.query.get("optionsRequestedPolicyVersion") == ["3"] for r in reads[2:])
 
 
 # --- the schema guard: the fake answers only with fields Google's discovery documents define
@@ -340,9 +361,12 @@ def test_every_field_the_fake_answers_is_in_googles_published_schema(kit: Kit, f
     state.service_account_keys[kit.email].append(api.service_account_key(kit.project, kit.email, "9a8b", key_type="USER_MANAGED", disabled=True))
     state.hmac_keys[kit.project] = [api.hmac_key(kit.project, kit.email, "GOOG1EXAMPLE", state="INACTIVE")]
     state.buckets[kit.bucket] = api.bucket(kit.bucket, project_number=PROJECT_NUMBER, retention_seconds=86400, retention_locked=True)
+    add_folder(kit, state, "rec/", [conditional])
+    add_folder(kit, state, "empty/")
     verify(kit, fake)
     answered = [r for r in fake.received if r.schema is not None]
-    assert len(answered) == 20
+    assert len(answered) == 24
+    assert {r.schema for r in answered} >= {("storage", "ManagedFolders"), ("storage", "Policy")}
     for received in answered:
         assert received.schema is not None
         api_name, schema_name = received.schema
@@ -383,6 +407,16 @@ def _lifecycle(*rules: dict[str, Any]) -> Callable[[Kit, api.GcpState], None]:
 
 def _grant(where: Callable[[Kit, api.GcpState], list[dict[str, Any]]], role: str, member: Callable[[Kit], str]) -> Callable[[Kit, api.GcpState], None]:
     return lambda k, s: where(k, s).append({"role": role, "members": [member(k)]})
+
+
+def add_folder(kit: Kit, state: api.GcpState, name: str, bindings: Optional[list[dict[str, Any]]] = None) -> None:
+    """A managed folder of the kit's bucket, with an IAM policy of `bindings` (none: the policy of a new folder)."""
+    state.managed_folders.setdefault(kit.bucket, []).append(api.managed_folder(kit.bucket, name))
+    state.managed_folder_policies[(kit.bucket, name)] = api.managed_folder_policy(kit.bucket, name, bindings or [])
+
+
+def _folder_grant(role: str, member: Callable[[Kit], str]) -> Callable[[Kit, api.GcpState], None]:
+    return lambda k, s: add_folder(k, s, "recordings/", [{"role": role, "members": [member(k)]}])
 
 
 SUBJECT = "tavus-recording-writer"
@@ -626,6 +660,21 @@ DRIFTS: dict[str, tuple[Drift, tuple[str, ...], tuple[str, ...]]] = {
         (BUCKET_PROJECT,),
         ("999999999999", PROJECT_NUMBER),
     ),
+    "another project's account on a managed folder": (
+        _folder_grant("roles/storage.objectViewer", lambda k: OTHER_PROJECT_SA),
+        (BUCKET_ACCESS,),
+        ("managed folder recordings/", "other-project-42"),
+    ),
+    "writer deleting under a managed folder": (
+        _folder_grant("roles/storage.objectAdmin", lambda k: f"serviceAccount:{k.email}"),
+        (PERMISSIONS,),
+        ("managed folder recordings/", "roles/storage.objectAdmin"),
+    ),
+    "the public on a managed folder": (
+        _folder_grant("roles/storage.objectViewer", lambda k: "allUsers"),
+        (BUCKET_ACCESS,),
+        ("allUsers",),
+    ),
 }
 
 
@@ -759,12 +808,17 @@ READS: dict[str, tuple[Callable[[Kit], str], tuple[str, ...], str]] = {
     "project policy": (lambda k: f"/v1/projects/{k.project}:getIamPolicy", (IMPERSONATION, *GRANT_IDS), "resourcemanager.projects.getIamPolicy"),
     "bucket": (lambda k: f"/storage/v1/b/{k.bucket}", BUCKET_IDS, "storage.buckets.get"),
     "bucket policy": (lambda k: f"/storage/v1/b/{k.bucket}/iam", (WRITER, *GRANT_IDS), "storage.buckets.getIamPolicy"),
+    "managed folders": (lambda k: f"/storage/v1/b/{k.bucket}/managedFolders", GRANT_IDS, "storage.managedFolders.list"),
+    # (read only when the bucket has a managed folder: the test adds one)
+    "a managed folder's policy": (lambda k: f"/storage/v1/b/{k.bucket}/managedFolders/recordings//iam", GRANT_IDS,
+                                  "storage.managedFolders.getIamPolicy"),
 }
 
 
 @pytest.mark.parametrize("read", list(READS))
 def test_a_denied_read_makes_only_its_checks_unknown_naming_the_permission(kit: Kit, fake: api.FakeGcp, read: str):
     path, ids, permission = READS[read]
+    add_folder(kit, fake.state, "recordings/")
     fake.fail(path(kit), 403)
     checks = verify(kit, fake)
     assert_only(checks, None, ids, f"{permission} denied")
@@ -782,6 +836,38 @@ def test_a_denied_read_never_hides_a_failure_it_could_see(kit: Kit, fake: api.Fa
     _account_bindings(kit, fake.state)[0]["members"].append("user:mallory@example.com")
     checks = by_id(verify(kit, fake))
     assert checks[IMPERSONATION].ok is False and "user:mallory@example.com" in checks[IMPERSONATION].detail
+
+
+def test_a_managed_folder_verify_cannot_read_never_hides_a_failure_it_could_see(kit: Kit, fake: api.FakeGcp):
+    add_folder(kit, fake.state, "recordings/")
+    fake.fail(f"/storage/v1/b/{kit.bucket}/managedFolders/recordings//iam", 500)
+    _grant(_bucket_bindings, "roles/storage.objectViewer", lambda k: OTHER_PROJECT_SA)(kit, fake.state)
+    checks = by_id(verify(kit, fake))
+    assert checks[BUCKET_ACCESS].ok is False and "other-project-42" in checks[BUCKET_ACCESS].detail
+    assert checks[PERMISSIONS].ok is None and "HTTP 500" in checks[PERMISSIONS].detail
+
+
+def test_more_managed_folders_than_verify_reads_are_unknown_saying_so(kit: Kit, fake: api.FakeGcp, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(gcp_reads, "MAX_MANAGED_FOLDERS", 2)
+    fake.state.managed_folders_page_size = 2
+    for name in ("a/", "b/", "c/"):
+        add_folder(kit, fake.state, name)
+    assert_only(verify(kit, fake), None, GRANT_IDS, "more than 2 managed folders")
+    # No folder's policy was read: verify stops at the list.
+    assert not [r for r in fake.received if r.path.endswith("/iam") and "managedFolders" in r.path]
+
+
+def test_a_managed_folder_deleted_between_the_list_and_its_policy_is_gone(kit: Kit, fake: api.FakeGcp):
+    add_folder(kit, fake.state, "recordings/")
+    fake.fail(f"/storage/v1/b/{kit.bucket}/managedFolders/recordings//iam", 404)
+    assert all(check.ok for check in verify(kit, fake))
+
+
+def test_a_grant_on_a_managed_folder_is_removed_from_the_folder(kit: Kit, fake: api.FakeGcp):
+    _folder_grant("roles/storage.objectViewer", lambda k: OTHER_PROJECT_SA)(kit, fake.state)
+    fix = by_id(verify(kit, fake))[BUCKET_ACCESS].fix
+    assert fix == (f"gcloud storage managed-folders remove-iam-policy-binding gs://{kit.bucket}/recordings/ --member={OTHER_PROJECT_SA} "
+                   "--role=roles/storage.objectViewer")
 
 
 def test_the_reader_role_command_names_every_permission_verify_reads_with(kit: Kit):

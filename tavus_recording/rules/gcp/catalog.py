@@ -1,0 +1,137 @@
+"""The Google Cloud rules: each one's id, what it guards, why, and when it acts.
+"""
+
+from __future__ import annotations
+
+from components.gcp_policy import IMPERSONATION_ROLE, WRITER_ROLE
+from tavus_recording.rules.findings import (
+    ADVISORY,
+    AFTER_DEPLOY,
+    BEFORE_CREATE,
+    LIVE,
+    MANDATORY,
+    PREVIEW,
+    Rule,
+)
+
+PROVIDER_CONDITION = Rule(
+    "gcs.provider.condition",
+    "which tokens the pool admits",
+    "A workload identity pool provider's attribute condition must provably require assertion.sub == '<Tavus's "
+    "subject>' at its top level (other conditions may only be joined with &&): anything else, or none, admits "
+    "tokens of subjects other than Tavus's.",
+    MANDATORY,
+    (PREVIEW, BEFORE_CREATE, LIVE),
+)
+PROVIDER_ISSUER = Rule(
+    "gcs.provider.issuer",
+    "whose tokens the pool trusts",
+    "A workload identity pool provider must be OIDC with an https issuer that has a host and no user info (and, "
+    "when one is configured, Tavus's issuer): another issuer's tokens would federate into the pool.",
+    MANDATORY,
+    (PREVIEW, BEFORE_CREATE, LIVE),
+)
+PROVIDER_MAPPING = Rule(
+    "gcs.provider.mapping",
+    "who a federated principal is",
+    "A workload identity pool provider must map google.subject from exactly assertion.sub: another mapping makes "
+    "principal://.../subject/<Tavus's subject> name whatever token carries that value elsewhere.",
+    MANDATORY,
+    (PREVIEW, BEFORE_CREATE, LIVE),
+)
+IMPERSONATION = Rule(
+    "gcs.service_account.impersonation",
+    "who can act as the writer",
+    f"Only principal://iam.googleapis.com/<pool>/subject/<Tavus's subject>, of a pool the stack defines, may hold "
+    f"{IMPERSONATION_ROLE} on a service account a workload identity pool can impersonate, and nobody may hold any "
+    "other role on it, on its project or on that pool that is not known to be harmless: a principalSet, another "
+    "pool's principal, the public, a group, another account, a pool admin or a role that mints tokens would write "
+    "as Tavus (an IAM policy document that cannot be read strictly proves nothing).",
+    MANDATORY,
+    (PREVIEW, BEFORE_CREATE, AFTER_DEPLOY, LIVE),
+)
+KEYS = Rule(
+    "gcs.service_account.keys",
+    "no key stands in for the writer",
+    "Tavus's writer must have no user-managed service account key and no HMAC key: a key is the writer, usable "
+    "by whoever holds it without Tavus's token.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+PERMISSIONS = Rule(
+    "gcs.service_account.permissions",
+    "what the writer (and its pool) can do",
+    f"Every grant that reaches Tavus's writer must stay within {WRITER_ROLE} on the recordings bucket: nothing that "
+    "deletes, changes the bucket's IAM, lifecycle, retention, versioning or encryption, touches another bucket or "
+    f"acts project-wide; and a pool's identities may hold nothing but {IMPERSONATION_ROLE} on the writer.",
+    MANDATORY,
+    (PREVIEW, BEFORE_CREATE, AFTER_DEPLOY, LIVE),
+)
+LEAST_PRIVILEGE = Rule(
+    "gcs.service_account.least_privilege",
+    "no read beyond the writer's",
+    f"Tavus's writer should hold only {WRITER_ROLE}; an extra read-only role on the same bucket is not "
+    "dangerous, but it is more than Tavus needs.",
+    ADVISORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+BUCKET_ACCESS = Rule(
+    "gcs.bucket.access",
+    "who else can reach the recordings",
+    "A bucket Tavus writes to or copies recordings into (or its project) must not grant, by IAM, managed-folder IAM "
+    "or ACL, the public, a federated identity other than through the writer, a service account of a project that "
+    "is not yours, or (with ownDomains) a person, group or domain outside your domains; its ACLs may name only the "
+    "project's own owners, editors and viewers.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+LIFECYCLE = Rule(
+    "gcs.bucket.lifecycle",
+    "that recordings last",
+    "Lifecycle rules on a bucket Tavus writes to must not delete live recordings sooner than the stack's "
+    "retentionDays, or at all when none is set (noncurrent versions may be deleted); no Storage Batch Operations "
+    "job may delete objects in it.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+RETENTION = Rule(
+    "gcs.bucket.retention",
+    "the retention policy holds",
+    "A bucket Tavus writes to must keep the retention policy the stack asks for (immutableDays): removing or "
+    "shortening it lets recordings be deleted early.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+TRANSFER = Rule(
+    "gcs.bucket.transfer",
+    "copies of the recordings",
+    "Storage Transfer jobs may copy recordings only to buckets this stack defines, and never move them (delete "
+    "them from the recordings bucket after the copy).",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY),
+)
+PUBLIC_ACCESS_PREVENTION = Rule(
+    "gcs.bucket.public_access_prevention",
+    "recordings never public",
+    "Cloud Storage buckets must enforce public access prevention: recordings are customer data.",
+    MANDATORY,
+    (PREVIEW, BEFORE_CREATE, LIVE),
+)
+UNIFORM_ACCESS = Rule(
+    "gcs.bucket.uniform_access",
+    "IAM alone decides access",
+    "Cloud Storage buckets should use uniform bucket-level access, so IAM alone decides who reads recordings.",
+    ADVISORY,
+    (PREVIEW, BEFORE_CREATE, LIVE),
+)
+FORCE_DESTROY = Rule(
+    "gcs.bucket.force_destroy",
+    "recordings survive `pulumi destroy`",
+    "Cloud Storage buckets should not set forceDestroy: recordings are customer data and must survive `pulumi destroy`.",
+    ADVISORY,
+    (PREVIEW, BEFORE_CREATE),
+)
+RULES = (PROVIDER_CONDITION, PROVIDER_ISSUER, PROVIDER_MAPPING, IMPERSONATION, KEYS, PERMISSIONS, LEAST_PRIVILEGE,
+         BUCKET_ACCESS, LIFECYCLE, RETENTION, TRANSFER, PUBLIC_ACCESS_PREVENTION, UNIFORM_ACCESS, FORCE_DESTROY)
+
+TAVUS_SUBJECT = "<Tavus's subject>"
