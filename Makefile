@@ -18,12 +18,13 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# -qq: errors still show; setuptools' generic editable-install banner does not.
 $(VENV)/.setup-$(CLOUDS): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[$(CLOUDS)]'
+	$(PY) -m pip install --quiet --quiet -e '.[$(CLOUDS)]'
 	touch $@
 
 $(VENV)/.setup-test: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[all,test,lint]'
+	$(PY) -m pip install --quiet --quiet -e '.[all,test,lint]'
 	touch $@
 
 setup: $(VENV)/.setup-$(CLOUDS)
