@@ -7,6 +7,7 @@ import ipaddress
 import re
 import string
 from typing import Optional
+from urllib.parse import urlsplit
 
 _S3_CHARS = frozenset(string.ascii_lowercase + string.digits + ".-")
 _EDGE = frozenset(string.ascii_lowercase + string.digits)
@@ -166,3 +167,29 @@ _RESOURCE_GROUP = re.compile(r"^[\w().-]{0,89}[\w()-]$")
 def resource_group_name_problem(name: str) -> Optional[str]:
     """Why `name` is not a valid Azure resource group name, or None."""
     return None if _RESOURCE_GROUP.match(name) else "is not a valid resource group name"
+
+
+_DNS_HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def issuer_problem(uri: str) -> Optional[str]:
+    """Why `uri` is not an https OIDC issuer URL (a DNS host; no user info, query, fragment or white
+    space), or None. One check for the settings and both clouds' guardrails: an issuer is compared
+    exactly with the token's `iss`, and its signing keys are fetched from it."""
+    if any(c.isspace() for c in uri):
+        return "has white space in it"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+        host = parts.hostname or ""
+    except ValueError:
+        return "is not an https URL with a host"
+    if not uri.startswith("https://") or not host:
+        return "is not an https URL with a host: its signing keys would be fetched without TLS"
+    if "@" in parts.netloc:
+        return f"has user info before its host, which is {host}"
+    if not _DNS_HOST.match(host):
+        return f"has a host, {host!r}, that is not a DNS name"
+    if "?" in uri or "#" in uri:
+        return "has a query or fragment, which no OIDC issuer has"
+    return None

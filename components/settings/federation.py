@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from typing import ClassVar, Optional
-from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from components.naming import issuer_problem
 from components.settings.common import OptionalText, SettingsBase, required_for
 
 FROM_TAVUS = "Tavus's recording guide gives it (GCS and Azure tabs)"
@@ -31,9 +31,9 @@ class FederationSettings(SettingsBase):
         if issuer is None:
             return value
         # Kept exactly as given: it must equal the `iss` claim of Tavus's tokens, so no normalizing.
-        url = urlsplit(issuer)
-        if url.scheme != "https" or not url.hostname or url.query or url.fragment or any(c.isspace() for c in issuer):
-            raise ValueError(f"is not an https issuer URL; expected e.g. https://issuer.example.com ({FROM_TAVUS})")
+        problem = issuer_problem(issuer)
+        if problem:
+            raise ValueError(f"is not an https issuer URL (it {problem}); expected e.g. https://issuer.example.com ({FROM_TAVUS})")
         return issuer
 
     @field_validator("tavus_oidc_subject")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence, Union
-from urllib.parse import urlsplit
 
 from components.azure_policy import STORAGE_BLOB_DATA_CONTRIBUTOR
+from components.naming import issuer_problem
 from tavus_recording.rules.azure_rbac import (
     BLOB_DATA_READER,
     BUILTIN_ROLES,
@@ -157,7 +157,6 @@ RULES = (FEDERATION, OPERATORS, ROLE_ASSIGNMENTS, LEAST_PRIVILEGE, CONTAINER_ACC
 TLS_NEEDED = "TLS1_2"
 BLOB_CONTRIBUTOR = BUILTIN_ROLES[STORAGE_BLOB_DATA_CONTRIBUTOR]
 WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
-_HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 _DELETE_AFTER = ("daysaftermodificationgreaterthan", "daysaftercreationgreaterthan", "daysafterlastaccesstimegreaterthan",
                  "daysafterlasttierchangegreaterthan")
 
@@ -265,24 +264,8 @@ def issuer_problems(issuer: Any, wanted: Optional[str] = None) -> list[str]:
     """Why a credential's issuer does not pin one https OIDC issuer (Tavus's, when known)."""
     if not isinstance(issuer, str) or not issuer:
         return ["has no issuer"]
-    problems: list[str] = []
-    if any(c.isspace() for c in issuer):
-        problems.append(f"has issuer {issuer!r}, with whitespace in it")
-    else:
-        try:
-            parts = urlsplit(issuer)
-            parts.port  # noqa: B018 (raises on a port that is not a number)
-            host = parts.hostname or ""
-        except ValueError:
-            parts, host = None, ""
-        if parts is None or not issuer.startswith("https://"):
-            problems.append(f"has issuer {issuer!r}, not an https URL: its signing keys would be fetched without TLS")
-        elif "@" in parts.netloc:
-            problems.append(f"has issuer {issuer!r}, with user info before its host, which is {host or 'none'}")
-        elif not _HOST.match(host):
-            problems.append(f"has issuer {issuer!r}, whose host {host!r} is not a DNS name")
-        elif "?" in issuer or "#" in issuer:
-            problems.append(f"has issuer {issuer!r}, with a query or fragment no OIDC issuer has")
+    problem = issuer_problem(issuer)
+    problems = [f"has issuer {issuer!r}, which {problem}"] if problem else []
     if wanted is not None and issuer != wanted:
         problems.append(f"has issuer {issuer!r}, but Tavus's is {wanted!r}")
     return problems

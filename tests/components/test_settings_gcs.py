@@ -100,6 +100,20 @@ def test_issuer_must_be_an_https_url(issuer):
     assert "is not an https issuer URL" in line
 
 
+@pytest.mark.parametrize("issuer, says", [
+    ("https://tavus-issuer.example@attacker.example", "user info before its host, which is attacker.example"),
+    ("https://tavus:x@attacker.example/", "user info"),
+    ("HTTPS://issuer.example", "not an https URL"),
+    ("https://issuer_example.test", "not a DNS name"),
+    ("https://issuer.example:port", "not an https URL"),
+    ("https://issuer.example/#frag", "query or fragment"),
+])
+def test_an_issuer_the_guardrails_would_refuse_is_refused_in_settings_too(issuer, says):
+    # One check (components.naming.issuer_problem) for the settings, the pack and verify.
+    line = problem_line(error_for(gcs_config(tavusOidcIssuer=issuer)), "tavus-recording:tavusOidcIssuer")
+    assert "is not an https issuer URL" in line and says in line
+
+
 def test_issuer_is_kept_exactly_as_given():
     # It must equal the token's iss claim byte for byte: no trailing slash added.
     assert parse_settings(gcs_config(tavusOidcIssuer="https://issuer.example")).tavus_oidc_issuer == "https://issuer.example"

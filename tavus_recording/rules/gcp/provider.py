@@ -5,8 +5,8 @@ which tokens it admits (condition).
 from __future__ import annotations
 
 from typing import Any, Collection, Mapping, Optional
-from urllib.parse import urlsplit
 
+from components import naming
 from components.gcp_policy import attribute_condition
 from tavus_recording.rules import cel
 from tavus_recording.rules.findings import Finding
@@ -80,24 +80,11 @@ def mapping_findings(mapping: Any, fix: Optional[str] = None) -> list[Finding]:
 
 
 def issuer_problem(uri: Any) -> Optional[str]:
-    """Why `uri` is not an https issuer with a host and no user info, or None."""
+    """Why `uri` is not an https issuer with a DNS host and no user info, or None."""
     if not isinstance(uri, str) or not uri:
         return "no issuer"
-    if any(c.isspace() for c in uri):
-        return f"issuer {uri!r}, which has white space in it"
-    try:
-        parts = urlsplit(uri)
-        port = parts.port  # a malformed port raises
-    except ValueError:
-        return f"issuer {uri!r}, which is not a URL"
-    del port
-    if parts.scheme != "https" or not parts.hostname:
-        return f"issuer {uri!r}, which is not an https URL with a host"
-    if "@" in parts.netloc:
-        return f"issuer {uri!r}, which has user info before its host"
-    if parts.query or parts.fragment:
-        return f"issuer {uri!r}, which has a query or fragment"
-    return None
+    problem = naming.issuer_problem(uri)
+    return f"issuer {uri!r}, which {problem}" if problem else None
 
 
 def issuer_findings(provider: Mapping[str, Any], issuer: Optional[str] = None, fix: Optional[str] = None) -> list[Finding]:
