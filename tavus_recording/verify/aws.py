@@ -88,18 +88,9 @@ CHECK_IDS: tuple[str, ...] = (
     BUCKET_REPLICATION,
     BUCKET_LIFECYCLE,
 )
-ROLE_CHECKS = (ROLE_EXISTS, ROLE_TRUST, ROLE_MAX_SESSION, ROLE_PERMISSIONS, ROLE_LEAST_PRIVILEGE, ROLE_CAN_WRITE)
-BUCKET_SETTING_CHECKS = (
-    BUCKET_VERSIONING,
-    BUCKET_PUBLIC_ACCESS_BLOCK,
-    BUCKET_OWNERSHIP,
-    BUCKET_ENCRYPTION,
-    KMS_KEY,
-    BUCKET_TLS_ONLY,
-    BUCKET_ACCESS,
-    BUCKET_REPLICATION,
-    BUCKET_LIFECYCLE,
-)
+# The checks that need the role, and the bucket's settings (skipped together when it is missing).
+ROLE_CHECKS = CHECK_IDS[CHECK_IDS.index(ROLE_EXISTS) : CHECK_IDS.index(ROLE_CAN_WRITE) + 1]
+BUCKET_SETTING_CHECKS = CHECK_IDS[CHECK_IDS.index(BUCKET_VERSIONING) :]
 
 ROLE_ARN_PATTERN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:[^:]*/)?(?P<name>[\w+=,.@-]+)$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[\w-]+$")
