@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import re
 import string
+import unicodedata
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -192,4 +193,76 @@ def issuer_problem(uri: str) -> Optional[str]:
         return f"has a host, {host!r}, that is not a DNS name"
     if "?" in uri or "#" in uri:
         return "has a query or fragment, which no OIDC issuer has"
+    return None
+
+
+# Characters no setting may hold: controls (Cc: NUL, ESC, line breaks, NEL), format characters (Cf: bidi
+# overrides, zero-width spaces), line and paragraph separators (Zl, Zp), and lone surrogates (Cs). They
+# rewrite terminals and logs, reorder what a reviewer sees, or make two different values look alike.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def escaped(char: str) -> str:
+    """`char` as a visible escape (`\\x1b`, `\\u202e`), the way Python writes it in a string."""
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def named(char: str) -> str:
+    """`char` escaped, with its Unicode name where it has one: `\\u202e (RIGHT-TO-LEFT OVERRIDE)`."""
+    name = unicodedata.name(char, "")
+    return f"{escaped(char)} ({name})" if name else escaped(char)
+
+
+def visible(text: str) -> str:
+    """`text` with every character of `_INVISIBLE` escaped, so it prints as one plain line."""
+    if text.isprintable():  # the common case: nothing to escape
+        return text
+    return "".join(escaped(c) if unicodedata.category(c) in _INVISIBLE else c for c in text)
+
+
+def control_character_problem(text: str) -> Optional[str]:
+    """What is wrong with `text` holding a control, format or line-separator character (the first, shown
+    escaped, with its position counted from 1), or None."""
+    if text.isprintable():
+        return None
+    index, char = next(((i, c) for i, c in enumerate(text) if unicodedata.category(c) in _INVISIBLE), (-1, ""))
+    return None if index < 0 else f"has a control character, {named(char)}, at character {index + 1}"
+
+
+# RFC 3986 section 2: the characters a URI may hold (unreserved, reserved, and % for percent-encoding).
+_URI_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def audience_problem(audience: str) -> Optional[str]:
+    """Why `audience` cannot be the `aud` of Tavus's tokens that a trust pins, or None.
+
+    RFC 7519 section 2 (StringOrURI): an `aud` is any string, but one with a ':' must be a URI
+    (RFC 3986), e.g. api://AzureADTokenExchange or https://...; without one it is a plain name. The
+    cloud compares it with the token's byte for byte, so white space and non-ASCII look-alikes
+    (a Cyrillic 'а' in AzureADTokenExchange) are refused: they would match no token Tavus presents.
+    """
+    if any(c.isspace() for c in audience):
+        return "has white space in it"
+    odd = next(((i, c) for i, c in enumerate(audience) if not (c.isascii() and c.isprintable())), None)
+    if odd:
+        return f"has a non-ASCII character, {named(odd[1])}, at character {odd[0] + 1}, which no token's audience is likely to match"
+    if ":" not in audience:
+        return None
+    if not _URI_SCHEME.match(audience):
+        return "has a ':' but is not a URI: it does not start with a scheme such as api: or https: (RFC 7519 StringOrURI)"
+    bad = sorted(set(audience) - _URI_CHARS)
+    if bad:
+        return "has " + ", ".join(repr(c) for c in bad) + ", which a URI cannot hold (RFC 3986)"
+    scheme, rest = audience.split(":", 1)
+    if not rest:
+        return "is a URI scheme with nothing after it"
+    if scheme.lower() in ("http", "https"):
+        try:
+            host = urlsplit(audience).hostname
+        except ValueError:
+            host = None
+        if not host:
+            return "is an http(s) URL with no host"
     return None

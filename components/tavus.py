@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from components.naming import control_character_problem
 
 # The AWS account that runs Tavus's recording infrastructure (operated through Daily).
 TAVUS_AWS_ACCOUNT_ID = "291871421005"
@@ -40,7 +42,19 @@ KMS_WRITER_ACTIONS: tuple[str, ...] = ("kms:GenerateDataKey", "kms:Decrypt")
 Provider = Literal["s3", "gcs", "azure_blob"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 
-NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
+# The longest identifier any field holds (an ARN, a resource name) is far below this.
+MAX_FIELD_LENGTH = 2048
+
+
+def _plain(value: str) -> str:
+    """A field sent to Tavus and printed by verify: a line break or escape sequence in it is never an identifier."""
+    problem = control_character_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=MAX_FIELD_LENGTH, strip_whitespace=False), AfterValidator(_plain)]
 
 
 class _ApiObject(BaseModel):

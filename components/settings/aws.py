@@ -10,16 +10,29 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from components.naming import S3_BUCKET_RULES, s3_bucket_name_problem, s3_existing_bucket_name_problem
-from components.settings.common import OptionalText, SettingsBase, checked, did_you_mean, qualified, required_for
+from components.settings.common import (
+    OptionalText,
+    PlainText,
+    SettingsBase,
+    checked,
+    did_you_mean,
+    qualified,
+    required_for,
+    shown,
+)
 from components.tavus import DEFAULT_EXTERNAL_ID
 
 AWS_REGION_KEY = "aws:region"
 # Regions outside the standard partition cannot trust an account that lives in it.
 _OTHER_PARTITION_PREFIXES = ("cn-", "us-gov-", "us-iso", "eu-isoe-", "eusc-")
+# A key ARN, never an alias (IAM grants name keys); with a real region it is at most 2048 characters, KMS's
+# own limit for a KeyId (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html).
 _KMS_KEY_ARN = re.compile(
     r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/"
     r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
+# STS AssumeRole ExternalId: 2-1224 characters of [\w+=,.@:/-]
+# (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html, ExternalId).
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 
 
@@ -69,7 +82,7 @@ class AwsSettings(SettingsBase):
     bucket_name: OptionalText = None
     existing_bucket: OptionalText = None
     existing_bucket_region: OptionalText = None
-    external_id: Annotated[str, AfterValidator(_external_id)] = DEFAULT_EXTERNAL_ID
+    external_id: Annotated[PlainText, AfterValidator(_external_id)] = DEFAULT_EXTERNAL_ID
     kms_key_arn: OptionalText = None
 
     @field_validator("aws_region")
@@ -108,6 +121,9 @@ class AwsSettings(SettingsBase):
         match = _KMS_KEY_ARN.match(value)
         if not match:
             raise ValueError("is not a KMS key ARN; expected arn:aws:kms:<region>:<account>:key/<key-id>")
+        if info.data.get("provider") in _PROVIDERS and match["region"] not in aws_regions():
+            # Checked even beside an existing bucket, whose region is looked up only at deploy time.
+            raise ValueError(f"is in {shown(match['region'])}, which is not an AWS region; expected the key ARN from the KMS console")
         region = info.data.get("aws_region")
         # An existing bucket's region is looked up at deploy time, so only a created bucket is checked here.
         if region and match["region"] != region and not info.data.get("existing_bucket"):

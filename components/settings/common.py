@@ -5,6 +5,9 @@ Pulumi hands a program every declared key, defaults included, so an optional key
 Pulumi.yaml default: "" for text, 0 for a number of days and {} for `tags`. The kit's own defaults
 (30 days, `US`, `recordings`, ...) are applied by the components, so a key the user did not set is
 never mistaken for one they did.
+
+Every text value is plain (no control, format or line-separator character) and at most MAX_TEXT_LENGTH
+long before its key's own rules read it; day counts stop at what every cloud takes and the kit's cap.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Annotated, Any, Callable, ClassVar, Optional
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from components.naming import control_character_problem
 from components.tags import TAGS_PROBLEM, with_default
 from components.tavus import Provider
 
@@ -87,8 +91,44 @@ def did_you_mean(word: str, candidates: Any) -> str:
     return f" (did you mean '{close}'?)" if close else ""
 
 
+# The longest value any text key takes: a KMS key ARN, which KMS takes as a KeyId of up to 2048 characters
+# (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html, KeyId). Keys whose cloud
+# takes less are held to that by their own rules; this stops a megabyte value before any rule reads it.
+MAX_TEXT_LENGTH = 2048
+_SHOWN_LENGTH = 100
+
+
+def shown(value: Any) -> str:
+    """A value as a problem line quotes it: escaped (repr), and cut short when long."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**_SHOWN_LENGTH:
+        # str() of a number this long may exceed Python's digit limit; its size is what matters here.
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, str) and len(value) > _SHOWN_LENGTH:
+        return f"{value[:_SHOWN_LENGTH]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
+def text_problem(text: str, limit: int = MAX_TEXT_LENGTH) -> Optional[str]:
+    """What is wrong with `text` as any setting's value (a control character, or more than `limit`
+    characters), with what is expected; or None."""
+    problem = control_character_problem(text)
+    if problem:
+        return f"{problem}; expected plain text (no control, format or line-separator characters)"
+    if len(text) > limit:
+        return f"is longer than any setting takes; expected at most {limit} characters"
+    return None
+
+
+def _plain_text(value: Any) -> Any:
+    """Every text key's first check, before its own rules read it."""
+    problem = text_problem(value) if isinstance(value, str) else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _blank_is_absent(value: Any) -> Any:
-    return None if value == "" else value
+    return None if value == "" else _plain_text(value)
 
 
 def _zero_is_absent(value: Any) -> Any:
@@ -96,13 +136,39 @@ def _zero_is_absent(value: Any) -> Any:
 
 
 OptionalText = Annotated[Optional[str], BeforeValidator(_blank_is_absent)]
+PlainText = Annotated[str, BeforeValidator(_plain_text)]
 DayCount = Annotated[Optional[Annotated[int, Field(ge=1)]], BeforeValidator(_zero_is_absent)]
+
+# The most days each cloud's lifecycle rule takes for the day-count keys, where it documents any:
+# - S3 Expiration.Days and NoncurrentVersionExpiration.NoncurrentDays: an Integer (int32), "a non-zero positive
+#   integer", no maximum (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html;
+#   terraform-provider-aws internal/service/s3/bucket_lifecycle_configuration.go: Int32Attribute, AtLeast(1) only).
+# - Cloud Storage lifecycle condition age and daysSinceNoncurrentTime: an integer (int32), "a nonnegative integer",
+#   no maximum (https://cloud.google.com/storage/docs/json_api/v1/buckets, lifecycle.rule[].condition).
+# - Azure management policy daysAfterModificationGreaterThan and, for versions, daysAfterCreationGreaterThan: a
+#   number, multipleOf 1, minimum 0, no maximum (azure-rest-api-specs specification/storage/resource-manager/
+#   Microsoft.Storage/stable/2025-01-01/storage.json, DateAfterModification, DateAfterCreation); the azurerm
+#   provider caps them at 99999 (terraform-provider-azurerm internal/services/storage/
+#   storage_management_policy_resource.go, IntBetween(0, 99999)).
+PROVIDER_MAX_DAYS: dict[str, int] = {"s3": 2**31 - 1, "gcs": 2**31 - 1, "azure_blob": 99999}
+# None of them caps low enough to catch a typo, so the kit does: 100 years. No recording is meant to be
+# kept longer and then deleted; a larger number is a slip of the keyboard (or 0, keep them, was meant).
+MAX_DAYS = 36500
+
+
+def max_days(provider: Any) -> int:
+    """The most days a day-count key takes on `provider`: the kit's cap, or the cloud's if lower."""
+    return min(MAX_DAYS, PROVIDER_MAX_DAYS.get(provider, MAX_DAYS))
+
+
+def days_expected(provider: Any) -> str:
+    return f"expected a whole number of days from 1 to {max_days(provider)}"
 
 
 class ProviderSettings(SettingsBase):
     """`provider`, first: every other key is judged by it."""
 
-    provider: Provider
+    provider: Annotated[Provider, BeforeValidator(_plain_text)]
 
 
 class RetentionSettings(SettingsBase):
@@ -111,22 +177,66 @@ class RetentionSettings(SettingsBase):
     retention_days: DayCount = None
     noncurrent_version_days: DayCount = None
 
+    @field_validator("retention_days", "noncurrent_version_days")
+    @classmethod
+    def _at_most(cls, value: Optional[int], info: ValidationInfo) -> Optional[int]:
+        provider = info.data.get("provider")
+        limit = max_days(provider)
+        if value is not None and value > limit:
+            why = "100 years, the most the kit sets" if limit == MAX_DAYS else f"the most {provider} takes"
+            raise ValueError(f"is more than {limit} days ({why}); {days_expected(provider)}")
+        return value
+
+
+# The most JSON text `tags` may be: the largest tags any cloud takes (49 of AWS's or Azure's 128-character
+# keys and 256-character values beside managed-by) are under 20,000 characters, and every one of them
+# written as a six-character JSON escape still fits. Anything longer is refused before it is parsed.
+MAX_TAGS_TEXT_LENGTH = 256 * 1024
+
+
+class _DuplicateTag(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; a tag given twice is a mistake to name, not to guess at.
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateTag(key)
+        seen[key] = value
+    return seen
+
 
 def _tags_object(value: Any) -> Any:
     """Pulumi hands an object-typed key over as JSON text; tags are strings to strings."""
     if value in (None, ""):
         return {}
     if isinstance(value, str):
+        if len(value) > MAX_TAGS_TEXT_LENGTH:
+            raise ValueError(f"is {len(value)} characters of JSON, more than any cloud's tags; expected at most {MAX_TAGS_TEXT_LENGTH}")
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = json.loads(value, object_pairs_hook=_unique_keys)
+        except _DuplicateTag as duplicate:
+            raise ValueError(f"names tag {shown(duplicate.args[0])} twice; expected each tag once") from None
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             value = None
     if not isinstance(value, dict):
         raise ValueError("is not an object; expected keys and values that are strings, e.g. {team: recordings}")
     for key, tag in value.items():
         if not isinstance(tag, str):
-            raise ValueError(f"has {key!r} set to {tag!r}; expected a string (quote it in the stack file)")
+            raise ValueError(f"has {shown(key)} set to {shown(tag)}; expected a string (quote it in the stack file)")
     return value
+
+
+def _tag_text_problem(tags: dict[str, str]) -> Optional[str]:
+    """The first tag key or value that is not plain text of a sane length, whatever the cloud."""
+    for key, tag in tags.items():
+        for what, text in ((f"key {shown(key)}", key), (f"the value of {shown(key)}", tag)):
+            problem = text_problem(text)
+            if problem:
+                return f"{what} {problem}"
+    return None
 
 
 class TagSettings(SettingsBase):
@@ -138,7 +248,7 @@ class TagSettings(SettingsBase):
     @classmethod
     def _tags(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         provider = info.data.get("provider")
-        problem = TAGS_PROBLEM[provider](with_default(value)) if provider in TAGS_PROBLEM else None
+        problem = _tag_text_problem(value) or (TAGS_PROBLEM[provider](with_default(value)) if provider in TAGS_PROBLEM else None)
         if problem:
             raise ValueError(problem)
         return value

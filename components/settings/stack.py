@@ -16,6 +16,7 @@ import pulumi
 from pydantic import ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.naming import visible
 from components.settings.aws import AWS_REGION_KEY, AwsSettings
 from components.settings.azure import AZURE_LOCATION_KEY, AzureSettings
 from components.settings.common import (
@@ -26,7 +27,9 @@ from components.settings.common import (
     TagSettings,
     bare,
     closest,
+    days_expected,
     qualified,
+    shown,
 )
 from components.settings.federation import FederationSettings
 from components.settings.gcp import GCP_PROJECT_KEY, GcsSettings
@@ -149,8 +152,8 @@ def known_keys() -> list[str]:
     return [config_key(name) for name in StackSettings.model_fields]
 
 
-def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
-    """(config key, what is wrong) for one pydantic error."""
+def _problem(error: Mapping[str, Any], provider: Any = None) -> tuple[str, str]:
+    """(config key, what is wrong) for one pydantic error; `provider` is the stack's, for the day-count range."""
     loc = str(error["loc"][0]) if error["loc"] else "provider"
     # pydantic reports a field by its alias, or by its name when a default was validated.
     key = config_key(loc) if loc in StackSettings.model_fields else qualified(loc)
@@ -164,25 +167,33 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "missing":
         return key, f"is required: one of {', '.join(PROVIDERS)}"
     if kind == "literal_error":
-        return key, f"is {found!r}; expected one of {', '.join(PROVIDERS)}"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return key, f"is {found!r}; expected a whole number of days"
-    if kind == "greater_than_equal":
-        return key, f"is {found!r}; expected a whole number of days, at least {error['ctx']['ge']}"
+        return key, f"is {shown(found)}; expected one of {', '.join(PROVIDERS)}"
+    if kind in ("int_parsing", "int_parsing_size", "int_type", "int_from_float", "greater_than_equal"):
+        return key, f"is {shown(found)}; {days_expected(provider)}"
     message = str(error["ctx"]["error"]) if kind == "value_error" else error["msg"]
     # Tags name the offending tag themselves; their JSON text would only be noise.
-    return key, message if found in (None, "") or loc == "tags" else f"{found!r} {message}"
+    return key, message if found in (None, "") or loc == "tags" else f"{shown(found)} {message}"
 
 
-def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+def _problems(exc: ValidationError, provider: Any = None) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for error in exc.errors():
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, _KeyProblems):
             problems.extend(cause.problems)
         else:
-            problems.append(_problem(error))
+            problems.append(_problem(error, provider))
     return problems
+
+
+_SHOWN_KEY_LENGTH = 100
+
+
+def _shown_key(key: str) -> str:
+    """A config key as a problem line names it: control characters escaped, and cut short when long."""
+    if len(key) > _SHOWN_KEY_LENGTH:
+        key = f"{key[:_SHOWN_KEY_LENGTH]}... ({len(key)} characters)"
+    return visible(key)
 
 
 def _squashed(namespace: str) -> str:
@@ -197,18 +208,18 @@ def namespace_problems(config: Mapping[str, Any], project: Optional[str] = None)
     renamed = sorted(str(key) for key in config if project and project != NAMESPACE and str(key).startswith(f"{project}:"))
     if renamed:
         # Pulumi.yaml's declared keys follow the project's name: renaming it moves every one of them.
-        problems.append((f"{project}:*", f"{len(renamed)} keys ({', '.join(renamed[:3])}{', ...' if len(renamed) > 3 else ''}) are under the "
+        problems.append((f"{project}:*", f"{len(renamed)} keys ({', '.join(map(_shown_key, renamed[:3]))}{', ...' if len(renamed) > 3 else ''}) are under the "
                                          f"project's name {project!r}, but the kit reads {NAMESPACE}:<key>: keep the project named "
                                          f"{NAMESPACE} (Pulumi.yaml `name:`), or write the keys as {NAMESPACE}:<key>"))
     for key in config:
         namespace, _, name = str(key).partition(":")
         if namespace == NAMESPACE:
             if ":" in name:
-                problems.append((key, f"is a provider key written in this kit's namespace, which no provider reads; set {name} itself"))
+                problems.append((key, f"is a provider key written in this kit's namespace, which no provider reads; set {_shown_key(name)} itself"))
         elif namespace not in _PROVIDER_NAMESPACES and namespace != project and (
             _squashed(namespace).rstrip("s") == _squashed(NAMESPACE) or closest(namespace, [NAMESPACE]) is not None
         ):
-            problems.append((key, f"is not in this kit's namespace, so nothing reads it (did you mean '{NAMESPACE}:{name}'?)"))
+            problems.append((key, f"is not in this kit's namespace, so nothing reads it (did you mean '{NAMESPACE}:{_shown_key(name)}'?)"))
     return problems
 
 
@@ -231,11 +242,12 @@ def parse_settings(config: Mapping[str, Any], project: Optional[str] = None) -> 
             return settings
         problems = outside
     except ValidationError as exc:
-        problems = outside + _problems(exc)
+        problems = outside + _problems(exc, values.get("provider"))
     # Provider keys first, then ours in the model's order, as a stack file lists them.
     order = [*PROVIDER_KEYS, *known_keys()]
     ranked = sorted(problems, key=lambda problem: order.index(problem[0]) if problem[0] in order else len(order))
-    lines = "\n".join(f"  - {key}: {what}" for key, what in ranked)
+    # Keys and values come from the stack file: escaped, so each problem stays one plain line.
+    lines = "\n".join(f"  - {_shown_key(key)}: {visible(what)}" for key, what in ranked)
     raise pulumi.RunError(
         f"invalid stack configuration:\n{lines}\n"
         "Fix it with `pulumi config set <key> <value>` (or in stacks/Pulumi.<stack>.yaml); "

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pulumi
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 
 from components.settings import StackSettings, config_key, known_keys, parse_settings
 from tavus_recording.stack_files import PROJECT_DIR
 from components.tavus import S3RecordingStorageConfig
+from settings_invariants import assert_judged_plainly
 from settings_checks import assert_refused_before_any_resource_or_built, error_for, problem_line
 from stack_configs import s3_config
 
@@ -212,13 +213,20 @@ _values = st.one_of(
     st.text(max_size=70),
     st.integers(-5, 100_000).map(str),
     st.sampled_from(["s3", "gcs", "azure_blob", "us-east-1", "eu-west-9", KEY_ARN, "", "0", "tavus"]),
+    # What a red team tried: control characters, megabyte-sized text, day counts no cloud keeps.
+    st.sampled_from(["us-east-1\x1b[2J", "tavus\n", "s3\u202e", "a" * 1_000_000, str(10**30), "36501", "9" * 5000]),
 )
 
 
 @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_keys, _values, max_size=5))
+# Found by this fuzzer before the text and day bounds: a megabyte provider echoed whole in its line.
+@example({"provider": "a" * 1_000_000})
+@example({"retentionDays": str(10**30)})
 def test_fuzz_rejected_configs_fail_before_any_resource(overrides):
-    assert_refused_before_any_resource_or_built(s3_config(**overrides), S3RecordingStorageConfig)
+    config = s3_config(**overrides)
+    assert_judged_plainly(config)
+    assert_refused_before_any_resource_or_built(config, S3RecordingStorageConfig)
 
 
 # --- keys Pulumi passes to no one the way they are written

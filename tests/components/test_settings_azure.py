@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 
 from components.settings import parse_settings
 from components.tavus import AzureBlobRecordingStorageConfig
 from stack_configs import azure_config, s3_config
+from settings_invariants import assert_judged_plainly
 from settings_checks import assert_refused_before_any_resource_or_built, error_for, problem_line
 
 
@@ -112,15 +113,22 @@ def test_azure_keys_on_an_s3_stack_are_refused():
 
 _keys = st.sampled_from(
     ["azure-native:location", "storageAccount", "container", "resourceGroupName", "skuName", "tavusOidcIssuer",
-     "tavusOidcSubject", "retentionDays", "contianer", "location"]
+     "tavusOidcSubject", "tavusOidcAudience", "retentionDays", "noncurrentVersionDays", "tags", "contianer", "location"]
 )
 _values = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["", "eastus", "recordings", "Standard_LRS", "https://issuer.example", "acmerec1", "0", "7"]),
+    st.sampled_from(["eastus\r\n", "https://issuer.example/" + "p" * 600, "recordings\x00", "a" * 1_000_000, str(10**30),
+                     "99999"]),
 )
 
 
 @hypothesis_settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_keys, _values, max_size=4))
+# Found by this fuzzer before the text bounds: an audience of \x1f accepted, a 623-character location echoed whole.
+@example({"tavusOidcAudience": "\x1f"})
+@example({"azure-native:location": "https://issuer.example/" + "p" * 600})
 def test_fuzz_rejected_azure_configs_fail_before_any_resource(overrides):
-    assert_refused_before_any_resource_or_built(azure_config(**overrides), AzureBlobRecordingStorageConfig)
+    config = azure_config(**overrides)
+    assert_judged_plainly(config)
+    assert_refused_before_any_resource_or_built(config, AzureBlobRecordingStorageConfig)

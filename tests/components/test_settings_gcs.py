@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 
 from components.settings import parse_settings
 from components.tavus import GcsRecordingStorageConfig
 from stack_configs import gcs_config, s3_config
+from settings_invariants import assert_judged_plainly
 from settings_checks import assert_refused_before_any_resource_or_built, error_for, problem_line
 
 
@@ -147,15 +148,25 @@ def test_gcs_keys_on_an_s3_stack_are_refused():
 
 _keys = st.sampled_from(
     ["gcp:project", "bucketName", "location", "tavusOidcIssuer", "tavusOidcSubject", "tavusOidcAudience",
-     "workloadIdentityPoolId", "serviceAccountId", "retentionDays", "tavusOidcIssuerr", "projectId"]
+     "workloadIdentityPoolId", "serviceAccountId", "retentionDays", "noncurrentVersionDays", "tags", "tavusOidcIssuerr",
+     "projectId"]
 )
 _values = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", "acme-prod", "US", "https://issuer.example", "gcp-x", "0", "-1", "tavus-writer"]),
+    st.sampled_from(["https://issuer.example/\x1b[2J", "api://AzureADTokenExch\u0430nge", "a" * 257, "a" * 1_000_000,
+                     str(10**30), "tavus\u2028writer"]),
 )
 
 
 @hypothesis_settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(_keys, _values, max_size=4))
+# Found by this fuzzer before the text and day bounds: an audience of \x1f accepted, a megabyte project echoed
+# whole, 10**30 days accepted.
+@example({"tavusOidcAudience": "\x1f"})
+@example({"gcp:project": "a" * 1_000_000})
+@example({"retentionDays": str(10**30)})
 def test_fuzz_rejected_gcs_configs_fail_before_any_resource(overrides):
-    assert_refused_before_any_resource_or_built(gcs_config(**overrides), GcsRecordingStorageConfig)
+    config = gcs_config(**overrides)
+    assert_judged_plainly(config)
+    assert_refused_before_any_resource_or_built(config, GcsRecordingStorageConfig)

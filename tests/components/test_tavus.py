@@ -68,3 +68,16 @@ def test_legacy_properties_are_the_deprecated_flat_fields():
         "recording_s3_bucket_region": "us-east-1",
         "aws_assume_role_arn": "arn:aws:iam::123456789012:role/TavusRecordingWriter",
     }
+
+
+@pytest.mark.parametrize("bad", ["evil\nforged", "a\x1b[31mb", "a\u202eb", "a\u2028b", "a\x00b", "x" * (tavus.MAX_FIELD_LENGTH + 1)])
+@pytest.mark.parametrize("field", ["bucket_name", "bucket_region", "assume_role_arn", "external_id"])
+def test_a_field_sent_to_tavus_holds_no_control_character_and_is_bounded(field, bad):
+    # What verify sends Tavus and prints comes from an outputs file: a line break there is never an identifier.
+    with pytest.raises(ValidationError):
+        tavus.S3RecordingStorageConfig.model_validate({**S3, field: bad})
+
+
+def test_a_field_at_the_length_limit_with_any_letters_is_kept():
+    name = "é" * tavus.MAX_FIELD_LENGTH
+    assert tavus.S3RecordingStorageConfig.model_validate({**S3, "bucket_name": name}).bucket_name == name
