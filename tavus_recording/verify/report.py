@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from tavus_recording.rules.findings import Finding
+from tavus_recording.terminal import printable
 
 # Shown in the human table, in front of each check.
 MARKS = {True: "✔", False: "✘", None: "?"}
@@ -105,12 +106,14 @@ class Report:
 
     def render(self) -> str:
         """The table for a person: a mark, the id and what was found; the fix under each miss."""
+        # Names and messages read from outside (a bucket, an API's answer) can hold escape sequences:
+        # shown escaped, never sent to the terminal.
         width = max((len(check.id) for check in self.checks), default=0)
-        lines = [f"Verifying {self.provider} destination: {self.subject}", ""]
+        lines = [f"Verifying {self.provider} destination: {printable(self.subject)}", ""]
         for check in self.checks:
-            lines.append(f"  {MARKS[check.ok]} {check.id.ljust(width)}  {check.detail}")
+            lines.append(f"  {MARKS[check.ok]} {check.id.ljust(width)}  {printable(check.detail)}")
             if check.fix and check.ok is not True:
-                lines.append(f"    {' ' * width}  fix: {check.fix}")
+                lines.append(f"    {' ' * width}  fix: {printable(check.fix)}")
         counts = {mark: sum(1 for check in self.checks if check.ok is mark) for mark in (True, False, None)}
         lines += [
             "",

@@ -23,14 +23,14 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import trustme
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
-from fakes.loopback import MAX_REQUESTS, SOCKET_TIMEOUT_SECONDS, send_json, serving
+from fakes.loopback import MAX_REQUESTS, SOCKET_TIMEOUT_SECONDS, TlsServer, send_json, serving
 
 
 # The api-version each resource provider is served at: what the installed SDKs send by default
@@ -525,29 +525,6 @@ def _handler(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _TlsServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", 0), handler)
-        self.context = context
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # The TLS handshake happens here, in the request's own thread, so a stalled client cannot block accept().
-        request.settimeout(SOCKET_TIMEOUT_SECONDS)
-        try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-
 @contextmanager
 def running(state: ArmState, workdir: Path, ca: Optional[trustme.CA] = None) -> Iterator[FakeArm]:
     """Serve `state` on a loopback https port until the block ends; the CA's certificate is written to `workdir`."""
@@ -557,6 +534,6 @@ def running(state: ArmState, workdir: Path, ca: Optional[trustme.CA] = None) -> 
     ca_path = workdir / "fake-arm-ca.pem"
     ca.cert_pem.write_to_path(str(ca_path))
     fake = FakeArm(state=state, ca_path=ca_path)
-    with serving(_TlsServer(_handler(fake), context)) as port:
+    with serving(TlsServer(_handler(fake), context)) as port:
         fake.url = f"https://127.0.0.1:{port}"
         yield fake

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,31 @@ MAX_REQUESTS = 60
 SOCKET_TIMEOUT_SECONDS = 5
 # A server a test forgot to stop still stops.
 LIFETIME_SECONDS = 120
+
+
+class TlsServer(ThreadingHTTPServer):
+    """A loopback https server for `serving`: a fake of an API its client reaches over https only."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.context = context
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake happens here, in the request's own thread, so a stalled client cannot block accept().
+        request.settimeout(SOCKET_TIMEOUT_SECONDS)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
 
 
 @contextmanager

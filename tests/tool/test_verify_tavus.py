@@ -6,20 +6,11 @@ import time
 
 import pytest
 from specs import recording_storage_fields, request_validator
-from fakes.tavus_api import FakeTavus, running
+from fakes.tavus_api import PROPERTIES, REPLICA, S3, FakeTavus, running
 
-from components import tavus
 from tavus_recording.verify import tavus_api
 
 API_KEY = "tvs-secret-key-0123456789"
-REPLICA = "r90bbd427f71"
-S3 = tavus.S3RecordingStorageConfig(
-    bucket_name="acme-tavus-recordings",
-    bucket_region="eu-west-1",
-    assume_role_arn="arn:aws:iam::111122223333:role/tavus-recordings-writer",
-    external_id="tavus",
-).model_dump()
-PROPERTIES = tavus.conversation_properties(S3)
 
 
 def handshake(fake: FakeTavus, timeout: float = 5.0):
