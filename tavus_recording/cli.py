@@ -54,9 +54,39 @@ ProjectDir = Annotated[
 ]
 
 
-def _cannot_run(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+# An error's lines: each cut to this many characters, and at most this many of them.
+MAX_ERROR_LINE, MAX_ERROR_LINES = 1000, 40
+
+
+def _error_lines(*lines: str) -> str:
+    """`lines` as printed after `error: `: each its own line whatever it holds (a newline, an escape
+    sequence or the API key in any spelling inside a file or key name is shown escaped or masked, never
+    sent), each cut, and at most MAX_ERROR_LINES of them."""
+    from tavus_recording.verify.redact import excerpt
+
+    secret = os.environ.get("TAVUS_API_KEY", "")
+    shown = [excerpt(line, secret, MAX_ERROR_LINE) for line in lines[:MAX_ERROR_LINES]]
+    if len(lines) > MAX_ERROR_LINES:
+        shown.append(f"... and {len(lines) - MAX_ERROR_LINES} more lines")
+    return "\n".join(shown)
+
+
+def _cannot_run(*lines: str) -> typer.Exit:
+    """Exit 2 ("could not run") after printing `lines` on stderr: one, or a heading and one per problem."""
+    typer.echo(f"error: {_error_lines(*lines)}", err=True)
     return typer.Exit(code=EXIT_CANNOT_RUN)
+
+
+def _stack_name(stack: str, qualified: bool = False) -> str:
+    """`stack` if it can be a Pulumi stack name (`qualified`: also `org/project/name`, as `pulumi stack
+    output --stack` takes it), else exit 2: it is printed, and passed to the Pulumi CLI."""
+    from tavus_recording.new_stack import stack_name_problem
+
+    parts = stack.split("/") if qualified and stack.count("/") <= 2 else [stack]
+    problem = next(filter(None, map(stack_name_problem, parts)), None)
+    if problem:
+        raise _cannot_run(problem)
+    return stack
 
 
 def _project(project_dir: Optional[Path]) -> Path:
@@ -107,22 +137,22 @@ def plan(
     Exit 1 if the program refuses the stack's configuration, 2 if the stack file or the --previous
     plan cannot be read. A --previous warning is advice: the exit code stays 0.
     """
+    _stack_name(stack)
     project = _project(project_dir)
     # Imported here so the other verbs do not pay for loading the Pulumi SDK.
     import pulumi
 
+    from tavus_recording.input_files import MAX_JSON_BYTES, InputFileError, read_text_file
     from tavus_recording.mock_engine import close_event_loop, run_program
     from tavus_recording.plan import PreviousPlanError, plan_document, read_previous, render_text
-    from tavus_recording.stack_files import StackFileError, load_stack_config
+    from tavus_recording.stack_files import StackFileError, load_stack_config, shown_path
 
     previous = None
     if previous_file is not None:
+        # Through the bounded reader: a regular file of at most MAX_JSON_BYTES of UTF-8 (no FIFO, no device).
         try:
-            previous = read_previous(previous_file.read_text(encoding="utf-8"), str(previous_file))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise _cannot_run(f"--previous {previous_file}: cannot read it ({reason})") from None
-        except PreviousPlanError as exc:
+            previous = read_previous(read_text_file(previous_file, MAX_JSON_BYTES), str(previous_file))
+        except (InputFileError, PreviousPlanError) as exc:
             raise _cannot_run(f"--previous {exc}") from None
     try:
         stack_config = load_stack_config(stack, project)
@@ -132,12 +162,12 @@ def plan(
         try:
             run = run_program(stack_config.config, stack=stack, project=stack_config.project, program=project / "__main__.py")
         except pulumi.RunError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {_error_lines(*str(exc).splitlines())}", err=True)
             raise typer.Exit(code=EXIT_FAILED) from None
     finally:
         # Nothing runs after the plan: end the run's event loop here rather than at interpreter exit.
         close_event_loop()
-    stack_file = str(stack_config.path.relative_to(project))
+    stack_file = shown_path(stack_config.path, project)
     compared = str(previous_file or "")
     if as_json:
         document = plan_document(stack, run, stack_file, previous, compared, project=stack_config.project)
@@ -183,22 +213,30 @@ def verify(
 
     Exit 0 if every check holds, 1 if one fails or could not be read, 2 if verify could not run.
     """
-    from tavus_recording.verify.outputs import OutputsError, read_outputs, recording_storage
+    from tavus_recording.verify.outputs import OutputsError, read_outputs, recording_storage, tavus_properties
     from tavus_recording.verify.report import CannotVerify, Report
 
     if stack and outputs_file:
         raise _cannot_run("give --stack or --outputs, not both")
+    if stack:
+        _stack_name(stack, qualified=True)
     api_key = os.environ.get("TAVUS_API_KEY", "")
     replica_id = replica_id or os.environ.get("TAVUS_REPLICA_ID", "")
-    if with_tavus and not api_key:
-        raise _cannot_run("--tavus needs a Tavus API key in TAVUS_API_KEY (Developer Portal > API Keys)")
-    if with_tavus and not replica_id:
-        raise _cannot_run("--tavus needs a replica: pass --replica-id ID or set TAVUS_REPLICA_ID")
+    if with_tavus:
+        # The key, the replica and TAVUS_API_URL, each refused in one line before anything runs.
+        from tavus_recording.verify.tavus_settings import settings_problem
+
+        problem = settings_problem(api_key, replica_id, os.environ.get("TAVUS_API_URL"))
+        if problem:
+            raise _cannot_run(problem)
     # `pulumi stack output` runs in the project; an outputs file needs none.
     cwd = _project(project_dir) if outputs_file is None else project_dir
     try:
+        source = str(outputs_file) if outputs_file else f"stack {stack or 'dev'}"
         outputs = read_outputs(stack or "dev", outputs_file, cwd=cwd)
-        storage = recording_storage(outputs, str(outputs_file) if outputs_file else f"stack {stack or 'dev'}")
+        storage = recording_storage(outputs, source)
+        # What --tavus sends is the storage the cloud checks read; copies that disagree stop verify here.
+        properties = tavus_properties(outputs, storage, source)
     except OutputsError as exc:
         raise _cannot_run(str(exc)) from None
 
@@ -215,7 +253,7 @@ def verify(
     if with_tavus:
         from tavus_recording.verify.tavus_api import handshake
 
-        properties = outputs.get("conversation_properties") or {"recording_storage": storage.model_dump()}
+        # `properties`: built from the checked storage above, never the outputs' own copy.
         checks.append(
             handshake(properties, api_key=api_key, replica_id=replica_id, api_url=os.environ.get("TAVUS_API_URL"))
         )
@@ -223,6 +261,14 @@ def verify(
     report = Report(provider=storage.provider, subject=_subject(storage), checks=checks)
     typer.echo(json.dumps(report.as_json(), indent=2) if as_json else report.render())
     raise typer.Exit(code=EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _prompt(key: str, text: str, default: Optional[str], kind: Any = None) -> Any:
+    """typer.prompt, but the end of input (Ctrl-D, a closed pipe) is exit 2 naming the key, not click's `Aborted!` and exit 1."""
+    try:
+        return typer.prompt(text, default=default, type=kind)
+    except typer.Abort:
+        raise _cannot_run(f"no answer for {key}: the input ended; give it with --provider, --region, --project or --set") from None
 
 
 def _stdin_is_terminal() -> bool:
@@ -257,7 +303,7 @@ def init(
     import pulumi
 
     from tavus_recording import new_stack
-    from tavus_recording.stack_files import StackFileError, read_project, stack_file
+    from tavus_recording.stack_files import StackFileError, read_project, shown_path, stack_file
 
     problem = new_stack.stack_name_problem(name)
     if problem:
@@ -268,7 +314,7 @@ def init(
     except StackFileError as exc:
         raise _cannot_run(str(exc)) from None
     path = stack_file(project_file, project, name)
-    shown = path.relative_to(project)
+    shown = shown_path(path, project)
     exists = f"{shown} already exists; init never overwrites a stack file: edit it, or choose another name"
     if path.exists():
         raise _cannot_run(exists)
@@ -279,7 +325,7 @@ def init(
         if not ask:
             raise _cannot_run(f"{new_stack.PROVIDER_KEY} is required: pass --provider s3, gcs or azure_blob")
         text, default = questions[new_stack.PROVIDER_KEY]
-        chosen: str = typer.prompt(text, default=default, type=Provider)
+        chosen: str = _prompt(new_stack.PROVIDER_KEY, text, default, Provider)
     else:
         chosen = provider
     try:
@@ -291,14 +337,27 @@ def init(
             values = new_stack.with_random_external_id(values)
     except new_stack.InitError as exc:
         raise _cannot_run(str(exc)) from None
+
+    def answer(key: str) -> str:
+        """What the person types for `key`; an answer with a control character is asked again, like a wrong one."""
+        text, default = questions[key]
+        problem = None
+        for _ in range(ASK_AGAIN_LIMIT):
+            if problem:
+                typer.echo(problem, err=True)
+            given = str(_prompt(key, text, default))
+            problem = new_stack.text_problem(f"the answer for {key}", given)
+            if problem is None:
+                return given
+        raise _cannot_run(f"{problem}; {shown} was not written")
+
     asked = new_stack.missing_keys(values) if ask else []
     for key in asked:
-        text, default = questions[key]
-        values[key] = typer.prompt(text, default=default)
+        values[key] = answer(key)
 
-    content = new_stack.render(name, values)
     for attempt in range(1, ASK_AGAIN_LIMIT + 1):
         try:
+            content = new_stack.render(name, values)
             new_stack.check(content, project_file)
             break
         except pulumi.RunError as exc:
@@ -306,20 +365,22 @@ def init(
             wrong = new_stack.answered_wrong(problems, asked)
             if not wrong or attempt == ASK_AGAIN_LIMIT:
                 raise _cannot_run(
-                    f"invalid stack configuration, so {shown} was not written:\n" + "\n".join(problems) + "\n"
-                    "Give the value with --region, --project or --set key=value and run init again."
+                    f"invalid stack configuration, so {shown} was not written:",
+                    *problems,
+                    "Give the value with --region, --project or --set key=value and run init again.",
                 ) from None
             # An answer typed at the prompt is asked again, with what was wrong with it.
             for key, problem in wrong.items():
                 typer.echo(problem.strip(), err=True)
-                text, default = questions[key]
-                values[key] = typer.prompt(text, default=default)
-            content = new_stack.render(name, values)
-        except StackFileError as exc:
+                values[key] = answer(key)
+        except (new_stack.InitError, StackFileError) as exc:
             raise _cannot_run(str(exc)) from None
+    else:  # the last attempt breaks or exits above; this only tells the type checker `content` is set
+        raise _cannot_run(f"{shown} was not written")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with path.open("x") as out:  # "x": never replace a file that appeared meanwhile
+        # UTF-8 whatever the locale: values may hold any letter; "x": never replace a file that appeared meanwhile.
+        with path.open("x", encoding="utf-8") as out:
             out.write(content)
     except FileExistsError:
         raise _cannot_run(exists) from None
@@ -339,7 +400,21 @@ def schema() -> None:
 
 def run() -> None:
     """The console command `tavus-recording` (and `python -m tavus_recording`)."""
-    app(prog_name="tavus-recording")
+    try:
+        app(prog_name="tavus-recording")
+    except Exception as exc:  # a bug of ours: one line, exit 2, never a traceback that could carry the key
+        typer.echo(f"error: {internal_error(exc, os.environ.get('TAVUS_API_KEY', ''))}", err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+
+
+def internal_error(exc: BaseException, secret: str) -> str:
+    """The one line for an error no verb expected: its type and message, the key masked, made printable, cut."""
+    from tavus_recording.verify.redact import excerpt
+
+    return (
+        f"internal error ({type(exc).__name__}: {excerpt(str(exc), secret, 300)}); this is a bug in "
+        "tavus-recording: please report it with the command you ran"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
+from tavus_recording.input_files import InputFileError, parse_json
 from tavus_recording.mock_engine import ProgramRun, Registration
 from tavus_recording.plan.order import ordered
 from tavus_recording.plan.values import plain
@@ -342,9 +343,10 @@ def fixed_inputs(run: ProgramRun) -> list[dict[str, Any]]:
 def read_previous(text: str, name: str) -> dict[str, Any]:
     """An earlier `plan --json` output, checked enough to compare with; PreviousPlanError says what is wrong."""
     try:
-        previous = json.loads(text)
-    except ValueError as exc:
-        raise PreviousPlanError(f"{name} is not JSON ({exc}); give it what `plan --json` printed") from None
+        # Strict and bounded: no duplicate keys, NaN or nesting deeper than MAX_DEPTH.
+        previous = parse_json(text, name, "give it what `plan --json` printed")
+    except InputFileError as exc:
+        raise PreviousPlanError(str(exc)) from None
     resources = previous.get("resources") if isinstance(previous, dict) else None
     if not isinstance(resources, list) or not all(
         isinstance(r, dict) and isinstance(r.get("type"), str) and isinstance(r.get("name"), str)

@@ -74,7 +74,7 @@ def test_a_failing_pulumi_cli_is_quoted(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read outputs file"),
+        (None, "outputs.json: cannot read it (No such file or directory)"),
         ("not json", "is not JSON"),
         ("[1, 2]", "is not a JSON object of stack outputs"),
         ('{"recording_storage": "[secret]"}', "run pulumi stack output with --show-secrets"),
