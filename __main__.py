@@ -24,10 +24,10 @@ def build_s3(settings: StackSettings) -> pulumi.Output:
     from components.aws import S3RecordingStorage, S3RecordingStorageArgs
 
     storage = S3RecordingStorage(COMPONENT_NAME, args_for(settings, S3RecordingStorageArgs, SECRETS))
-    for name in ("bucket_name", "bucket_arn", "role_arn"):
+    for name in ("bucket_name", "bucket_arn") + (() if revoked(settings) else ("role_arn",)):
         export(name, getattr(storage, name))
     # The deprecated flat fields carry no ExternalId: Tavus can only use them with its default one.
-    if settings.external_id == tavus.DEFAULT_EXTERNAL_ID:
+    if settings.external_id == tavus.DEFAULT_EXTERNAL_ID and not revoked(settings):
         export("legacy_properties", storage.recording_storage.apply(tavus.legacy_properties))
     return storage.recording_storage
 
@@ -52,6 +52,8 @@ def build_gcs(settings: StackSettings) -> pulumi.Output:
     for name in ("bucket_name", "workload_identity_provider", "service_account_email"):
         export(name, getattr(storage, name))
     export_federation(settings)
+    # verify holds the bucket's default key to it: none (null) means Google-managed keys.
+    pulumi.export("kms_key_name", settings.kms_key_name)
     return storage.recording_storage
 
 
@@ -64,7 +66,14 @@ def build_azure_blob(settings: StackSettings) -> pulumi.Output:
     for name in names + ("subscription_id", "resource_group_name", "identity_id"):
         export(name, getattr(storage, name))
     export_federation(settings)
+    # verify holds the account's encryption to it: none (null) means Microsoft-managed keys.
+    pulumi.export("key_vault_key_uri", settings.key_vault_key_uri)
     return storage.recording_storage
+
+
+def revoked(settings: StackSettings) -> bool:
+    """tavusAccess: revoked, the trust and the grant removed: nothing that lets Tavus write is exported."""
+    return settings.tavus_access == tavus.TAVUS_ACCESS_REVOKED
 
 
 def storage_managed(settings: StackSettings) -> bool:
@@ -93,10 +102,17 @@ except ModuleNotFoundError as missing:
         f"provider {settings.provider} needs the {missing.name} package, which is not installed: "
         f"run `make setup CLOUDS={extra}` (or pip install -e '.[{extra}]') and try again"
     ) from None
-export("recording_storage", recording_storage)
-export("conversation_properties", recording_storage.apply(tavus.conversation_properties))
-export("recording_storage_json", recording_storage.apply(tavus.recording_storage_json))
+if revoked(settings):
+    # No recording_storage, conversation_properties or recording_storage_json: an app that still reads one
+    # fails loudly at `pulumi stack output` instead of sending Tavus a destination it may no longer write to.
+    pulumi.export("tavus_access", tavus.TAVUS_ACCESS_REVOKED)
+else:
+    export("recording_storage", recording_storage)
+    export("conversation_properties", recording_storage.apply(tavus.conversation_properties))
+    export("recording_storage_json", recording_storage.apply(tavus.recording_storage_json))
 # verify reads it: `pulumi up` cannot restore a setting on storage the stack does not manage.
 pulumi.export("storage_managed", storage_managed(settings))
 # verify holds lifecycle rules to it: none (null) means recordings are kept.
 pulumi.export("retention_days", settings.retention_days)
+# verify holds lifecycle transitions to it: none (null) means recordings stay in their first class.
+pulumi.export("cold_after_days", settings.cold_after_days)

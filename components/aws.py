@@ -32,8 +32,12 @@ class S3RecordingStorageArgs(TypedDict, total=False):
     """Expire recordings this many days after upload; absent or 0 keeps them."""
     noncurrent_version_days: pulumi.Input[int]
     """Expire overwritten or deleted versions this many days after they stop being current."""
+    cold_after_days: pulumi.Input[int]
+    """Move current recordings to S3 Glacier Instant Retrieval this many days after upload (billed 90 days there at least); absent or 0: off."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     """Tags on the bucket and the role; `managed-by: tavus-recording` is added."""
+    tavus_access: pulumi.Input[str]
+    """`granted` (default) or `revoked`: revoked creates no role and no role policy (deleting them on an update) and keeps the bucket and every setting on it; it decides which resources exist, so it must be known when the component is built (a plain value, not another resource's output)."""
 
 
 class _Bucket(NamedTuple):
@@ -56,7 +60,9 @@ class S3RecordingStorage(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     """ARN of the bucket."""
     role_arn: pulumi.Output[str]
-    """ARN of the IAM role Tavus assumes to write recordings."""
+    """ARN of the IAM role Tavus assumes to write recordings (None when `tavus_access` is revoked: there is no role)."""
+    tavus_access: pulumi.Output[str]
+    """`granted` or `revoked`; when revoked, `recording_storage` and `role_arn` are None."""
 
     def __init__(
         self,
@@ -65,11 +71,11 @@ class S3RecordingStorage(pulumi.ComponentResource):
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("tavus-recording:index:S3RecordingStorage", name, None, opts)
+        revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
 
         external_id = pulumi.Output.from_input(args.get("external_id") or tavus.DEFAULT_EXTERNAL_ID)
         kms_key_arn = pulumi.Output.from_input(args.get("kms_key_arn"))
         tags = pulumi.Output.from_input(args.get("tags")).apply(with_default)
-        child = pulumi.ResourceOptions(parent=self)
 
         # An empty name from another language's SDK means "not set", like an absent one.
         existing = args.get("existing_bucket") or None
@@ -78,6 +84,43 @@ class S3RecordingStorage(pulumi.ComponentResource):
         else:
             bucket = self._find_bucket(existing, args.get("existing_bucket_region") or None)
 
+        self.bucket_name = bucket.name
+        self.bucket_arn = bucket.arn
+        if revoked:
+            # Revoked: no role and no role policy. AWS evaluates a session's permissions on every request, so
+            # deleting the role's policy (Pulumi deletes it before the role) fails the sessions Tavus already
+            # holds at their next request; removing only the trust would leave them working for up to
+            # MAX_SESSION_SECONDS. A role cannot exist without a trust policy, so the role goes too; a re-grant
+            # creates a new one (auto-named: a new ARN, so a new recording_storage).
+            self.role_arn = pulumi.Output.from_input(None)  # type: ignore[assignment]
+            self.recording_storage = pulumi.Output.from_input(None)  # type: ignore[assignment]
+        else:
+            self.role_arn, self.recording_storage = self._grant(name, bucket, external_id, kms_key_arn, tags)
+        self.tavus_access = pulumi.Output.from_input(tavus.TAVUS_ACCESS_REVOKED if revoked else tavus.TAVUS_ACCESS_GRANTED)
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
+                "retentionDays": args.get("retention_days") or None,
+                "coldAfterDays": args.get("cold_after_days") or None,
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "role_arn": self.role_arn,
+                "tavus_access": self.tavus_access,
+            }
+        )
+
+    def _grant(
+        self,
+        name: str,
+        bucket: _Bucket,
+        external_id: pulumi.Output[str],
+        kms_key_arn: pulumi.Output[Optional[str]],
+        tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
+    ) -> tuple[pulumi.Output[str], pulumi.Output[dict[str, str]]]:
+        """The role Tavus assumes, trusting Tavus's account with the ExternalId, and its writer policy on the
+        bucket: (the role's ARN, the `recording_storage` object that names it)."""
+        child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-writer",
             description="Assumed by Tavus's recording service to write conversation recordings",
@@ -94,11 +137,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
             ),
             opts=child,
         )
-
-        self.bucket_name = bucket.name
-        self.bucket_arn = bucket.arn
-        self.role_arn = role.arn
-        self.recording_storage = pulumi.Output.all(bucket.name, bucket.region, role.arn, external_id).apply(
+        recording_storage = pulumi.Output.all(bucket.name, bucket.region, role.arn, external_id).apply(
             lambda values: tavus.S3RecordingStorageConfig(
                 bucket_name=values[0],
                 bucket_region=values[1],
@@ -106,16 +145,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
                 external_id=values[3],
             ).model_dump()
         )
-        self.register_outputs(
-            {
-                "recording_storage": self.recording_storage,
-                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
-                "retentionDays": args.get("retention_days") or None,
-                "bucket_name": self.bucket_name,
-                "bucket_arn": self.bucket_arn,
-                "role_arn": self.role_arn,
-            }
-        )
+        return role.arn, recording_storage
 
     def _find_bucket(self, existing: pulumi.Input[str], region: Optional[pulumi.Input[str]]) -> _Bucket:
         """An existing bucket, read and never managed: looked up in its own region (the data source's
@@ -137,6 +167,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
         noncurrent_days = pulumi.Output.from_input(
             args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
         )
+        cold_after_days = pulumi.Output.from_input(args.get("cold_after_days"))
         # The bucket and every setting on it outlive `pulumi destroy` (and any replacement):
         # recordings are customer data, and a retained bucket must stay hardened.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
@@ -187,7 +218,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
+            rules=pulumi.Output.all(noncurrent_days, retention_days, cold_after_days).apply(
                 lambda days: aws_policy.lifecycle_rules(*days)
             ),
             # Noncurrent-version rules act on a versioned bucket: enable versioning first.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
+from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS, COLD_CLASS
 from components.tavus import (
     DEFAULT_EXTERNAL_ID,
     KMS_WRITER_ACTIONS,
@@ -96,7 +96,7 @@ def encryption_rule(kms_key_arn: Optional[str] = None) -> BucketServerSideEncryp
 
 
 def lifecycle_rules(
-    noncurrent_version_days: int, retention_days: Optional[int] = None
+    noncurrent_version_days: int, retention_days: Optional[int] = None, cold_after_days: Optional[int] = None
 ) -> list[BucketLifecycleConfigurationRuleArgsDict]:
     """Lifecycle rules, in the shape of `aws.s3.BucketLifecycleConfiguration` rules."""
     rules: list[BucketLifecycleConfigurationRuleArgsDict] = [
@@ -131,4 +131,16 @@ def lifecycle_rules(
             },
         ]
         rules += expiry
+    if cold_after_days:
+        # Current versions only: a recording moved while current stays in the class once it is noncurrent, and
+        # versions superseded sooner are deleted after noncurrent_version_days (30 by default), mostly too soon
+        # to repay the class's 90-day minimum. Objects under 128 KB stay in Standard (S3's default transition minimum size).
+        rules.append(
+            {
+                "id": "move-recordings-to-cold",
+                "status": "Enabled",
+                "filter": {},
+                "transitions": [{"days": cold_after_days, "storage_class": COLD_CLASS["s3"]}],
+            }
+        )
     return rules

@@ -36,12 +36,18 @@ class AzureBlobRecordingStorageArgs(TypedDict):
     """An existing resource group to use (with an existing account: the account's); absent: one is created (and kept on destroy)."""
     sku_name: NotRequired[pulumi.Input[str]]
     """Storage account SKU; default `Standard_LRS`, which every region offers."""
+    key_vault_key_uri: NotRequired[pulumi.Input[str]]
+    """Key Vault key the account encrypts with (https://<vault>.vault.azure.net/keys/<key>[/<version>]; no version: the newest), through a user-assigned identity made for it, which must be granted Key Vault Crypto Service Encryption User on the key. Absent: Microsoft-managed keys."""
     retention_days: NotRequired[pulumi.Input[int]]
     """Delete recordings this many days after upload; absent or 0 keeps them."""
     noncurrent_version_days: NotRequired[pulumi.Input[int]]
     """Delete superseded versions this many days after they stop being current."""
+    cold_after_days: NotRequired[pulumi.Input[int]]
+    """Move current recordings (base blobs) to the Cool tier this many days after upload (billed 30 days there at least); absent or 0: off."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags on the resource group, storage account and identity the kit creates; `managed-by: tavus-recording` is added."""
+    tavus_access: NotRequired[pulumi.Input[str]]
+    """`granted` (default) or `revoked`: revoked creates no federated credential and no role assignment (deleting them on an update), keeps the identity (so a re-grant keeps its client id) and keeps the storage and every setting on it; it decides which resources exist, so it must be known when the component is built (a plain value, not another resource's output)."""
 
 
 class _Container(NamedTuple):
@@ -71,6 +77,8 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
     """Resource group of the storage account and the identity."""
     identity_id: pulumi.Output[str]
     """The managed identity's resource id; `verify` reads the identity and its credentials by it."""
+    tavus_access: pulumi.Output[str]
+    """`granted` or `revoked`; when revoked, `recording_storage` is None."""
 
     def __init__(
         self,
@@ -79,6 +87,7 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("tavus-recording:index:AzureBlobRecordingStorage", name, None, opts)
+        revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
 
         tags = pulumi.Output.from_input(args.get("tags")).apply(with_default)
         child = pulumi.ResourceOptions(parent=self)
@@ -108,6 +117,61 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        if not revoked:
+            self._grant(name, args, identity, resource_group_name, subscription_id, container)
+        # Revoked: no federated credential (no new token exchange) and no role assignment (the tokens Tavus
+        # already holds are refused at authorization, once RBAC propagates: minutes). The identity stays.
+
+        self.storage_account = container.account
+        self.container = container.name
+        self.container_id = container.id
+        self.client_id = identity.client_id
+        self.tenant_id = identity.tenant_id
+        self.subscription_id = subscription_id
+        self.resource_group_name = pulumi.Output.from_input(resource_group_name)
+        self.identity_id = identity.id
+        self.tavus_access = pulumi.Output.from_input(tavus.TAVUS_ACCESS_REVOKED if revoked else tavus.TAVUS_ACCESS_GRANTED)
+        self.recording_storage = pulumi.Output.from_input(None) if revoked else pulumi.Output.all(  # type: ignore[assignment]
+            container.account, container.name, identity.tenant_id, identity.client_id
+        ).apply(
+            lambda values: tavus.AzureBlobRecordingStorageConfig(
+                storage_account=values[0],
+                container=values[1],
+                tenant_id=values[2],
+                client_id=values[3],
+            ).model_dump()
+        )
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
+                "retentionDays": args.get("retention_days") or None,
+                "coldAfterDays": args.get("cold_after_days") or None,
+                "storage_account": self.storage_account,
+                "container": self.container,
+                "container_id": self.container_id,
+                "client_id": self.client_id,
+                "tenant_id": self.tenant_id,
+                "subscription_id": self.subscription_id,
+                "resource_group_name": self.resource_group_name,
+                "identity_id": self.identity_id,
+                # The account's key (the policy pack reads it here).
+                "keyVaultKeyUri": args.get("key_vault_key_uri") or None,
+                "tavus_access": self.tavus_access,
+            }
+        )
+
+    def _grant(
+        self,
+        name: str,
+        args: AzureBlobRecordingStorageArgs,
+        identity: managedidentity.UserAssignedIdentity,
+        resource_group_name: pulumi.Input[str],
+        subscription_id: pulumi.Output[str],
+        container: _Container,
+    ) -> None:
+        """Tavus's tokens may sign in as the identity, and the identity may write blobs in the container."""
+        child = pulumi.ResourceOptions(parent=self)
         managedidentity.FederatedIdentityCredential(
             f"{name}-tavus",
             resource_group_name=resource_group_name,
@@ -125,38 +189,6 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             scope=container.id,
             description="Tavus's recording service writes conversation recordings to this container",
             opts=child,
-        )
-
-        self.storage_account = container.account
-        self.container = container.name
-        self.container_id = container.id
-        self.client_id = identity.client_id
-        self.tenant_id = identity.tenant_id
-        self.subscription_id = subscription_id
-        self.resource_group_name = pulumi.Output.from_input(resource_group_name)
-        self.identity_id = identity.id
-        self.recording_storage = pulumi.Output.all(container.account, container.name, identity.tenant_id, identity.client_id).apply(
-            lambda values: tavus.AzureBlobRecordingStorageConfig(
-                storage_account=values[0],
-                container=values[1],
-                tenant_id=values[2],
-                client_id=values[3],
-            ).model_dump()
-        )
-        self.register_outputs(
-            {
-                "recording_storage": self.recording_storage,
-                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
-                "retentionDays": args.get("retention_days") or None,
-                "storage_account": self.storage_account,
-                "container": self.container,
-                "container_id": self.container_id,
-                "client_id": self.client_id,
-                "tenant_id": self.tenant_id,
-                "subscription_id": self.subscription_id,
-                "resource_group_name": self.resource_group_name,
-                "identity_id": self.identity_id,
-            }
         )
 
     def _find_container(
@@ -187,10 +219,14 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         noncurrent_days = pulumi.Output.from_input(
             args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
         )
+        cold_after_days = pulumi.Output.from_input(args.get("cold_after_days"))
         # Recordings are customer data: the account, container and their settings outlive `pulumi destroy`.
         # No CanNotDelete lock: the role assignment under the account would inherit it, and destroy
         # could then not revoke Tavus's access.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+
+        key_uri = args.get("key_vault_key_uri") or None
+        encryption_identity = None if key_uri is None else self._encryption_identity(name, resource_group_name, tags)
 
         # The logical name is the whole component name (two components never share a URN); the
         # account's own, global name is derived, since auto-naming would keep the hyphens.
@@ -207,6 +243,10 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             allow_shared_key_access=False,
             default_to_o_auth_authentication=True,
             allow_cross_tenant_replication=False,
+            identity=None if encryption_identity is None else encryption_identity.id.apply(azure_policy.account_identity),
+            encryption=None if encryption_identity is None else pulumi.Output.all(key_uri, encryption_identity.id).apply(
+                lambda values: azure_policy.account_encryption(*values)
+            ),
             tags=tags,
             opts=kept,
         )
@@ -234,9 +274,27 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             f"{name}-lifecycle",
             **in_account,
             management_policy_name="default",
-            policy=pulumi.Output.all(container_name, noncurrent_days, retention_days).apply(
+            policy=pulumi.Output.all(container_name, noncurrent_days, retention_days, cold_after_days).apply(
                 lambda values: azure_policy.management_policy(*values)
             ),
             opts=kept.merge(pulumi.ResourceOptions(depends_on=[container])),
         )
         return _Container(account.name, container.name, container.id)
+
+    def _encryption_identity(
+        self, name: str, resource_group_name: pulumi.Input[str], tags: pulumi.Output[Mapping[str, pulumi.Input[str]]]
+    ) -> managedidentity.UserAssignedIdentity:
+        """The identity the account reaches its Key Vault key as.
+
+        Not Tavus's writer identity: that one trusts Tavus's tokens, so a grant on the key there would let Tavus
+        use the key itself, and revoking Tavus's access would cut the account off from its own key. The kit
+        cannot grant it the key: the key's URI names the vault, not its subscription and resource group, which a
+        role assignment's scope needs; the plan shows the grant to make. Kept on destroy, like the account: without
+        it, the recordings the account keeps could no longer be read or written.
+        """
+        return managedidentity.UserAssignedIdentity(
+            f"{name}-encryption",
+            resource_group_name=resource_group_name,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )

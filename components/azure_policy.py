@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 if TYPE_CHECKING:
     # Types only: this module stays importable without the Azure SDK (the policy pack reads it).
     from pulumi_azure_native.storage import (
+        EncryptionArgsDict,
+        IdentityArgsDict,
+        KeyVaultPropertiesArgsDict,
         ManagementPolicyFilterArgsDict,
         ManagementPolicyRuleArgsDict,
         ManagementPolicySchemaArgsDict,
@@ -25,6 +28,91 @@ STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
 # The identity is a managed identity, which Entra represents as a service principal.
 PRINCIPAL_TYPE = "ServicePrincipal"
+
+# Built-in role "Key Vault Crypto Service Encryption User": read a key and wrap and unwrap with it, what a storage
+# account's encryption identity needs on a vault that uses Azure RBAC (vaults on access policies need get,
+# wrapKey and unwrapKey instead).
+KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+# Azure Storage takes keys from a vault with both soft delete and purge protection on (customer-managed-keys-overview:
+# "The key vault or managed HSM that stores the key must have both soft delete and purge protection enabled").
+VAULT_REQUIREMENTS = "the vault with soft delete and purge protection on, and an RSA or RSA-HSM key of 2048, 3072 or 4096 bits"
+KEY_VAULT_KEY_URI_FORM = "https://<vault>.vault.azure.net/keys/<key>[/<version>]"
+_PUBLIC_VAULT_SUFFIX = ".vault.azure.net"
+# The kit deploys to the public cloud's regions only: another cloud's vault is not reachable from there.
+_OTHER_CLOUD_SUFFIXES = (".vault.azure.cn", ".vault.usgovcloudapi.net", ".vault.microsoftazure.de")
+_KEY_URI = re.compile(r"^https://(?P<host>[^/?#]+)/keys/(?P<name>[^/?#]+)(?:/(?P<version>[^/?#]+))?$")
+# Vault names: 3-24 letters, digits and hyphens, a letter first, no hyphen last or twice in a row; key names:
+# 1-127 letters, digits and hyphens; versions: 32 hex digits (Key Vault "Object identifiers": vault-name and
+# object-name rules, https://learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates).
+_VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+_KEY_NAME = re.compile(r"^[a-zA-Z0-9-]{1,127}$")
+_KEY_VERSION = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+class KeyVaultKey(NamedTuple):
+    """A Key Vault key named by its URI: the vault, the key, and the version (None: always the newest)."""
+
+    vault: str
+    name: str
+    version: Optional[str]
+
+    @property
+    def vault_uri(self) -> str:
+        return f"https://{self.vault}{_PUBLIC_VAULT_SUFFIX}/"
+
+
+def key_vault_key(uri: str) -> Optional[KeyVaultKey]:
+    """The vault, key and version `uri` names, or None when it is not a public-cloud key URI."""
+    match = _KEY_URI.match(uri)
+    host = match["host"].lower() if match else ""
+    if not match or not host.endswith(_PUBLIC_VAULT_SUFFIX):
+        return None
+    return KeyVaultKey(host.removesuffix(_PUBLIC_VAULT_SUFFIX), match["name"], match["version"])
+
+
+def key_vault_key_problem(uri: str) -> Optional[str]:
+    """What is wrong with `uri` as the account's key, or None."""
+    match = _KEY_URI.match(uri)
+    host = match["host"].lower() if match else ""
+    if host.endswith(_OTHER_CLOUD_SUFFIXES):
+        return "is a vault in another Azure cloud; the kit deploys to the public cloud, whose vaults end in .vault.azure.net"
+    if ".managedhsm." in host:
+        return "is a Managed HSM key; the kit takes keys in a Key Vault (.vault.azure.net)"
+    key = key_vault_key(uri)
+    if key is None:
+        return "is not a Key Vault key URI"
+    if not _VAULT_NAME.match(key.vault):
+        return f"names vault {key.vault!r}; a vault name is 3-24 letters, digits and single hyphens, a letter first, no hyphen last"
+    if not _KEY_NAME.match(key.name):
+        return f"names key {key.name!r}; a key name is 1-127 letters, digits and hyphens"
+    if key.version is not None and not _KEY_VERSION.match(key.version):
+        return f"names version {key.version!r}; a key version is 32 hex digits (omit it to follow the key's newest version)"
+    return None
+
+
+def account_identity(identity_id: str) -> IdentityArgsDict:
+    """The account's managed identity: the one user-assigned identity it reaches the key with."""
+    return {"type": "UserAssigned", "user_assigned_identities": [identity_id]}
+
+
+def account_encryption(uri: str, identity_id: str) -> EncryptionArgsDict:
+    """The account's encryption with the Key Vault key at `uri`, reached as `identity_id`.
+
+    Without a version Azure Storage follows the key's newest version, checking daily
+    (customer-managed-keys-overview, "automatically update a customer-managed key").
+    """
+    key = key_vault_key(uri)
+    if key is None:
+        raise ValueError(f"not a Key Vault key URI: {uri!r}")
+    properties: KeyVaultPropertiesArgsDict = {"key_name": key.name, "key_vault_uri": key.vault_uri}
+    if key.version:
+        properties["key_version"] = key.version
+    return {
+        "key_source": "Microsoft.Keyvault",
+        "key_vault_properties": properties,
+        "encryption_identity": {"encryption_user_assigned_identity": identity_id},
+        "services": {"blob": {"enabled": True, "key_type": "Account"}},
+    }
 
 
 def role_definition_id(subscription_id: str, role: str = STORAGE_BLOB_DATA_CONTRIBUTOR) -> str:
@@ -58,7 +146,7 @@ def storage_account_name(component: str, stack: str, subscription_id: str) -> st
 
 
 def management_policy(
-    container: str, noncurrent_version_days: int, retention_days: Optional[int] = None
+    container: str, noncurrent_version_days: int, retention_days: Optional[int] = None, cold_after_days: Optional[int] = None
 ) -> ManagementPolicySchemaArgsDict:
     """Lifecycle rules for the container's blobs, in the shape of `storage.ManagementPolicy` policy."""
     filters: ManagementPolicyFilterArgsDict = {"blob_types": ["blockBlob"], "prefix_match": [f"{container}/"]}
@@ -82,6 +170,20 @@ def management_policy(
                 "definition": {
                     "filters": filters,
                     "actions": {"base_blob": {"delete": {"days_after_modification_greater_than": retention_days}}},
+                },
+            }
+        )
+    if cold_after_days:
+        # Base blobs only: previous versions are deleted within noncurrent_version_days, too soon to repay
+        # the Cool tier's 30-day minimum.
+        rules.append(
+            {
+                "name": "move-recordings-to-cool",
+                "enabled": True,
+                "type": "Lifecycle",
+                "definition": {
+                    "filters": filters,
+                    "actions": {"base_blob": {"tier_to_cool": {"days_after_modification_greater_than": cold_after_days}}},
                 },
             }
         )

@@ -29,10 +29,14 @@ class GcsRecordingStorageArgs(TypedDict):
     """An existing bucket (in the provider's project) to grant Tavus on instead: no bucket is created and none of its settings change."""
     location: NotRequired[pulumi.Input[str]]
     """Bucket location; default `US`."""
+    kms_key_name: NotRequired[pulumi.Input[str]]
+    """Cloud KMS key (projects/.../cryptoKeys/...) the bucket encrypts with by default, in the bucket's location; the project's Cloud Storage service agent is granted its use. Absent: Google-managed keys."""
     retention_days: NotRequired[pulumi.Input[int]]
     """Delete recordings this many days after upload; absent or 0 keeps them."""
     noncurrent_version_days: NotRequired[pulumi.Input[int]]
     """Delete superseded versions this many days after they stop being current."""
+    cold_after_days: NotRequired[pulumi.Input[int]]
+    """Move live recordings to Nearline this many days after upload (billed 30 days there at least); absent or 0: off."""
     workload_identity_pool_id: NotRequired[pulumi.Input[str]]
     """Pool id; default from the component and stack names. Deleted ids stay taken for 30 days."""
     workload_identity_provider_id: NotRequired[pulumi.Input[str]]
@@ -41,6 +45,8 @@ class GcsRecordingStorageArgs(TypedDict):
     """Writer service account id; default from the component and stack names."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Labels on the bucket; `managed-by: tavus-recording` is added."""
+    tavus_access: NotRequired[pulumi.Input[str]]
+    """`granted` (default) or `revoked`: revoked disables the pool and its provider (kept, so a re-grant reuses their ids), removes the impersonation binding and the writer's bucket grant, and keeps the bucket and every setting on it; it decides which resources exist, so it must be known when the component is built (a plain value, not another resource's output)."""
 
 
 class _Bucket(NamedTuple):
@@ -59,6 +65,8 @@ class GcsRecordingStorage(pulumi.ComponentResource):
     """Resource name of the OIDC provider Tavus exchanges its token at (projects/<number>/locations/global/...)."""
     service_account_email: pulumi.Output[str]
     """Email of the writer service account Tavus impersonates."""
+    tavus_access: pulumi.Output[str]
+    """`granted` or `revoked`; when revoked, `recording_storage` is None."""
 
     def __init__(
         self,
@@ -67,6 +75,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("tavus-recording:index:GcsRecordingStorage", name, None, opts)
+        revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
 
         stack = pulumi.get_stack()
         subject = pulumi.Output.from_input(args["tavus_oidc_subject"])
@@ -100,6 +109,10 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             or gcp_policy.default_pool_id(name, stack),
             display_name="Tavus recording",
             description="Tavus's recording service, federated to write conversation recordings",
+            # Revoked: disabled, not deleted. A disabled pool exchanges no token and makes the federated tokens
+            # already issued useless (deleting the provider would not: its tokens keep working); a deleted pool's
+            # id stays taken for 30 days, and re-enabling is an instant re-grant.
+            disabled=revoked,
             opts=iam_ready,
         )
         provider = gcp.iam.WorkloadIdentityPoolProvider(
@@ -108,6 +121,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             workload_identity_pool_provider_id=args.get("workload_identity_provider_id")
             or gcp_policy.DEFAULT_PROVIDER_ID,
             display_name="Tavus",
+            disabled=revoked,
             attribute_mapping=gcp_policy.ATTRIBUTE_MAPPING,
             attribute_condition=subject.apply(gcp_policy.attribute_condition),
             oidc=pulumi.Output.all(args["tavus_oidc_issuer"], args.get("tavus_oidc_audience")).apply(
@@ -122,6 +136,49 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             description="Impersonated by Tavus's recording service to write conversation recordings",
             opts=iam_ready,
         )
+        self.bucket_name = bucket.name
+        self.workload_identity_provider = provider.name
+        self.service_account_email = writer.email
+        self.tavus_access = pulumi.Output.from_input(tavus.TAVUS_ACCESS_REVOKED if revoked else tavus.TAVUS_ACCESS_GRANTED)
+        if revoked:
+            # No impersonation binding and no bucket grant. Removing the grant also fails the service account's
+            # access tokens Tavus already minted (IAM is checked per request; propagation takes minutes).
+            self.recording_storage = pulumi.Output.from_input(None)  # type: ignore[assignment]
+        else:
+            self._grant(name, bucket, pool, writer, subject)
+            self.recording_storage = pulumi.Output.all(bucket.name, bucket.project, provider.name, writer.email).apply(
+                lambda values: tavus.GcsRecordingStorageConfig(
+                    bucket_name=values[0],
+                    project_id=values[1],
+                    workload_identity_provider=values[2],
+                    service_account_email=values[3],
+                ).model_dump()
+            )
+        self.register_outputs(
+            {
+                "recording_storage": self.recording_storage,
+                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
+                "retentionDays": args.get("retention_days") or None,
+                "coldAfterDays": args.get("cold_after_days") or None,
+                "bucket_name": self.bucket_name,
+                "workload_identity_provider": self.workload_identity_provider,
+                "service_account_email": self.service_account_email,
+                # The bucket's default key (the policy pack reads it here).
+                "kmsKeyName": args.get("kms_key_name") or None,
+                "tavus_access": self.tavus_access,
+            }
+        )
+
+    def _grant(
+        self,
+        name: str,
+        bucket: _Bucket,
+        pool: gcp.iam.WorkloadIdentityPool,
+        writer: gcp.serviceaccount.Account,
+        subject: pulumi.Output[str],
+    ) -> None:
+        """Tavus's subject may act as the writer, and the writer may create objects in the bucket."""
+        child = pulumi.ResourceOptions(parent=self)
         # Authoritative for this role on an account the kit owns: the Tavus subject, nobody else.
         gcp.serviceaccount.IAMBinding(
             f"{name}-writer-impersonation",
@@ -136,28 +193,6 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             role=gcp_policy.WRITER_ROLE,
             member=writer.email.apply(lambda email: f"serviceAccount:{email}"),
             opts=child,
-        )
-
-        self.bucket_name = bucket.name
-        self.workload_identity_provider = provider.name
-        self.service_account_email = writer.email
-        self.recording_storage = pulumi.Output.all(bucket.name, bucket.project, provider.name, writer.email).apply(
-            lambda values: tavus.GcsRecordingStorageConfig(
-                bucket_name=values[0],
-                project_id=values[1],
-                workload_identity_provider=values[2],
-                service_account_email=values[3],
-            ).model_dump()
-        )
-        self.register_outputs(
-            {
-                "recording_storage": self.recording_storage,
-                # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
-                "retentionDays": args.get("retention_days") or None,
-                "bucket_name": self.bucket_name,
-                "workload_identity_provider": self.workload_identity_provider,
-                "service_account_email": self.service_account_email,
-            }
         )
 
     def _find_bucket(self, existing: pulumi.Input[str]) -> _Bucket:
@@ -179,19 +214,44 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         noncurrent_days = pulumi.Output.from_input(
             args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
         )
+        cold_after_days = pulumi.Output.from_input(args.get("cold_after_days"))
+        kms_key_name = args.get("kms_key_name") or None
+        # Google refuses a bucket whose default key its service agent cannot use: the grant comes first.
+        key_grant = [] if kms_key_name is None else [self._grant_key_to_storage_agent(name, kms_key_name, storage_api)]
         bucket = gcp.storage.Bucket(
             f"{name}-bucket",
             name=args.get("bucket_name"),
-            location=args.get("location") or "US",
+            location=args.get("location") or gcp_policy.DEFAULT_LOCATION,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": True},
-            lifecycle_rules=pulumi.Output.all(noncurrent_days, retention_days).apply(
+            encryption=gcp_policy.bucket_encryption(kms_key_name),
+            lifecycle_rules=pulumi.Output.all(noncurrent_days, retention_days, cold_after_days).apply(
                 lambda days: gcp_policy.lifecycle_rules(*days)
             ),
             labels=pulumi.Output.from_input(args.get("tags")).apply(with_default),
             force_destroy=False,
             # Recordings are customer data: the bucket outlives `pulumi destroy` and replacements.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[storage_api]),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[storage_api, *key_grant]),
         )
         return _Bucket(bucket.name, bucket.project)
+
+    def _grant_key_to_storage_agent(
+        self, name: str, kms_key_name: pulumi.Input[str], storage_api: gcp.projects.Service
+    ) -> gcp.kms.CryptoKeyIAMMember:
+        """The project's Cloud Storage service agent may encrypt and decrypt with the bucket's default key.
+
+        The agent is looked up with the provider's own data source, which also makes Google create it if the
+        project has none yet (pulumi-gcp storage.get_project_service_account). Kept on destroy, like the bucket:
+        without it, the recordings the bucket keeps could no longer be read or written.
+        """
+        agent = gcp.storage.get_project_service_account_output(
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[storage_api])
+        )
+        return gcp.kms.CryptoKeyIAMMember(
+            f"{name}-storage-agent-key-user",
+            crypto_key_id=kms_key_name,
+            role=gcp_policy.KEY_USER_ROLE,
+            member=agent.member,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )

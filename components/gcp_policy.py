@@ -8,15 +8,17 @@ may impersonate one writer service account that can create objects in one bucket
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any, Optional
 
-from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS
+from components.lifecycle import ABORT_MULTIPART_AFTER_DAYS, COLD_CLASS
 from components.naming import gcp_id
 
 if TYPE_CHECKING:
     # Types only: this module stays importable without the GCP SDK (the policy pack reads it).
+    from pulumi import Input
     from pulumi_gcp.iam import WorkloadIdentityPoolProviderOidcArgsDict
-    from pulumi_gcp.storage import BucketLifecycleRuleArgsDict
+    from pulumi_gcp.storage import BucketEncryptionArgsDict, BucketLifecycleRuleArgsDict
 
 # The token exchange needs STS, impersonation needs IAM Credentials, pools need IAM.
 IAM_SERVICES: tuple[str, ...] = (
@@ -31,6 +33,58 @@ REQUIRED_SERVICES: tuple[str, ...] = (*IAM_SERVICES, STORAGE_SERVICE)
 IMPERSONATION_ROLE = "roles/iam.workloadIdentityUser"
 # storage.objects.create on the bucket: Tavus writes recordings and nothing else.
 WRITER_ROLE = "roles/storage.objectCreator"
+
+# A bucket's default Cloud KMS key is used by Cloud Storage itself, through the project's Cloud Storage service
+# agent, which must be allowed to use the key (pulumi-gcp storage/_inputs.py, encryption.default_kms_key_name: "the
+# IAM policy for the specified key must permit the automatic Google Cloud Storage service account"). Tavus's
+# writer needs no grant on the key: it never calls Cloud KMS.
+KEY_USER_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+DEFAULT_LOCATION = "US"
+KMS_KEY_NAME_FORM = "projects/<project>/locations/<location>/keyRings/<key ring>/cryptoKeys/<key>"
+# Key ring and key ids: 1-63 letters, digits, _ and - (https://cloud.google.com/kms/docs/resource-hierarchy);
+# a project by id (domain-scoped ids have . and :) or number.
+_KMS_KEY_NAME = re.compile(
+    r"^projects/[a-z0-9][a-z0-9.:-]{0,99}/locations/(?P<location>[a-z0-9-]{1,63})/keyRings/[\w-]{1,63}/cryptoKeys/[\w-]{1,63}$",
+    re.ASCII,
+)
+# The key must be in the bucket's location, though it may be in another project (Cloud Storage CMEK docs,
+# using-customer-managed-keys: the key ring "must be in the same location as the data it encrypts"). Cloud KMS
+# spells the multi-regions us, europe and asia where Cloud Storage says US, EU and ASIA.
+_KMS_MULTI_REGIONS = {"us": "us", "eu": "europe", "asia": "asia"}
+# A predefined dual-region: the KMS location of the same name, or the multi-region that holds it. Not confirmed
+# in Google's docs read here; both are accepted, so a valid key is never refused (a wrong one fails at `pulumi up`).
+_DUAL_REGION_MULTI_REGIONS = {"asia1": "asia", "eur4": "europe", "eur5": "europe", "eur7": "europe", "eur8": "europe",
+                              "nam4": "us"}
+
+
+def kms_key_name_problem(name: str) -> Optional[str]:
+    """What is wrong with `name` as a bucket's default key (a key, not one of its versions), or None."""
+    if "/cryptoKeyVersions/" in name:
+        return "names a key version; Cloud Storage encrypts with the key's primary version, so drop /cryptoKeyVersions/..."
+    if not _KMS_KEY_NAME.match(name):
+        return "is not a Cloud KMS key name"
+    return None
+
+
+def kms_key_location(name: str) -> str:
+    """The `locations/<location>` of a key name that has no problem."""
+    match = _KMS_KEY_NAME.match(name)
+    return match["location"] if match else ""
+
+
+def kms_locations_for(bucket_location: str) -> tuple[str, ...]:
+    """The Cloud KMS locations a key for a bucket in `bucket_location` may be in."""
+    location = bucket_location.lower()
+    if location in _KMS_MULTI_REGIONS:
+        return (_KMS_MULTI_REGIONS[location],)
+    if location in _DUAL_REGION_MULTI_REGIONS:
+        return (location, _DUAL_REGION_MULTI_REGIONS[location])
+    return (location,)
+
+
+def bucket_encryption(kms_key_name: Optional[Input[str]]) -> Optional[BucketEncryptionArgsDict]:
+    """The bucket's `encryption`: its default key, or None for Google's own keys."""
+    return {"default_kms_key_name": kms_key_name} if kms_key_name else None
 
 ATTRIBUTE_MAPPING = {"google.subject": "assertion.sub"}
 DEFAULT_PROVIDER_ID = "tavus"
@@ -79,7 +133,9 @@ def bucket_in_project(bucket: Any, project: Any) -> str:
     )
 
 
-def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] = None) -> list[BucketLifecycleRuleArgsDict]:
+def lifecycle_rules(
+    noncurrent_version_days: int, retention_days: Optional[int] = None, cold_after_days: Optional[int] = None
+) -> list[BucketLifecycleRuleArgsDict]:
     """Lifecycle rules, in the shape of `gcp.storage.Bucket` lifecycle_rules."""
     rules: list[BucketLifecycleRuleArgsDict] = [
         {
@@ -93,4 +149,13 @@ def lifecycle_rules(noncurrent_version_days: int, retention_days: Optional[int] 
     ]
     if retention_days:
         rules.append({"action": {"type": "Delete"}, "condition": {"age": retention_days, "with_state": "LIVE"}})
+    if cold_after_days:
+        # Live objects still in the bucket's default class (the kit's bucket is STANDARD), so the rule never
+        # applies twice; noncurrent versions are left where they are, deleted too soon to repay the minimum.
+        rules.append(
+            {
+                "action": {"type": "SetStorageClass", "storage_class": COLD_CLASS["gcs"]},
+                "condition": {"age": cold_after_days, "matches_storage_classes": ["STANDARD"], "with_state": "LIVE"},
+            }
+        )
     return rules

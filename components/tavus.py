@@ -24,6 +24,29 @@ DEFAULT_EXTERNAL_ID = "tavus"
 # Tavus's validation with "unable to assume role with given parameters".
 MAX_SESSION_SECONDS = 43200
 
+# Whether a stack lets Tavus in (`tavusAccess`): revoked removes the trust and the grant and keeps the data.
+TAVUS_ACCESS_GRANTED = "granted"
+TAVUS_ACCESS_REVOKED = "revoked"
+TAVUS_ACCESS: tuple[str, ...] = (TAVUS_ACCESS_GRANTED, TAVUS_ACCESS_REVOKED)
+
+
+def access_revoked(tavus_access: Any) -> bool:
+    """Whether a component's `tavus_access` arg cuts Tavus off: `revoked`; absent, blank or `granted` lets it in.
+
+    A plain value, read when the component is built: it decides which resources exist, so an Output (known
+    only later) or any other value is refused rather than guessed at."""
+    if tavus_access in (None, "", TAVUS_ACCESS_GRANTED):
+        return False
+    if tavus_access == TAVUS_ACCESS_REVOKED:
+        return True
+    if not isinstance(tavus_access, str):
+        raise ValueError(
+            f"tavus_access must be a plain {TAVUS_ACCESS_GRANTED!r} or {TAVUS_ACCESS_REVOKED!r}, known when the component is "
+            f"built (it decides which resources exist), not a {type(tavus_access).__name__}"
+        )
+    raise ValueError(f"tavus_access is {tavus_access!r}; expected {TAVUS_ACCESS_GRANTED!r} or {TAVUS_ACCESS_REVOKED!r}")
+
+
 # Exactly the actions Tavus's guide grants the writer role, on the bucket and its objects.
 S3_WRITER_ACTIONS: tuple[str, ...] = (
     "s3:PutObject",

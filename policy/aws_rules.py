@@ -70,6 +70,7 @@ COMPONENT = "tavus-recording:index:S3RecordingStorage"
 EXTERNAL_ID_KEY = "externalId"
 OWN_ACCOUNTS_KEY = "ownAccounts"
 RETENTION_KEY = "retentionDays"
+COLD_KEY = "coldAfterDays"
 _ARN_NAME = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?:role|policy)/(?:.*/)?([^/]+)$")
 # Text that, in a document nobody can read strictly, says it may be about Tavus.
 _TAVUS_MARKS = (TAVUS_AWS_ACCOUNT_ID, "tavus")
@@ -495,6 +496,33 @@ def check_lifecycle(resources: list[StackResource], config: Mapping[str, Any]) -
                     yield where, finding
 
 
+
+def _cold_after(bucket: StackResource, resources: list[StackResource], config: Mapping[str, Any]) -> Any:
+    """The coldAfterDays the bucket's component declares, else the pack's configured one, else none; UNKNOWN
+    while the component's is not known."""
+    component = next((r for r in resources if r.urn == bucket.parent and r.type == COMPONENT), None)
+    declared = component.props.get(COLD_KEY) if component else None
+    if declared is UNKNOWN:
+        return UNKNOWN
+    value = declared if isinstance(declared, (int, float)) and not isinstance(declared, bool) else config.get(COLD_KEY)
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
+def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    for bucket in recording_buckets(resources, config):
+        cold = _cold_after(bucket, resources, config)
+        lists = list(_lifecycle_rules(bucket, resources))
+        if cold is UNKNOWN or any(has_unknown(rule_list) for _, rule_list in lists):
+            continue
+        for where, rule_list in lists:
+            for finding in rules.cold_tier_findings(rule_list, None):
+                yield where, finding
+        # The stack's move may sit in any of the bucket's lifecycle documents.
+        missing = rules.cold_tier_findings([r for _, rule_list in lists for r in rule_list if not rules.cold_tier_findings([r], None)], cold)
+        for finding in missing:
+            yield (lists[0][0] if lists else bucket), finding
+
+
 def check_keys(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     buckets = recording_buckets(resources, config)
     used = {key for b in buckets for default in (_sse_defaults(b, resources) or [])
@@ -602,6 +630,15 @@ RETENTION_SCHEMA = PolicyConfigSchema(
         }
     }
 )
+COLD_SCHEMA = PolicyConfigSchema(
+    properties={
+        COLD_KEY: {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Days after which recordings must move to GLACIER_IR where no S3RecordingStorage declares its own coldAfterDays.",
+        }
+    }
+)
 ROLE_TYPES = list(ROLES)
 
 AWS_POLICIES = [
@@ -618,4 +655,5 @@ AWS_POLICIES = [
     stack_policy(rules.VERSIONING, check_versioning),
     stack_policy(rules.PUBLIC_ACCESS_BLOCK, check_public_access_block),
     resource_policy(rules.FORCE_DESTROY, AWS_BUCKETS, force_destroy_check(rules.FORCE_DESTROY)),
+    stack_policy(rules.COLD_TIER, check_cold_tier, COLD_SCHEMA),
 ]

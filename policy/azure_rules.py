@@ -71,6 +71,9 @@ COMPONENT = "tavus-recording:index:AzureBlobRecordingStorage"
 
 ISSUER_KEY, SUBJECT_KEY, AUDIENCE_KEY = "issuer", "subject", "audience"
 RETENTION_KEY = "retentionDays"
+COLD_KEY = "coldAfterDays"
+KEY_URI_KEY = "keyVaultKeyUri"
+REQUIRE_KEY_KEY = "requireCustomerKey"
 OWN_ACCOUNTS_KEY = "ownAccounts"
 
 
@@ -595,6 +598,65 @@ def check_replication(resources: list[StackResource], config: Mapping[str, Any])
             yield record.ref, finding
 
 
+
+def _component(resource: StackResource, resources: list[StackResource]) -> Optional[StackResource]:
+    """The AzureBlobRecordingStorage of the account or a resource on it: its parent, else the one naming the account."""
+    account = _lower(resource.props.get("accountName") or (resource.props.get("name") if resource.type == STORAGE_ACCOUNT else None))
+    components = _of_type(resources, COMPONENT)
+    component = next((c for c in components if c.urn == resource.parent), None) or next(
+        (c for c in components if account and _lower(c.props.get("storage_account")) == account), None)
+    if component is None and len(components) == 1 and not isinstance(components[0].props.get("storage_account"), str):
+        component = components[0]
+    return component
+
+
+def _cold_after(policy: StackResource, resources: list[StackResource], config: Mapping[str, Any]) -> Optional[int]:
+    """The coldAfterDays the account's component declares, else the pack's configured one, else none."""
+    component = _component(policy, resources)
+    declared = component.props[COLD_KEY] if component is not None and COLD_KEY in component.props else config.get(COLD_KEY)
+    return int(declared) if isinstance(declared, (int, float)) and not isinstance(declared, bool) and declared > 0 else None
+
+
+@once
+def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    found = targets(model(resources))
+    for policy in _of_type(resources, MANAGEMENT_POLICY):
+        rule_list = policy.props.get("policy", {}).get("rules") if isinstance(policy.props.get("policy"), dict) else None
+        if not isinstance(rule_list, list) or has_unknown(rule_list):
+            continue
+        for target in (t for t in found if _refers_to_account(policy, "accountName", t)):
+            container = target.ref.container if target.ref else None
+            for finding in rules.cold_tier_findings(rule_list, container, _cold_after(policy, resources, config)):
+                yield policy, finding
+
+
+def _writer_ids(resources: list[StackResource]) -> set[str]:
+    """The resource ids of identities a federated credential makes Tavus's writer (known ones)."""
+    identities = _of_type(resources, IDENTITY)
+    credentials = _of_type(resources, FEDERATED_CREDENTIAL)
+    return {i.props["id"] for i in identities if isinstance(i.props.get("id"), str)
+            for c in credentials if i.urn in c.deps.get("resourceName", ()) or c.props.get("resourceName") == i.props.get("name")}
+
+
+@once
+def check_encryption_key(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    found = targets(model(resources))
+    writers = _writer_ids(resources)
+    for account in _of_type(resources, STORAGE_ACCOUNT):
+        encryption = account.props.get("encryption")
+        if has_unknown(encryption) or not any(account.urn in t.account_urns for t in found):
+            continue
+        component = _component(account, resources)
+        wanted = component.props.get(KEY_URI_KEY) if component is not None else None
+        if has_unknown(wanted):
+            continue
+        used = rules.encryption_identity(encryption)
+        writer = next((w for w in writers if used and w.lower() == used.lower()), None)
+        for finding in rules.encryption_key_findings(encryption, wanted if isinstance(wanted, str) else None, writer,
+                                                     config.get(REQUIRE_KEY_KEY) is True):
+            yield account, finding
+
+
 TOKEN_SCHEMA = PolicyConfigSchema(
     properties={
         ISSUER_KEY: {"type": "string", "pattern": "^https://", "description": "Tavus's OIDC issuer (the stack's tavusOidcIssuer): "
@@ -615,6 +677,15 @@ OWN_ACCOUNTS_SCHEMA = PolicyConfigSchema(
                                    "ones recordings may be replicated to."}}
 )
 
+COLD_SCHEMA = PolicyConfigSchema(
+    properties={COLD_KEY: {"type": "integer", "minimum": 1, "description": "Days after which recordings must move to Cool where no "
+                           "AzureBlobRecordingStorage declares its own coldAfterDays."}}
+)
+KEY_SCHEMA = PolicyConfigSchema(
+    properties={REQUIRE_KEY_KEY: {"type": "boolean", "description": "Every recordings account must be encrypted with a Key Vault "
+                                  "key (keyVaultKeyUri), not Microsoft's."}}
+)
+
 AZURE_POLICIES = [
     resource_policy(rules.FEDERATION, CREDENTIALS, check_credential, TOKEN_SCHEMA),
     stack_policy(rules.FEDERATION, check_federation, TOKEN_SCHEMA, also_resource_policy=True),
@@ -629,4 +700,6 @@ AZURE_POLICIES = [
     resource_policy(rules.TLS, [STORAGE_ACCOUNT], check_min_tls),
     stack_policy(rules.LIFECYCLE, check_lifecycle, RETENTION_SCHEMA),
     stack_policy(rules.REPLICATION, check_replication, OWN_ACCOUNTS_SCHEMA),
+    stack_policy(rules.COLD_TIER, check_cold_tier, COLD_SCHEMA),
+    stack_policy(rules.ENCRYPTION_KEY, check_encryption_key, KEY_SCHEMA),
 ]

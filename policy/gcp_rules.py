@@ -14,6 +14,7 @@ Tavus's principal is taken only from a pool the stack defines; a project named b
 writer's unless the stack shows it is another; a policy document that cannot be read strictly is refused.
 """
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Callable, Optional
 
@@ -36,6 +37,7 @@ from gcp_stack import (
     Writer,
     bucket_name,
     bucket_resources,
+    component_of,
     copied_into,
     grant_pool,
     declared_days,
@@ -71,6 +73,13 @@ OWN_PROJECTS_KEY = "ownProjects"
 OWN_DOMAINS_KEY = "ownDomains"
 RETENTION_KEY = "retentionDays"
 IMMUTABLE_KEY = "immutableDays"
+COLD_KEY = "coldAfterDays"
+KMS_KEY = "kmsKeyName"
+REQUIRE_KEY_KEY = "requireCustomerKey"
+# The stack's grants on Cloud KMS keys: resource type -> how its members are given.
+KMS_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
+KMS_BINDING = "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding"
+KMS_POLICY = "gcp:kms/cryptoKeyIAMPolicy:CryptoKeyIAMPolicy"
 HARMLESS_KEY = "harmlessRoles"
 
 # The pack judges every account a pool can act as like Tavus's writer (the rules' spec): a stack that
@@ -514,6 +523,69 @@ def check_retention(resources: list[StackResource], config: Mapping[str, Any]) -
             yield bucket, finding
 
 
+
+def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -> Pairs:
+    stack = gcs_stack(resources)
+    for bucket in _recording_bucket_resources(stack):
+        lifecycle = bucket.props.get("lifecycleRules")
+        if has_unknown(lifecycle):
+            continue
+        for finding in rules.cold_tier_findings(as_list(lifecycle), declared_days(stack, bucket, COLD_KEY, config)):
+            yield bucket, finding
+
+
+def _declared_key(stack: GcsStack, bucket: StackResource) -> Any:
+    component = component_of(stack, bucket)
+    return component.props.get(KMS_KEY) if component is not None else None
+
+
+def check_encryption_key(resources: list[StackResource], config: Mapping[str, Any]) -> Pairs:
+    stack = gcs_stack(resources)
+    for bucket in _recording_bucket_resources(stack):
+        encryption, wanted = bucket.props.get("encryption"), _declared_key(stack, bucket)
+        if has_unknown(encryption) or has_unknown(wanted):
+            continue
+        for finding in rules.encryption_key_findings(encryption, wanted if isinstance(wanted, str) else None,
+                                                     config.get(REQUIRE_KEY_KEY) is True):
+            yield bucket, finding
+
+
+def _key_grants(stack: GcsStack, key: str) -> Optional[list[rules.Grant]]:
+    """The stack's grants on Cloud KMS key `key`; None while one that may be on it is not known yet."""
+    grants: list[rules.Grant] = []
+    for resource in stack.of_type(KMS_MEMBER, KMS_BINDING, KMS_POLICY):
+        props = resource.props
+        if props.get("cryptoKeyId") is UNKNOWN:
+            return None
+        if props.get("cryptoKeyId") != key:
+            continue
+        if resource.type == KMS_POLICY:
+            policy = props.get("policyData")
+            if has_unknown(policy):
+                return None
+            grants += rules.policy_grants(json.loads(policy) if isinstance(policy, str) else policy, rules.OTHER, key)
+            continue
+        members = [props.get("member")] if resource.type == KMS_MEMBER else as_list(props.get("members"))
+        if has_unknown(members) or props.get("role") is UNKNOWN:
+            return None
+        grants += [rules.Grant(str(props.get("role")), m, rules.OTHER, key, bool(props.get("condition"))) for m in members if isinstance(m, str)]
+    return grants
+
+
+def check_service_agent(resources: list[StackResource], config: Mapping[str, Any]) -> Pairs:
+    """A bucket whose component declares kmsKeyName: the stack itself grants the storage agent the key."""
+    stack = gcs_stack(resources)
+    for bucket in _recording_bucket_resources(stack):
+        key = _declared_key(stack, bucket)
+        if not isinstance(key, str) or not key:
+            continue
+        grants = _key_grants(stack, key)
+        if grants is None:
+            continue
+        for finding in rules.service_agent_findings(grants, key):
+            yield bucket, finding
+
+
 def check_transfer(resources: list[StackResource], config: Mapping[str, Any]) -> Pairs:
     stack = gcs_stack(resources)
     recordings = set(recording_buckets(stack))
@@ -552,6 +624,10 @@ OWN_PROJECTS = {"type": "array", "items": {"type": "string"}, "description": "Yo
 RETENTION = {"type": "integer", "minimum": 1, "description": "Days recordings must be kept where no GcsRecordingStorage declares its own."}
 IMMUTABLE = {"type": "integer", "minimum": 1, "description": "Days of retention policy a recordings bucket must keep, where no "
                                                              "GcsRecordingStorage declares its own."}
+COLD = {"type": "integer", "minimum": 1, "description": "Days after which live recordings must move to NEARLINE, where no "
+                                                         "GcsRecordingStorage declares its own coldAfterDays."}
+REQUIRE_KEY = {"type": "boolean", "description": "Every recordings bucket must encrypt with a Cloud KMS key by default "
+                                                 "(kmsKeyName), not Google's."}
 HARMLESS = {"type": "array", "items": {"type": "string"}, "description": "Predefined roles you vouch carry no way to act as a service "
                                                                         "account or reach Cloud Storage, beside the pack's own list."}
 OWN_DOMAINS = {"type": "array", "items": {"type": "string"}, "description": "Your organisation's domains: a user, group or domain of "
@@ -592,4 +668,7 @@ GCP_POLICIES = [
     resource_policy(rules.PUBLIC_ACCESS_PREVENTION, [BUCKET], check_bucket_public_access),
     resource_policy(rules.UNIFORM_ACCESS, [BUCKET], check_uniform_access),
     resource_policy(rules.FORCE_DESTROY, [BUCKET], force_destroy_check(rules.FORCE_DESTROY)),
+    stack_policy(rules.COLD_TIER, check_cold_tier, _schema(coldAfterDays=COLD)),
+    stack_policy(rules.ENCRYPTION_KEY, check_encryption_key, _schema(requireCustomerKey=REQUIRE_KEY)),
+    stack_policy(rules.SERVICE_AGENT, check_service_agent),
 ]

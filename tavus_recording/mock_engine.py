@@ -151,6 +151,12 @@ class PlanMocks(pulumi.runtime.Mocks):
         project = args.get("projectId") or self.gcp_project
         return {"projectId": project, "number": str(self.STAND_IN_PROJECT_NUMBER), "name": project}
 
+    def _storage_service_agent(self, args: dict) -> dict:
+        # Google names the project's Cloud Storage service agent by the project's number.
+        email = f"service-{PROJECT_NUMBER_PLACEHOLDER}@gs-project-accounts.iam.gserviceaccount.com"
+        return {"emailAddress": email, "member": f"serviceAccount:{email}", "project": self._project(args),
+                "id": self._project(args)}
+
     def _existing_blob_container(self, args: dict) -> dict:
         account = f"{_azure_group_id(args)}/providers/Microsoft.Storage/storageAccounts/{args['accountName']}"
         return {"id": f"{account}/blobServices/default/containers/{args['containerName']}", "name": args["containerName"]}
@@ -202,7 +208,14 @@ class PlanMocks(pulumi.runtime.Mocks):
     def _storage_account(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         name = inputs.get("accountName") or auto_name
         id_ = f"{_azure_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{name}"
-        return id_, {"name": name, "location": inputs.get("location") or self.azure_location}
+        outputs = {"name": name, "location": inputs.get("location") or self.azure_location}
+        identity = inputs.get("identity")
+        if identity:
+            # Azure answers with a map from each user-assigned identity's id to its ids, not the list sent.
+            assigned = {i: {"clientId": "<identity-client-id>", "principalId": "<identity-principal-id>"}
+                        for i in identity.get("userAssignedIdentities") or []}
+            outputs["identity"] = {**identity, "userAssignedIdentities": assigned}
+        return id_, outputs
 
     def _blob_container(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         name = inputs.get("containerName") or auto_name
@@ -230,6 +243,7 @@ _LOOKUPS = {
     "aws:s3/getBucket:getBucket": "_existing_s3_bucket",
     "gcp:storage/getBucket:getBucket": "_existing_gcs_bucket",
     "gcp:organizations/getProject:getProject": "_gcp_project",
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": "_storage_service_agent",
     "azure-native:storage:getBlobContainer": "_existing_blob_container",
 }
 

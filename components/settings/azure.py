@@ -9,6 +9,7 @@ from typing import ClassVar, Optional
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from components import azure_policy
 from components.locations import AZURE_LOCATIONS, AZURE_LOCATIONS_AS_OF
 from components.naming import (
     CONTAINER_RULES,
@@ -18,7 +19,7 @@ from components.naming import (
     resource_group_name_problem,
     storage_account_name_problem,
 )
-from components.settings.common import NameRules, OptionalText, SettingsBase, checked_name, did_you_mean, qualified, required_for
+from components.settings.common import NameRules, OptionalText, SettingsBase, checked, checked_name, did_you_mean, qualified, required_for
 
 AZURE_LOCATION_KEY = "azure-native:location"
 # Names the kit creates or looks up, by settings field: what is wrong with one, and the rules to quote.
@@ -58,7 +59,9 @@ class AzureSettings(SettingsBase):
     REGION_KEY: ClassVar[str] = AZURE_LOCATION_KEY
     # Keys that shape storage the kit creates, which an existing account would silently ignore.
     IGNORED_BESIDE: ClassVar[dict[str, tuple[str, ...]]] = {
-        "existing_storage_account": ("storage_account", "sku_name", "container", "retention_days", "noncurrent_version_days"),
+        "existing_storage_account": ("storage_account", "sku_name", "container", "retention_days", "noncurrent_version_days", "cold_after_days",
+                                     # An existing account keeps its own encryption: the kit changes none of its settings.
+                                     "key_vault_key_uri"),
     }
 
     azure_location: OptionalText = Field(default=None, alias=AZURE_LOCATION_KEY, validate_default=True)
@@ -68,6 +71,14 @@ class AzureSettings(SettingsBase):
     existing_container: OptionalText = None
     resource_group_name: OptionalText = None
     sku_name: OptionalText = None
+    key_vault_key_uri: OptionalText = None
+
+    @field_validator("key_vault_key_uri")
+    @classmethod
+    def _key_vault_key_uri(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None or info.data.get("provider") not in _PROVIDERS:
+            return value
+        return checked(value, azure_policy.key_vault_key_problem, f"expected {azure_policy.KEY_VAULT_KEY_URI_FORM}")
 
     @field_validator("azure_location")
     @classmethod

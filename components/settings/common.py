@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Annotated, Any, Callable, ClassVar, Optional
+from typing import Annotated, Any, Callable, ClassVar, Literal, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from components.lifecycle import COLD_AFTER_MIN_DAYS, COLD_CLASS_NAME
 from components.naming import control_character_problem
 from components.tags import TAGS_PROBLEM, with_default
-from components.tavus import Provider
+from components.tavus import TAVUS_ACCESS, TAVUS_ACCESS_GRANTED, Provider
 
 NAMESPACE = "tavus-recording"
 
@@ -176,16 +177,66 @@ class RetentionSettings(SettingsBase):
 
     retention_days: DayCount = None
     noncurrent_version_days: DayCount = None
+    # After retention_days, so its validator sees it.
+    cold_after_days: DayCount = None
 
-    @field_validator("retention_days", "noncurrent_version_days")
+    @field_validator("retention_days", "noncurrent_version_days", "cold_after_days")
     @classmethod
     def _at_most(cls, value: Optional[int], info: ValidationInfo) -> Optional[int]:
         provider = info.data.get("provider")
         limit = max_days(provider)
         if value is not None and value > limit:
             why = "100 years, the most the kit sets" if limit == MAX_DAYS else f"the most {provider} takes"
-            raise ValueError(f"is more than {limit} days ({why}); {days_expected(provider)}")
+            expected = days_expected(provider)
+            if info.field_name == "cold_after_days":
+                expected = expected.replace(" from 1 ", f" from {COLD_AFTER_MIN_DAYS} ")
+            raise ValueError(f"is more than {limit} days ({why}); {expected}")
         return value
+
+    @field_validator("cold_after_days")
+    @classmethod
+    def _cold_after(cls, value: Optional[int], info: ValidationInfo) -> Optional[int]:
+        if value is None:
+            return value
+        provider = info.data.get("provider")
+        cold = COLD_CLASS_NAME.get(str(provider), "the cold class")
+        if value < COLD_AFTER_MIN_DAYS:
+            raise ValueError(
+                f"is fewer than {COLD_AFTER_MIN_DAYS} days; expected {COLD_AFTER_MIN_DAYS}-{max_days(provider)} (the kit's "
+                f"earliest move to {cold}: recordings are read most in their first month, and every read there is charged), or 0 for off"
+            )
+        retention = info.data.get("retention_days")
+        if retention is not None and value >= retention:
+            # Nothing would stay cold: each recording would pay the move and the class's minimum storage for nothing.
+            raise ValueError(
+                f"is not fewer than {qualified('retentionDays')} ({retention}), so recordings would be deleted before or as they move to "
+                f"{cold}; expected fewer days than that, or 0 for off"
+            )
+        return value
+
+
+# `tavusAccess`: whether the stack lets Tavus in. Revoked removes the trust and the grant on the next
+# `pulumi up` and keeps every recording and every storage setting (README: "Incident: cut Tavus off").
+TavusAccess = Literal["granted", "revoked"]
+
+
+def _tavus_access(value: Any) -> Any:
+    """`granted` or `revoked`, exactly (blank: the default); anything else is a plain refusal, never a guess."""
+    value = _plain_text(value)
+    if value in (None, ""):
+        return TAVUS_ACCESS_GRANTED
+    if value not in TAVUS_ACCESS:
+        raise ValueError(
+            f"is not an access this kit knows{did_you_mean(str(value), TAVUS_ACCESS)}; expected granted (the default: "
+            "Tavus may write recordings) or revoked (cut Tavus off, keep every recording)"
+        )
+    return value
+
+
+class AccessSettings(SettingsBase):
+    """`tavusAccess`, on every cloud."""
+
+    tavus_access: Annotated[TavusAccess, BeforeValidator(_tavus_access)] = TAVUS_ACCESS_GRANTED
 
 
 # The most JSON text `tags` may be: the largest tags any cloud takes (49 of AWS's or Azure's 128-character

@@ -6,6 +6,7 @@ from typing import ClassVar, Optional
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from components import gcp_policy
 from components.locations import GCS_DUAL_REGIONS, GCS_LOCATIONS, GCS_LOCATIONS_AS_OF, GCS_MULTI_REGIONS
 from components.naming import (
     GCP_PROJECT_RULES,
@@ -37,13 +38,17 @@ class GcsSettings(SettingsBase):
     PROVIDERS: ClassVar[tuple[str, ...]] = _PROVIDERS
     REGION_KEY: ClassVar[str] = f"{NAMESPACE}:location"
     IGNORED_BESIDE: ClassVar[dict[str, tuple[str, ...]]] = {
-        "existing_bucket": ("bucket_name", "location", "retention_days", "noncurrent_version_days"),
+        "existing_bucket": ("bucket_name", "location", "retention_days", "noncurrent_version_days", "cold_after_days",
+                            # An existing bucket keeps its own key: the kit changes none of its settings.
+                            "kms_key_name"),
     }
 
     gcp_project: OptionalText = Field(default=None, alias=GCP_PROJECT_KEY, validate_default=True)
     bucket_name: OptionalText = None
     existing_bucket: OptionalText = None
     location: OptionalText = None
+    # After location, so its validator sees the bucket's location.
+    kms_key_name: OptionalText = None
     workload_identity_pool_id: OptionalText = None
     workload_identity_provider_id: OptionalText = None
     service_account_id: OptionalText = None
@@ -82,6 +87,25 @@ class GcsSettings(SettingsBase):
             f"({', '.join(GCS_MULTI_REGIONS)}), a dual-region ({', '.join(GCS_DUAL_REGIONS)}) or a region such as "
             f"us-central1 (the kit's list is from {GCS_LOCATIONS_AS_OF}: https://cloud.google.com/storage/docs/locations)"
         )
+
+    @field_validator("kms_key_name")
+    @classmethod
+    def _kms_key_name(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None or info.data.get("provider") not in _PROVIDERS:
+            return value
+        checked(value, gcp_policy.kms_key_name_problem, f"expected {gcp_policy.KMS_KEY_NAME_FORM}")
+        # Beside an existing bucket it is refused as ignored; a bad location is reported on its own key.
+        if info.data.get("existing_bucket") or "location" not in info.data:
+            return value
+        bucket_location = info.data["location"] or gcp_policy.DEFAULT_LOCATION
+        key_location = gcp_policy.kms_key_location(value)
+        allowed = gcp_policy.kms_locations_for(bucket_location)
+        if key_location not in allowed:
+            raise ValueError(
+                f"is a key in {key_location!r}, but {NAMESPACE}:location puts the bucket in {bucket_location}; Cloud Storage "
+                f"takes a default key from the bucket's own location: expected a key ring in {' or '.join(map(repr, allowed))}"
+            )
+        return value
 
     @field_validator(*_ID_RULES)
     @classmethod

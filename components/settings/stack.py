@@ -21,6 +21,7 @@ from components.settings.aws import AWS_REGION_KEY, AwsSettings
 from components.settings.azure import AZURE_LOCATION_KEY, AzureSettings
 from components.settings.common import (
     NAMESPACE,
+    AccessSettings,
     ProviderSettings,
     RetentionSettings,
     SettingsBase,
@@ -43,11 +44,11 @@ CLOUD_SETTINGS: tuple[type[SettingsBase], ...] = (AwsSettings, FederationSetting
 PROVIDER_SETTINGS: dict[str, type[SettingsBase]] = {"s3": AwsSettings, "gcs": GcsSettings, "azure_blob": AzureSettings}
 
 
-class StackSettings(TagSettings, RetentionSettings, AzureSettings, GcsSettings, FederationSettings, AwsSettings, ProviderSettings):
+class StackSettings(TagSettings, AccessSettings, RetentionSettings, AzureSettings, GcsSettings, FederationSettings, AwsSettings, ProviderSettings):
     """One stack's configuration, by its config key names (the aliases).
 
     pydantic takes fields from the last base first: `provider`, then each cloud's keys, then the
-    retention keys all clouds share, and `tags` last, so every field validator sees the provider and
+    retention keys all clouds share, `tavusAccess`, and `tags` last, so every field validator sees the provider and
     the keys before it.
     """
 

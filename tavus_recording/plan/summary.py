@@ -5,9 +5,11 @@ and what must never change after the first `pulumi up`.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
+from components.lifecycle import COLD_CLASS, COLD_CLASS_NAME, COLD_MIN_STORAGE_DAYS, cold_stay_days
 from tavus_recording.mock_engine import ProgramRun, Registration
+from tavus_recording.plan.keys import azure_key, gcs_key
 from tavus_recording.plan.order import ordered
 from tavus_recording.plan.placeholders import example_values
 from tavus_recording.plan.replacement import REPLACED_BY, fixed_inputs, get
@@ -40,6 +42,9 @@ def _summary_s3(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Regist
     storage = outputs.get("recording_storage") or {}
     bucket = storage.get("bucket_name") or outputs.get("bucket_name")
     managed = outputs.get("storage_managed", True)
+    if not storage:  # revoked: no recording_storage; the region is the created bucket's (an existing one's is read at `pulumi up`)
+        created = next(iter(run.find("aws:s3/bucket:Bucket")), None)
+        storage = {"bucket_region": created.outputs.get("bucketRegion") if created else None}
     data = {"kind": "S3 bucket", "name": bucket, "where": storage.get("bucket_region"), "managed": managed}
     access: list[dict[str, Any]] = []
     lines: list[str] = []
@@ -104,8 +109,8 @@ def _summary_gcs(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Regis
     managed = outputs.get("storage_managed", True)
     created = next(iter(run.find("gcp:storage/bucket:Bucket")), None)
     location = get(created.inputs, "location") if created else None
-    data = {"kind": "Cloud Storage bucket", "name": bucket, "where": location, "project": storage.get("project_id"),
-            "managed": managed}
+    project = storage.get("project_id") or (created.outputs.get("project") if created else None)
+    data = {"kind": "Cloud Storage bucket", "name": bucket, "where": location, "project": project, "managed": managed}
     providers = {p.inputs.get("workloadIdentityPoolId"): p for p in run.find(
         "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")}
     bucket_grants = [m for m in run.find("gcp:storage/bucketIAMMember:BucketIAMMember")]
@@ -134,6 +139,8 @@ def _summary_gcs(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Regis
                 + (f", through pool provider {provider.id}" if provider else "") + ")"
                 + (f", which has {then}." if then else ", which is granted nothing.")
             )
+    data["key"], key_line = gcs_key(run, grants)
+    lines += [key_line] if key_line else []
     if managed:
         lines.insert(0, f"Data: Cloud Storage bucket {bucket} in {location} (project {data['project']}), created by this stack.")
     else:
@@ -147,7 +154,8 @@ def _summary_azure(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Reg
 
     roles = {STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor"}
     storage = outputs.get("recording_storage") or {}
-    account, container = storage.get("storage_account"), storage.get("container")
+    account = storage.get("storage_account") or outputs.get("storage_account")
+    container = storage.get("container") or outputs.get("container")
     managed = outputs.get("storage_managed", True)
     created = next(iter(run.find("azure-native:storage:StorageAccount")), None)
     location = created.outputs.get("location") if created else None
@@ -186,6 +194,8 @@ def _summary_azure(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Reg
             f"{', '.join(map(str, audiences))}) may act as managed identity {name}"
             + (f", which has {'; '.join(t['text'] for t in then)}." if then else ", which is granted nothing.")
         )
+    data["key"], key_line = azure_key(run)
+    lines += [key_line] if key_line else []
     if managed:
         lines.insert(0, f"Data: container {container} in storage account {account} (resource group {group}, {location}), "
                         "created by this stack.")
@@ -195,6 +205,60 @@ def _summary_azure(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Reg
     return {"storage": data, "access": access}, lines
 
 
+def _whole(value: Any) -> Optional[int]:
+    """A day count as the engine carries it (numbers arrive as floats), or None."""
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() else None
+
+
+def _cold_days(run: ProgramRun, provider: str) -> tuple[Optional[int], Optional[int]]:
+    """(days after upload recordings move to the cold class, days noncurrent versions are kept), as the stack's
+    lifecycle rules say; None where a rule is absent."""
+    cold = noncurrent = None
+    if provider == "s3":
+        for config in run.find("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"):
+            for rule in _listed(config.inputs.get("rules") or []):
+                for move in _listed(get(rule, "transitions") or []):
+                    cold = get(move, "days") if get(move, "storageClass") == COLD_CLASS[provider] else cold
+                noncurrent = get(rule, "noncurrentVersionExpiration.noncurrentDays") or noncurrent
+    elif provider == "gcs":
+        for bucket in run.find("gcp:storage/bucket:Bucket"):
+            for rule in _listed(bucket.inputs.get("lifecycleRules") or []):
+                if get(rule, "action.type") == "SetStorageClass" and get(rule, "action.storageClass") == COLD_CLASS[provider]:
+                    cold = get(rule, "condition.age")
+                noncurrent = get(rule, "condition.daysSinceNoncurrentTime") or noncurrent
+    elif provider == "azure_blob":
+        for policy in run.find("azure-native:storage:ManagementPolicy"):
+            for rule in _listed(get(policy.inputs, "policy.rules") or []):
+                actions = get(rule, "definition.actions") or {}
+                cold = get(actions, "baseBlob.tierToCool.daysAfterModificationGreaterThan") or cold
+                noncurrent = get(actions, "version.delete.daysAfterCreationGreaterThan") or noncurrent
+    return _whole(cold), _whole(noncurrent)
+
+
+def cold_tier(run: ProgramRun, provider: str) -> tuple[Optional[dict[str, Any]], Optional[str]]:
+    """The cold tier the stack sets, as facts and one plain line with its charges; (None, None) when off."""
+    cold, noncurrent = _cold_days(run, provider)
+    if cold is None or provider not in COLD_CLASS:
+        return None, None
+    retention = _whole(run.outputs.get("retention_days"))
+    minimum = COLD_MIN_STORAGE_DAYS[provider]
+    stay = cold_stay_days(cold, retention, noncurrent or 0)
+    facts = {"class": COLD_CLASS[provider], "after_days": cold, "minimum_billed_days": minimum, "days_in_class": stay}
+    line = (f"Cold tier: recordings move to {COLD_CLASS_NAME[provider]} ({COLD_CLASS[provider]}) {cold} days after upload; "
+            f"each is billed there for at least {minimum} days (deleted sooner, the rest is still charged), and every read "
+            "there pays a per-GB retrieval fee")
+    if provider == "s3":
+        line += "; objects under 128 KB stay in Standard"
+    if stay is None:
+        line += ". Recordings are kept (no retentionDays), so they stay there."
+    elif stay < minimum:
+        line += (f". With retentionDays {retention} and noncurrent versions kept {noncurrent} days, each spends {stay} days "
+                 f"there and pays for {minimum - stay} more.")
+    else:
+        line += f". With retentionDays {retention} and noncurrent versions kept {noncurrent} days, each spends {stay} days there."
+    return facts, line
+
+
 # Resource types that grant someone something: the summary accounts for each, or lists it as another grant.
 _GRANT_TYPES = re.compile(
     r"^(aws:iam/|aws:s3/bucketPolicy:|gcp:.*(IAM|iAM)(Binding|Member|Policy):|gcp:iam/workloadIdentity"
@@ -202,12 +266,41 @@ _GRANT_TYPES = re.compile(
 )
 
 _PROVIDER_NAMES = {"s3": "AWS", "gcs": "Google Cloud", "azure_blob": "Azure"}
+_COMPONENT_PROVIDERS = {
+    "tavus-recording:index:S3RecordingStorage": "s3",
+    "tavus-recording:index:GcsRecordingStorage": "gcs",
+    "tavus-recording:index:AzureBlobRecordingStorage": "azure_blob",
+}
+
+
+def _component_provider(run: ProgramRun) -> str:
+    """The provider of the component the run built: what a revoked stack, which exports no recording_storage, is."""
+    return next((_COMPONENT_PROVIDERS[r.type] for r in run.registrations if r.type in _COMPONENT_PROVIDERS), "")
+
+
+# What tavusAccess: revoked means on each cloud: what `pulumi up` removes, when Tavus stops, what stays.
+_KEPT = "Every recording and every storage setting are kept, and the stack exports no recording_storage (apps must stop sending it)"
+_REVOKED = {
+    "s3": "Access: REVOKED (tavusAccess: revoked): Tavus may do nothing here. `pulumi up` deletes the role Tavus assumes "
+          "and its writer policy; AWS checks a session's permissions on every request, so the sessions Tavus holds fail "
+          f"at their next request (within minutes). {_KEPT}. Granting again makes a new role (a new ARN).",
+    "gcs": "Access: REVOKED (tavusAccess: revoked): Tavus may do nothing here. `pulumi up` removes the impersonation "
+           "binding (roles/iam.workloadIdentityUser) and the writer's bucket grant, and disables the pool and its provider "
+           "(kept, so granting again reuses their ids): no token exchange, and the tokens already issued stop working "
+           "(IAM changes take minutes to reach every request). The writer service account stays, granted nothing. "
+           f"{_KEPT}.",
+    "azure_blob": "Access: REVOKED (tavusAccess: revoked): Tavus may do nothing here. `pulumi up` deletes the federated "
+                  "identity credential (no new token exchange) and the role assignment on the container (the tokens Tavus "
+                  "already holds are refused once the change propagates: minutes). The managed identity stays, granted "
+                  f"nothing, with its client id for a re-grant. {_KEPT}.",
+}
 
 
 def summary(run: ProgramRun) -> dict[str, Any]:
     """Who can do what, where the data lives, what outlives a destroy: read from the run, in a few lines."""
     outputs = run.outputs
-    provider = (outputs.get("recording_storage") or {}).get("provider", "")
+    provider = (outputs.get("recording_storage") or {}).get("provider", "") or _component_provider(run)
+    revoked = outputs.get("tavus_access") == "revoked"
     examples = example_values(s for r in run.registrations for s in strings(r.inputs))
     grants: list[Registration] = []
     if provider == "s3":
@@ -220,6 +313,13 @@ def summary(run: ProgramRun) -> dict[str, Any]:
         facts, lines = _summary_azure(run, outputs, grants, examples)
     else:
         facts, lines = {"storage": None, "access": []}, []
+    facts["tavus_access"] = "revoked" if revoked else "granted"
+    if revoked:
+        lines.insert(1, _REVOKED.get(provider, "Access: revoked (tavusAccess: revoked): nothing lets Tavus in."))
+    cold, cold_line = cold_tier(run, provider)
+    facts["cold_tier"] = cold
+    if cold_line:
+        lines.insert(1, cold_line)  # after the Data line: how the data is kept
     accounted = {r.urn for r in grants}
     others = [r for r in ordered(run.registrations) if _GRANT_TYPES.match(r.type) and r.urn not in accounted]
     if others:

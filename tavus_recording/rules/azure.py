@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence, Union
 
-from components.azure_policy import STORAGE_BLOB_DATA_CONTRIBUTOR
+from components.azure_policy import STORAGE_BLOB_DATA_CONTRIBUTOR, key_vault_key
+from components.lifecycle import COLD_CLASS
 from components.naming import issuer_problem
 from tavus_recording.rules.azure_rbac import (
     BLOB_DATA_READER,
@@ -151,8 +152,27 @@ REPLICATION = Rule(
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
+COLD_TIER = Rule(
+    "azure.account.cold_tier",
+    "recordings stay instantly readable",
+    "Lifecycle management rules on the recordings account must not move recordings (base blobs, versions or "
+    "snapshots) to the Archive tier, which needs hours of rehydration before a read, and must keep the stack's "
+    "coldAfterDays move of base blobs to Cool, at that many days after they are written, for the whole container.",
+    ADVISORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+ENCRYPTION_KEY = Rule(
+    "azure.account.encryption_key",
+    "whose key encrypts the recordings",
+    "The recordings account must encrypt with the stack's keyVaultKeyUri (its vault, key and pinned version or "
+    "none), reached through an identity that is not Tavus's writer (and, with requireCustomerKey, with some Key "
+    "Vault key): Microsoft's keys are not the ones your key policy governs, and a writer that can use the key could "
+    "use it outside the account.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
 RULES = (FEDERATION, OPERATORS, ROLE_ASSIGNMENTS, LEAST_PRIVILEGE, CONTAINER_ACCESS, CONTAINER_PUBLIC, PUBLIC_ACCESS,
-         SHARED_KEY, HTTPS_ONLY, TLS, LIFECYCLE, REPLICATION)
+         SHARED_KEY, HTTPS_ONLY, TLS, LIFECYCLE, REPLICATION, COLD_TIER, ENCRYPTION_KEY)
 
 TLS_NEEDED = "TLS1_2"
 BLOB_CONTRIBUTOR = BUILTIN_ROLES[STORAGE_BLOB_DATA_CONTRIBUTOR]
@@ -723,3 +743,103 @@ def replication_findings(
             "account's subscription), or delete the policy",
         )))
     return found
+
+
+# --- the cold tier and the account's key
+
+COLD = COLD_CLASS["azure_blob"]
+_ARCHIVE_SUBJECTS = {"baseblob": "current recordings", "version": "previous versions", "snapshot": "snapshots"}
+
+
+def _whole_container(filters: Mapping[str, Any], container: Optional[str]) -> bool:
+    prefixes = filters.get("prefixmatch")
+    if container is None or not isinstance(prefixes, list) or not prefixes:
+        return True
+    path = f"{container.lower()}/"
+    return any(isinstance(p, str) and path.startswith(p.lower()) for p in prefixes)
+
+
+def cold_tier_fix(cold_after_days: Optional[int]) -> str:
+    moved = (f"move base blobs to {COLD} {cold_after_days} days after they are written (tierToCool "
+             f"daysAfterModificationGreaterThan {cold_after_days}, coldAfterDays), in a rule over the whole container"
+             if cold_after_days else f"move recordings only to an online tier ({COLD} or Cold)")
+    return f"{moved}; remove tierToArchive"
+
+
+def cold_tier_findings(rules: Iterable[Any], container: Optional[str], cold_after_days: Optional[int],
+                       fix: Optional[str] = None) -> list[Finding]:
+    """Management policy rules that move recordings to the Archive tier; and, when the stack sets
+    `cold_after_days`, no enabled rule over the whole container moving base blobs to Cool at that age."""
+    fix = fix or cold_tier_fix(cold_after_days)
+    found: list[Finding] = []
+    carried = False
+    for rule in (_lower_keys(r) for r in rules):
+        if not isinstance(rule, Mapping) or rule.get("enabled") is False:
+            continue
+        definition = _mapping(rule.get("definition"))
+        filters = _mapping(definition.get("filters"))
+        if not _reaches(filters.get("prefixmatch"), container) or not _block_blobs(filters.get("blobtypes")):
+            continue
+        name = rule.get("name") or "(unnamed)"
+        actions = _mapping(definition.get("actions"))
+        for subject, whose in _ARCHIVE_SUBJECTS.items():
+            if _mapping(actions.get(subject)).get("tiertoarchive") is not None:
+                found.append(Finding(COLD_TIER.id, f"moves {whose} to the Archive tier (rule {name}), where a read must wait hours "
+                                                   "for rehydration", fix))
+        cool = _mapping(_mapping(actions.get("baseblob")).get("tiertocool"))
+        days = cool.get("daysaftermodificationgreaterthan")
+        if (cold_after_days and isinstance(days, (int, float)) and not isinstance(days, bool) and days == cold_after_days
+                and _whole_container(filters, container)):
+            carried = True
+    if cold_after_days and not carried:
+        found.append(Finding(COLD_TIER.id, f"has no lifecycle rule moving current recordings to {COLD} {cold_after_days} days after "
+                                           "they are written, as the stack asks (coldAfterDays)", fix))
+    return found
+
+
+def _same_id(left: Any, right: Any) -> bool:
+    return isinstance(left, str) and isinstance(right, str) and left.strip("/").lower() == right.strip("/").lower()
+
+
+def encryption_identity(encryption: Any) -> Optional[str]:
+    """The user-assigned identity an account reaches its key as: ARM's `identity.userAssignedIdentity`, the
+    SDK's and azure-native's `encryptionIdentity.encryptionUserAssignedIdentity`; None for the system-assigned one."""
+    found = _lower_keys(encryption) if isinstance(encryption, Mapping) else {}
+    for block, key in (("identity", "userassignedidentity"), ("encryptionidentity", "encryptionuserassignedidentity")):
+        value = _mapping(found.get(block)).get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def encryption_key_findings(encryption: Any, wanted: Optional[str], writer_identity: Optional[str] = None,
+                            require: bool = False, fix: Optional[str] = None) -> list[Finding]:
+    """An account not encrypted with the stack's Key Vault key `wanted` (vault, key, and version: pinned, or
+    none to follow the newest), or with none at all when `require`; or reaching its key as Tavus's writer."""
+    found = _lower_keys(encryption) if isinstance(encryption, Mapping) else {}
+    source = found.get("keysource")
+    properties = _mapping(found.get("keyvaultproperties"))
+    vault_uri, key_name, version = (properties.get(k) for k in ("keyvaulturi", "keyname", "keyversion"))
+    customer = isinstance(source, str) and source.lower() == "microsoft.keyvault"
+    shown = (f"Key Vault key {key_name} of {vault_uri}" + (f" version {version}" if version else "")) if customer else \
+        f"Microsoft-managed keys (keySource {source or 'Microsoft.Storage'})"
+    problems: list[str] = []
+    key = key_vault_key(wanted) if wanted else None
+    if wanted and key is None:
+        problems.append(f"cannot be compared with the stack's keyVaultKeyUri {wanted!r}, which is not a Key Vault key URI")
+    elif key is not None:
+        same_vault = isinstance(vault_uri, str) and vault_uri.lower().rstrip("/") == key.vault_uri.rstrip("/")
+        same_key = isinstance(key_name, str) and key_name.lower() == key.name.lower()
+        if not (customer and same_vault and same_key):
+            problems.append(f"encrypts with {shown}, not the stack's {wanted} (keyVaultKeyUri)")
+        elif (version or "").lower() != (key.version or "").lower():
+            pinned = f"version {key.version}" if key.version else "the newest version"
+            problems.append(f"encrypts with {shown}, but the stack asks for {pinned} of that key (keyVaultKeyUri)")
+    elif require and not customer:
+        problems.append(f"encrypts with {shown}, but a customer key is required (requireCustomerKey)")
+    if customer and writer_identity and _same_id(encryption_identity(encryption), writer_identity):
+        problems.append("reaches its key as Tavus's writer identity, so Tavus could use the key, and revoking Tavus would cut the "
+                        "account off from it")
+    default_fix = (f"encrypt the account with {wanted} through the stack's own encryption identity (`pulumi up --refresh`)" if wanted
+                   else "set keyVaultKeyUri in the stack")
+    return [Finding(ENCRYPTION_KEY.id, problem, fix or default_fix) for problem in problems]

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError
 
 from components import tavus
 from tavus_recording.rules import aws as rules
+from tavus_recording.rules.aws.tiers import COLD as COLD_CLASS
 from tavus_recording.rules.aws import PolicyDoc
 from tavus_recording.rules.findings import Finding
 from tavus_recording.rules.iam import as_list, iam_match, load_policy_document, normalise_condition, principals, statements
@@ -66,6 +67,7 @@ BUCKET_TLS_ONLY = "aws.bucket.tls_only"
 BUCKET_ACCESS = rules.BUCKET_ACCESS.id
 BUCKET_REPLICATION = rules.REPLICATION.id
 BUCKET_LIFECYCLE = rules.LIFECYCLE.id
+BUCKET_COLD_TIER = rules.COLD_TIER.id
 
 # Every report lists these, in this order.
 CHECK_IDS: tuple[str, ...] = (
@@ -87,6 +89,7 @@ CHECK_IDS: tuple[str, ...] = (
     BUCKET_ACCESS,
     BUCKET_REPLICATION,
     BUCKET_LIFECYCLE,
+    BUCKET_COLD_TIER,
 )
 # The checks that need the role, and the bucket's settings (skipped together when it is missing).
 ROLE_CHECKS = CHECK_IDS[CHECK_IDS.index(ROLE_EXISTS) : CHECK_IDS.index(ROLE_CAN_WRITE) + 1]
@@ -493,6 +496,28 @@ def check_lifecycle(reader: Reader, region: str, bucket: str, outputs: Mapping[s
     return from_findings(BUCKET_LIFECYCLE, found, f"current recordings {kept}, as the stack says", subject="the bucket")
 
 
+
+def _cold_after(outputs: Mapping[str, Any]) -> Optional[int]:
+    """The stack's coldAfterDays (`cold_after_days`: null, or absent on stacks deployed before it, is off)."""
+    value = outputs.get("cold_after_days")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def check_cold_tier(reader: Reader, region: str, bucket: str, outputs: Mapping[str, Any], managed: bool) -> Check:
+    """aws.bucket.cold_tier: no rule moves recordings to an archive class; the stack's move to GLACIER_IR is there."""
+    cold = _cold_after(outputs)
+    answer = reader.call("s3", region, "get_bucket_lifecycle_configuration", Bucket=bucket)
+    if isinstance(answer, Unread):
+        if answer.code != "NoSuchLifecycleConfiguration":
+            return _unknown(BUCKET_COLD_TIER, answer)
+        answer = {}
+    found = rules.cold_tier_findings(answer.get("Rules", []), cold)
+    fix = _bucket_fix(managed, restore("lifecycle rules"), rules.cold_tier_fix(cold))
+    found = [Finding(f.rule, f.problem, fix) for f in found]
+    kept = f"move to {COLD_CLASS} after {cold} days, as the stack says" if cold else "stay in instant-read classes (no coldAfterDays)"
+    return from_findings(BUCKET_COLD_TIER, found, f"current recordings {kept}", subject="the bucket")
+
+
 def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: str, own: set[str],
                  outputs: Mapping[str, Any], managed: bool = True) -> BucketFacts:
     """The bucket's checks, and what the role's checks need of it (its key, its policy).
@@ -540,6 +565,7 @@ def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: 
         check_access(reader, region, bucket, policy, own, managed),
         check_replication(reader, region, bucket, own, managed),
         check_lifecycle(reader, region, bucket, outputs, managed),
+        check_cold_tier(reader, region, bucket, outputs, managed),
     ]
     return facts
 

@@ -63,6 +63,8 @@ SHARED_KEY = rules.SHARED_KEY.id
 NETWORK = "azure.account.network"
 VERSIONING = "azure.account.versioning"
 LIFECYCLE = rules.LIFECYCLE.id
+COLD_TIER = rules.COLD_TIER.id
+ENCRYPTION_KEY = rules.ENCRYPTION_KEY.id
 REPLICATION = rules.REPLICATION.id
 CONTAINER_EXISTS = "azure.container.exists"
 CONTAINER_PUBLIC = rules.CONTAINER_PUBLIC.id
@@ -81,16 +83,18 @@ CHECK_IDS: tuple[str, ...] = (
     PUBLIC_ACCESS,
     SHARED_KEY,
     NETWORK,
+    ENCRYPTION_KEY,
     VERSIONING,
     LIFECYCLE,
+    COLD_TIER,
     REPLICATION,
     CONTAINER_EXISTS,
     CONTAINER_PUBLIC,
     CONTAINER_ACCESS,
 )
 IDENTITY_GRANT_IDS = (ROLE_ASSIGNMENTS, LEAST_PRIVILEGE)
-ACCOUNT_SETTING_IDS = (TLS, HTTPS_ONLY, PUBLIC_ACCESS, SHARED_KEY, NETWORK)
-UNDER_ACCOUNT_IDS = (VERSIONING, LIFECYCLE, REPLICATION, CONTAINER_EXISTS, CONTAINER_PUBLIC, CONTAINER_ACCESS)
+ACCOUNT_SETTING_IDS = (TLS, HTTPS_ONLY, PUBLIC_ACCESS, SHARED_KEY, NETWORK, ENCRYPTION_KEY)
+UNDER_ACCOUNT_IDS = (VERSIONING, LIFECYCLE, COLD_TIER, REPLICATION, CONTAINER_EXISTS, CONTAINER_PUBLIC, CONTAINER_ACCESS)
 
 # Few retries and short timeouts: an unreachable endpoint should turn into "unknown" within seconds.
 CLIENT_DEFAULTS: dict[str, Any] = {"retry_total": 1, "retry_backoff_factor": 0.3, "connection_timeout": 5, "read_timeout": 20}
@@ -136,6 +140,8 @@ class Destination:
     retention_days: Optional[int] = None
     retention_known: bool = True
     """False for a stack deployed before the `retention_days` output: lifecycle deletes are then unknown."""
+    cold_after_days: Optional[int] = None
+    key_vault_key_uri: Optional[str] = None
 
     @property
     def subscription_scope(self) -> str:
@@ -216,7 +222,14 @@ def destination(storage: tavus.AzureBlobRecordingStorageConfig, outputs: Mapping
         audience=_text_output(outputs, "tavus_oidc_audience") or azure_policy.DEFAULT_AUDIENCE,
         retention_days=retention_days,
         retention_known=retention_known,
+        cold_after_days=_cold_after(outputs),
+        key_vault_key_uri=_text_output(outputs, "key_vault_key_uri"),
     )
+
+
+def _cold_after(outputs: Mapping[str, Any]) -> Optional[int]:
+    value = outputs.get("cold_after_days")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 # --- fixes: verify's own (the pack's say what to change in the program)
@@ -408,6 +421,22 @@ def judge_versioning(enabled: Optional[bool], dest: Destination, managed: bool =
     )
 
 
+def judge_cold_tier(rule_list: Sequence[Any], dest: Destination, managed: bool = True) -> Check:
+    cold = dest.cold_after_days
+    found = rules.cold_tier_findings(rule_list, dest.container, cold)
+    findings = [replace(f, problem=f"the lifecycle policy of account {dest.account} {f.problem}",
+                        fix=_restore_or("lifecycle policy", f.fix, managed)) for f in found]
+    moved = f"moves current recordings to Cool {cold} days after they are written" if cold else "asks for no move (no coldAfterDays)"
+    return from_findings(COLD_TIER, findings, f"no lifecycle rule of account {dest.account} moves recordings to Archive; the stack {moved}.")
+
+
+def judge_encryption_key(encryption: Any, dest: Destination, managed: bool = True) -> Check:
+    found = rules.encryption_key_findings(encryption, dest.key_vault_key_uri, dest.identity.id)
+    findings = [replace(f, problem=f"account {dest.account} {f.problem}", fix=_restore_or("account encryption", f.fix, managed)) for f in found]
+    uses = f"the stack's key {dest.key_vault_key_uri}" if dest.key_vault_key_uri else "the keys the stack asks for (no keyVaultKeyUri)"
+    return from_findings(ENCRYPTION_KEY, findings, f"account {dest.account} encrypts with {uses}.")
+
+
 def judge_lifecycle(rule_list: Sequence[Any], dest: Destination, managed: bool = True) -> Check:
     found = rules.lifecycle_findings(rule_list, dest.container, dest.retention_days, dest.retention_known)
     cli = f"az storage account management-policy show -g {dest.resource_group} --account-name {dest.account}, then update it"
@@ -572,13 +601,16 @@ def _storage_checks(dest: Destination, arm: Arm, managed: bool) -> tuple[list[Ch
             from_findings(SHARED_KEY, findings, f"account {account_name_} refuses account keys and SAS (allowSharedKeyAccess false): "
                                                 "Entra ID only."),
             judge_network(account.public_network_access, account.default_action, dest, managed),
+            judge_encryption_key(account.encryption, dest, managed),
         ]
     checks += _outcome([VERSIONING], arm.versioning(group, account_name_), lambda on: [judge_versioning(on, dest, managed)],
                        "blob service not found")
     lifecycle = arm.lifecycle_rules(group, account_name_)
     if isinstance(lifecycle, NotFound) and lifecycle.code == "ManagementPolicyNotFound":
         lifecycle = []  # the account has no lifecycle policy: nothing deletes recordings
-    checks += _outcome([LIFECYCLE], lifecycle, lambda found: [judge_lifecycle(found, dest, managed)], "lifecycle policy not found")
+    checks += _outcome([LIFECYCLE, COLD_TIER], lifecycle, lambda found: [judge_lifecycle(found, dest, managed),
+                                                                         judge_cold_tier(found, dest, managed)],
+                       "lifecycle policy not found")
     checks += _outcome([REPLICATION], arm.replication(group, account_name_), lambda found: [judge_replication(found, dest)],
                        "object replication policies not found")
     container = arm.container_public_access(group, account_name_, dest.container)

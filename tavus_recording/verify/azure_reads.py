@@ -170,6 +170,8 @@ class AccountSettings:
     public_network_access: Optional[str]
     # networkAcls.defaultAction: what the firewall does with addresses no rule names.
     default_action: Optional[str]
+    # The account's `encryption` (the SDK's as_dict: key_source, key_vault_properties, encryption_identity), or None.
+    encryption: Any = None
 
 
 def _role_assignments(authorization: AuthorizationManagementClient) -> RoleAssignmentsOperations:
@@ -265,6 +267,7 @@ class Arm:
                 found.allow_shared_key_access,
                 text(found.public_network_access),
                 text(found.network_rule_set.default_action) if found.network_rule_set else None,
+                found.encryption.as_dict() if found.encryption is not None else None,
             )
 
         return self.reads.run(ACCOUNT_READ, call)

@@ -78,6 +78,8 @@ WRITER = "gcs.bucket.writer"
 BUCKET_ACCESS = rules.BUCKET_ACCESS.id
 LIFECYCLE = rules.LIFECYCLE.id
 RETENTION = rules.RETENTION.id
+COLD_TIER = rules.COLD_TIER.id
+ENCRYPTION_KEY = rules.ENCRYPTION_KEY.id
 # Every run reports exactly these, in this order (the path a token takes, who else can take it, then the bucket).
 CHECK_IDS: tuple[str, ...] = (
     POOL_STATE,
@@ -98,9 +100,11 @@ CHECK_IDS: tuple[str, ...] = (
     BUCKET_ACCESS,
     LIFECYCLE,
     RETENTION,
+    COLD_TIER,
+    ENCRYPTION_KEY,
 )
 PROVIDER_IDS = (PROVIDER_STATE, PROVIDER_ISSUER, PROVIDER_MAPPING, PROVIDER_CONDITION)
-BUCKET_IDS = (BUCKET_PROJECT, VERSIONING, UNIFORM_ACCESS, PUBLIC_ACCESS_PREVENTION, LIFECYCLE, RETENTION)
+BUCKET_IDS = (BUCKET_PROJECT, VERSIONING, UNIFORM_ACCESS, PUBLIC_ACCESS_PREVENTION, LIFECYCLE, RETENTION, COLD_TIER, ENCRYPTION_KEY)
 # What the bucket's and the project's IAM policies decide.
 GRANT_IDS = (PERMISSIONS, LEAST_PRIVILEGE, BUCKET_ACCESS)
 
@@ -550,6 +554,30 @@ def judge_retention(bucket: Json, dest: Destination, outputs: Mapping[str, Any],
     return from_findings(RETENTION, _about(f"bucket {dest.bucket}", found), f"bucket {dest.bucket} has {rules.describe_retention(policy)}: {wanted}")
 
 
+
+def judge_cold_tier(bucket: Json, dest: Destination, outputs: Mapping[str, Any], managed: bool = True) -> Check:
+    cold = _days(outputs, "cold_after_days")
+    lifecycle = bucket.get("lifecycle")
+    rule_list = (lifecycle.get("rule") if isinstance(lifecycle, dict) else None) or []
+    fix = _bucket_fix(managed, restore("bucket lifecycle rules"), rules.cold_tier_fix(cold or 0))
+    found = rules.cold_tier_findings(rule_list, cold, fix)
+    moved = f"live recordings move to NEARLINE at {cold} days, as the stack asks" if cold else "the stack asks for no move (no coldAfterDays)"
+    return from_findings(COLD_TIER, _about(f"bucket {dest.bucket}", found), moved)
+
+
+def judge_encryption_key(bucket: Json, dest: Destination, outputs: Mapping[str, Any], managed: bool = True) -> Check:
+    wanted = outputs.get("kms_key_name")
+    wanted = wanted if isinstance(wanted, str) and wanted else None
+    fix = _bucket_fix(managed, restore("bucket default key"),
+                      f"gcloud storage buckets update gs://{dest.bucket} --default-encryption-key={wanted}" if wanted else
+                      "set kmsKeyName in the stack")
+    found = rules.encryption_key_findings(bucket.get("encryption"), wanted, fix=fix)
+    key = rules.default_key(bucket.get("encryption"))
+    return from_findings(ENCRYPTION_KEY, _about(f"bucket {dest.bucket}", found),
+                         f"bucket {dest.bucket} encrypts new recordings with " + (f"key {key}" if key else "Google-managed keys") +
+                         (", as the stack asks" if wanted else " (the stack sets no kmsKeyName)"))
+
+
 # --- all the checks from what was read
 
 
@@ -626,6 +654,8 @@ def judge_all(dest: Destination, reads: Reads, outputs: Optional[Mapping[str, An
             judge_public_access_prevention(reads.bucket, dest, managed),
             judge_lifecycle(reads.bucket, dest, outputs, managed),
             judge_retention(reads.bucket, dest, outputs, managed),
+            judge_cold_tier(reads.bucket, dest, outputs, managed),
+            judge_encryption_key(reads.bucket, dest, outputs, managed),
         ]
     checks += bucket_checks[:4]
     if isinstance(reads.bucket_policy, Unreadable):

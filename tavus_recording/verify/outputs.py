@@ -173,6 +173,14 @@ def read_outputs(stack: str = "dev", outputs_file: Optional[Path] = None, cwd: O
 def recording_storage(outputs: dict[str, Any], source: str) -> tavus.S3RecordingStorageConfig | tavus.GcsRecordingStorageConfig | tavus.AzureBlobRecordingStorageConfig:
     """The stack's `recording_storage`, checked against the API's shape."""
     value = outputs.get("recording_storage")
+    if outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED:
+        # TODO(issue 19): verify a revoked stack the other way round (no role, no grant, pool disabled, no
+        # federated credential, no role assignment) instead of stopping here.
+        raise OutputsError(
+            f"this stack's Tavus access is revoked ({source} has tavus_access: revoked): it exports no recording_storage "
+            "and verify cannot yet check that nothing lets Tavus in; to let Tavus write again, set tavusAccess to granted "
+            "and run `pulumi up` (README: Incident: cut Tavus off)"
+        )
     if value is None:
         raise OutputsError(
             f"{source} has no recording_storage output: deploy the stack with `pulumi up` first, "

@@ -204,3 +204,63 @@ def test_azure_component_can_be_hosted_as_a_provider():
     assert not definition.inputs["tavusOidcIssuer"].optional
     assert definition.inputs["container"].optional
     assert "recordingStorage" in definition.outputs
+
+
+# --- customer-managed key (keyVaultKeyUri)
+
+KEY_URI = "https://acme-keys.vault.azure.net/keys/recordings"
+VERSION = "0123456789abcdef0123456789abcdef"
+
+
+def _encryption_identity(run: ProgramRun):
+    return next(i for i in run.find("azure-native:managedidentity:UserAssignedIdentity") if i.name == "rec-encryption")
+
+
+def test_a_key_encrypts_the_account_through_its_own_identity():
+    run, _ = build(key_vault_key_uri=KEY_URI)
+    identity = _encryption_identity(run)
+    account = run.one("azure-native:storage:StorageAccount")
+    assert account.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity.id]}
+    assert account.inputs["encryption"] == {
+        "keySource": "Microsoft.Keyvault",
+        # No version: Azure Storage follows the key's newest one.
+        "keyVaultProperties": {"keyName": "recordings", "keyVaultUri": "https://acme-keys.vault.azure.net/"},
+        "encryptionIdentity": {"encryptionUserAssignedIdentity": identity.id},
+        "services": {"blob": {"enabled": True, "keyType": "Account"}},
+    }
+    assert "azure-native:managedidentity:UserAssignedIdentity::rec-encryption" in account.depends_on
+    # Not Tavus's identity: no federated credential trusts it, and it is kept with the account.
+    assert identity.retain_on_delete and identity.parent == f"{COMPONENT}::rec"
+    writer = next(i for i in run.find("azure-native:managedidentity:UserAssignedIdentity") if i.name == "rec-writer")
+    assert writer.id != identity.id
+    assert [c.inputs["resourceName"] for c in run.find("azure-native:managedidentity:FederatedIdentityCredential")] == [
+        writer.outputs["name"]
+    ]
+
+
+def test_a_pinned_version_is_passed_on():
+    run, _ = build(key_vault_key_uri=f"{KEY_URI}/{VERSION}")
+    properties = run.one("azure-native:storage:StorageAccount").inputs["encryption"]["keyVaultProperties"]
+    assert properties["keyVersion"] == VERSION
+
+
+def test_without_a_key_the_account_keeps_microsoft_managed_keys(default_run):
+    run, _ = default_run
+    account = run.one("azure-native:storage:StorageAccount").inputs
+    assert "encryption" not in account and "identity" not in account
+    assert [i.name for i in run.find("azure-native:managedidentity:UserAssignedIdentity")] == ["rec-writer"]
+
+
+def test_the_plan_names_the_key_the_identity_and_the_grant_to_make():
+    from components.azure_policy import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
+    from stack_configs import azure_config
+    from tavus_recording.mock_engine import run_program
+    from tavus_recording.plan.summary import summary
+
+    facts = summary(run_program(azure_config(keyVaultKeyUri=KEY_URI)))
+    key = facts["storage"]["key"]
+    assert key["name"] == "recordings" and key["vault_uri"] == "https://acme-keys.vault.azure.net/"
+    assert key["principal_id"] == "<identity-principal-id>" and key["role_to_grant"] == KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
+    line = next(line for line in facts["lines"] if line.startswith("Key: "))
+    assert "soft delete and purge protection" in line and KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER in line
+    assert "--scope \"$(az keyvault show --name acme-keys --query id -o tsv)/keys/recordings\"" in line

@@ -167,3 +167,58 @@ def test_gcs_component_can_be_hosted_as_a_provider():
     assert not definition.inputs["tavusOidcSubject"].optional
     assert definition.inputs["bucketName"].optional
     assert "recordingStorage" in definition.outputs
+
+
+# --- customer-managed key (kmsKeyName)
+
+KEY = "projects/acme-keys/locations/us/keyRings/recordings/cryptoKeys/bucket-default"
+KEY_GRANT = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
+STORAGE_AGENT = "serviceAccount:service-<project-number>@gs-project-accounts.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="module")
+def key_run() -> tuple[ProgramRun, GcsRecordingStorage]:
+    return build(kms_key_name=KEY)
+
+
+def test_a_key_is_the_buckets_default_key(key_run):
+    run, _ = key_run
+    assert run.one("gcp:storage/bucket:Bucket").inputs["encryption"] == {"defaultKmsKeyName": KEY}
+
+
+def test_the_storage_service_agent_may_use_the_key_and_nobody_else(key_run):
+    run, _ = key_run
+    grant = run.one(KEY_GRANT)
+    assert grant.inputs == {"cryptoKeyId": KEY, "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter", "member": STORAGE_AGENT}
+    assert grant.parent == f"{COMPONENT}::rec" and grant.name == "rec-storage-agent-key-user"
+    # Looked up with the provider's own data source, not spelt out by the kit.
+    assert "gcp:storage/getProjectServiceAccount:getProjectServiceAccount" in [read.token for read in run.reads]
+    # The writer is granted nothing on the key: Cloud Storage encrypts for it.
+    assert [r.inputs["member"] for r in run.find(KEY_GRANT)] == [STORAGE_AGENT]
+
+
+def test_the_bucket_waits_for_the_grant_and_both_are_kept(key_run):
+    run, _ = key_run
+    bucket = run.one("gcp:storage/bucket:Bucket")
+    assert f"{KEY_GRANT}::rec-storage-agent-key-user" in bucket.depends_on
+    assert bucket.retain_on_delete and run.one(KEY_GRANT).retain_on_delete
+
+
+def test_without_a_key_there_is_no_key_and_no_grant(default_run):
+    run, _ = default_run
+    assert run.one("gcp:storage/bucket:Bucket").inputs.get("encryption") is None
+    assert not run.find(KEY_GRANT)
+    assert "gcp:storage/getProjectServiceAccount:getProjectServiceAccount" not in [read.token for read in run.reads]
+
+
+def test_the_plan_names_the_key_and_who_may_use_it():
+    from stack_configs import gcs_config
+    from tavus_recording.mock_engine import run_program
+    from tavus_recording.plan.summary import summary
+
+    facts = summary(run_program(gcs_config(kmsKeyName=KEY)))
+    assert facts["storage"]["key"]["name"] == KEY
+    assert facts["storage"]["key"]["users"] == [{"member": STORAGE_AGENT, "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter"}]
+    line = next(line for line in facts["lines"] if line.startswith("Key: "))
+    assert KEY in line and "service-<project-number>@gs-project-accounts" in line
+    assert not facts["others_granted"]  # the grant is accounted for, not listed as a stray one

@@ -132,3 +132,57 @@ def test_fuzz_rejected_azure_configs_fail_before_any_resource(overrides):
     config = azure_config(**overrides)
     assert_judged_plainly(config)
     assert_refused_before_any_resource_or_built(config, AzureBlobRecordingStorageConfig)
+
+
+# --- keyVaultKeyUri: a public-cloud Key Vault key, optionally one version, only for an account the kit creates
+
+KEY_URI = "tavus-recording:keyVaultKeyUri"
+VERSION = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["https://acme-keys.vault.azure.net/keys/recordings", f"https://acme-keys.vault.azure.net/keys/recordings/{VERSION}",
+     "https://Acme-Keys.vault.azure.net/keys/Rec-2", "https://abc.vault.azure.net/keys/k"],
+)
+def test_a_key_vault_key_uri_is_accepted(uri):
+    assert parse_settings(azure_config(keyVaultKeyUri=uri)).key_vault_key_uri == uri
+
+
+@pytest.mark.parametrize(
+    ("uri", "says"),
+    [
+        ("https://acme-keys.vault.azure.cn/keys/recordings", "is a vault in another Azure cloud"),
+        ("https://acme-keys.vault.usgovcloudapi.net/keys/recordings", "is a vault in another Azure cloud"),
+        ("https://acme-hsm.managedhsm.azure.net/keys/recordings", "is a Managed HSM key"),
+        ("http://acme-keys.vault.azure.net/keys/recordings", "is not a Key Vault key URI"),
+        ("https://acme-keys.vault.azure.net/secrets/recordings", "is not a Key Vault key URI"),
+        ("https://acme-keys.vault.azure.net/keys/recordings/", "is not a Key Vault key URI"),
+        ("https://acme-keys.vault.azure.net/keys/recordings?api-version=7.4", "is not a Key Vault key URI"),
+        ("acme-keys/recordings", "is not a Key Vault key URI"),
+        ("https://ab.vault.azure.net/keys/recordings", "names vault 'ab'"),
+        ("https://1acme.vault.azure.net/keys/recordings", "names vault '1acme'"),
+        ("https://acme--keys.vault.azure.net/keys/recordings", "names vault 'acme--keys'"),
+        ("https://acme-keys-.vault.azure.net/keys/recordings", "names vault 'acme-keys-'"),
+        (f"https://{'a' * 25}.vault.azure.net/keys/recordings", "a vault name is 3-24"),
+        ("https://acme-keys.vault.azure.net/keys/rec_ordings", "names key 'rec_ordings'"),
+        (f"https://acme-keys.vault.azure.net/keys/{'k' * 128}", "a key name is 1-127"),
+        ("https://acme-keys.vault.azure.net/keys/recordings/1", "names version '1'"),
+    ],
+)
+def test_a_malformed_key_vault_key_uri_is_refused_with_the_form(uri, says):
+    line = problem_line(error_for(azure_config(keyVaultKeyUri=uri)), KEY_URI)
+    assert says in line and "expected https://<vault>.vault.azure.net/keys/<key>[/<version>]" in line
+
+
+def test_a_key_beside_an_existing_account_is_refused():
+    config = azure_config(existingStorageAccount="acmemedia", existingContainer="recordings", resourceGroupName="rg-media",
+                          keyVaultKeyUri="https://acme-keys.vault.azure.net/keys/recordings")
+    assert "cannot be used with tavus-recording:existingStorageAccount" in problem_line(error_for(config), KEY_URI)
+
+
+def test_a_key_vault_key_on_gcs_is_misplaced():
+    from stack_configs import gcs_config
+
+    line = problem_line(error_for(gcs_config(keyVaultKeyUri="https://acme-keys.vault.azure.net/keys/recordings")), KEY_URI)
+    assert "applies only to provider azure_blob" in line

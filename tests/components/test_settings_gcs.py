@@ -170,3 +170,63 @@ def test_fuzz_rejected_gcs_configs_fail_before_any_resource(overrides):
     config = gcs_config(**overrides)
     assert_judged_plainly(config)
     assert_refused_before_any_resource_or_built(config, GcsRecordingStorageConfig)
+
+
+# --- kmsKeyName: a key (never a version), in the bucket's location, only for a bucket the kit creates
+
+KMS_KEY = "tavus-recording:kmsKeyName"
+
+
+@pytest.mark.parametrize(
+    ("location", "key_location"),
+    [("", "us"), ("US", "us"), ("eu", "europe"), ("ASIA", "asia"), ("us-east1", "us-east1"), ("NAM4", "nam4"),
+     ("EUR4", "europe")],
+)
+def test_a_key_in_the_buckets_location_is_accepted(location, key_location):
+    name = f"projects/acme-keys/locations/{key_location}/keyRings/recordings/cryptoKeys/bucket-default"
+    assert parse_settings(gcs_config(location=location, kmsKeyName=name)).kms_key_name == name
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("projects/p/locations/us/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1", "names a key version"),
+        ("projects/p/locations/us/keyRings/r", "is not a Cloud KMS key name"),
+        ("//cloudkms.googleapis.com/projects/p/locations/us/keyRings/r/cryptoKeys/k", "is not a Cloud KMS key name"),
+        ("projects/p/locations/us/keyRings/r/cryptoKeys/k/", "is not a Cloud KMS key name"),
+        ("projects/p/locations/us/keyRings/has space/cryptoKeys/k", "is not a Cloud KMS key name"),
+        ("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "is not a Cloud KMS key name"),
+    ],
+)
+def test_a_malformed_key_name_is_refused_with_the_form(name, says):
+    line = problem_line(error_for(gcs_config(kmsKeyName=name)), KMS_KEY)
+    assert says in line and "expected projects/<project>/locations/<location>/keyRings/<key ring>/cryptoKeys/<key>" in line
+
+
+@pytest.mark.parametrize(
+    ("location", "key_location", "expected"),
+    [("US", "us-central1", "'us'"), ("EU", "eu", "'europe'"), ("us-east1", "us", "'us-east1'"), ("", "global", "'us'")],
+)
+def test_a_key_outside_the_buckets_location_is_refused_naming_both_keys(location, key_location, expected):
+    name = f"projects/acme-keys/locations/{key_location}/keyRings/r/cryptoKeys/k"
+    line = problem_line(error_for(gcs_config(location=location, kmsKeyName=name)), KMS_KEY)
+    assert f"is a key in {key_location!r}" in line and "tavus-recording:location" in line
+    assert f"expected a key ring in {expected}" in line
+
+
+def test_a_bad_location_is_reported_once_not_as_a_key_mismatch():
+    name = "projects/acme-keys/locations/us/keyRings/r/cryptoKeys/k"
+    message = error_for(gcs_config(location="us-centrl1", kmsKeyName=name))
+    assert "tavus-recording:location" in message and KMS_KEY not in message
+
+
+def test_a_key_beside_an_existing_bucket_is_refused():
+    config = {**gcs_config(existingBucket="acme-by-hand", kmsKeyName="projects/p/locations/us/keyRings/r/cryptoKeys/k"),
+              "tavus-recording:location": "", "tavus-recording:retentionDays": "0"}
+    assert "cannot be used with tavus-recording:existingBucket" in problem_line(error_for(config), KMS_KEY)
+
+
+@pytest.mark.parametrize("key", ["kmsKeyName", "keyVaultKeyUri"])
+def test_a_gcs_or_azure_key_on_s3_is_misplaced(key):
+    line = problem_line(error_for(s3_config(**{key: "projects/p/locations/us/keyRings/r/cryptoKeys/k"})), f"tavus-recording:{key}")
+    assert "applies only to provider" in line

@@ -30,6 +30,7 @@ GOOD = {
         "workloadIdentityProviderId": "tavus", "serviceAccountId": "tavus-writer",
         "tavusOidcIssuer": "https://tavus-issuer.example", "tavusOidcSubject": "tavus-recording-writer",
         "tavusOidcAudience": "api://tavus-audience",
+        "kmsKeyName": "projects/acme-keys/locations/us/keyRings/recordings/cryptoKeys/bucket-default",
     },
     "azure_blob": {
         "provider": "azure_blob", "azure-native:location": "eastus", "storageAccount": "acmerecordings",
@@ -37,6 +38,7 @@ GOOD = {
         "resourceGroupName": "rg-recordings", "skuName": "Standard_LRS",
         "tavusOidcIssuer": "https://tavus-issuer.example", "tavusOidcSubject": "tavus-recording-writer",
         "tavusOidcAudience": "api://AzureADTokenExchange",
+        "keyVaultKeyUri": "https://acme-keys.vault.azure.net/keys/recordings",
     },
 }
 TEXT_KEYS = [(provider, key) for provider, keys in GOOD.items() for key in keys]

@@ -86,12 +86,15 @@ def _api_shape(value: Any) -> Any:
     """pulumi-aws's snake_case arguments in S3's PascalCase (`id` is `ID`)."""
     if isinstance(value, dict):
         return {("ID" if key == "id" else "".join(part.title() for part in key.split("_"))): _api_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_api_shape(item) for item in value]
     return value
 
 
-def lifecycle_configuration(noncurrent_days: int = 30, retention_days: Optional[int] = None) -> dict[str, Any]:
+def lifecycle_configuration(noncurrent_days: int = 30, retention_days: Optional[int] = None,
+                            cold_after_days: Optional[int] = None) -> dict[str, Any]:
     """`aws_policy.lifecycle_rules` (the pulumi-aws shape) in the shape boto3's PutBucketLifecycleConfiguration takes."""
-    return {"Rules": [_api_shape(rule) for rule in aws_policy.lifecycle_rules(noncurrent_days, retention_days)]}
+    return {"Rules": [_api_shape(rule) for rule in aws_policy.lifecycle_rules(noncurrent_days, retention_days, cold_after_days)]}
 
 
 def create_bucket(s3: Any, bucket: str, region: str) -> None:
@@ -111,6 +114,7 @@ def deploy_destination(
     external_id: str = tavus.DEFAULT_EXTERNAL_ID,
     kms_key_arn: Optional[str] = None,
     retention_days: Optional[int] = None,
+    cold_after_days: Optional[int] = None,
 ) -> dict[str, Any]:
     """The healthy destination, as `S3RecordingStorage` deploys it; returns the stack outputs."""
     s3 = session.client("s3", region_name=region)
@@ -133,7 +137,7 @@ def deploy_destination(
     )
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption_configuration(kms_key_arn))
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(aws_policy.tls_only_bucket_policy(bucket_arn)))
-    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle_configuration(30, retention_days))
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle_configuration(30, retention_days, cold_after_days))
 
     role = iam.create_role(
         RoleName=role_name,
@@ -146,7 +150,7 @@ def deploy_destination(
         PolicyName=INLINE_POLICY_NAME,
         PolicyDocument=json.dumps(aws_policy.writer_policy(bucket_arn, kms_key_arn)),
     )
-    return stack_outputs(bucket, region, role["Arn"], external_id, retention_days)
+    return {**stack_outputs(bucket, region, role["Arn"], external_id, retention_days), "cold_after_days": cold_after_days}
 
 
 def stack_outputs(

@@ -892,8 +892,10 @@ add(LIFE, "attack", "[pack] component keeps 365, pack config says 30, policy del
 add(LIFE, "attack", "[pack] first preview: deleting rule whose name is unknown",
     P_stack([lifecycle_res("purge", [{**lc_rule({"daysAfterModificationGreaterThan": 1}), "name": UNKNOWN}], UNKNOWN, {"accountName": ["acct"]})],
             LIFE, base="preview"))
+# Archive is azure.account.cold_tier's to report (tests/policy/test_pack_cold_keys.py): here only the lifecycle is judged.
 add(LIFE, "safe", "[pack] tierToArchive rule on the account", P_stack([lifecycle_res(
-    "cold", [lc_rule(actions={"baseBlob": {"tierToArchive": {"daysAfterModificationGreaterThan": 90}}})])], LIFE))
+    "cold", [lc_rule(actions={"baseBlob": {"tierToArchive": {"daysAfterModificationGreaterThan": 90}}})])], LIFE,
+    config={"azure.account.cold_tier": "disabled"}))
 add(LIFE, "safe", "[pack] first preview: deleting days unknown",
     P_stack([lifecycle_res("later", [lc_rule({"daysAfterModificationGreaterThan": UNKNOWN})], UNKNOWN, {"accountName": ["acct"]})], LIFE, base="preview"))
 add(LIFE, "safe", "[pack] policy on another account deletes after 1", P_stack([lifecycle_res("logs", [lc_rule({"daysAfterModificationGreaterThan": 1})],
@@ -913,8 +915,14 @@ add(LIFE, "attack", "[verify] lifecycle policy answers 500",
     V(vanswer(lambda k: f"{k.account_id}/managementPolicies/default", 500, {"error": {"code": "InternalError", "message": "x"}}), LIFE))
 add(LIFE, "attack", "[verify] lifecycle policy answers 404 with another code",
     V(vanswer(lambda k: f"{k.account_id}/managementPolicies/default", 404, {"error": {"code": "ResourceNotFound", "message": "x"}}), LIFE))
-add(LIFE, "safe", "[verify] tierToArchive after 1 day",
-    V(v_lifecycle([lc_rule(actions={"baseBlob": {"tierToArchive": {"daysAfterModificationGreaterThan": 1}}})]), LIFE))
+def _archive_fails_only_the_cold_tier(request: Any) -> Outcome:
+    run = request.getfixturevalue("check")(v_lifecycle([lc_rule(actions={"baseBlob": {"tierToArchive": {"daysAfterModificationGreaterThan": 1}}})]))
+    others = {i for i, c in run.checks.items() if c.ok is not True}
+    return Outcome("verify", run.checks[LIFE].ok is False, run.checks[LIFE].ok is None, others != {"azure.account.cold_tier"}, str(others))
+
+
+# Archive is azure.account.cold_tier's to report (and only it fails), not the lifecycle's.
+add(LIFE, "safe", "[verify] tierToArchive after 1 day", _archive_fails_only_the_cold_tier)
 
 # === where copies go ==============================================================================================
 

@@ -24,11 +24,11 @@ def test_s3_component_can_be_hosted_as_a_provider():
     result = Analyzer("tavus-recording").analyze([components.S3RecordingStorage])
     definition = result["component_definitions"]["S3RecordingStorage"]
     assert set(definition.inputs) == {
-        "bucketName", "existingBucket", "existingBucketRegion", "externalId", "kmsKeyArn", "retentionDays", "noncurrentVersionDays",
-        "tags"
+        "bucketName", "existingBucket", "existingBucketRegion", "externalId", "kmsKeyArn", "retentionDays", "noncurrentVersionDays", "coldAfterDays",
+        "tags", "tavusAccess"
     }
     assert all(prop.optional for prop in definition.inputs.values())
-    assert {"recordingStorage", "bucketArn", "roleArn"} <= set(definition.outputs)
+    assert {"recordingStorage", "bucketArn", "roleArn", "tavusAccess"} <= set(definition.outputs)
 
 
 def test_requirements_txt_is_the_aws_install_from_pyproject():

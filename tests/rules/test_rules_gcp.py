@@ -35,7 +35,7 @@ def test_the_rules_are_gcs_rules_each_once_with_a_level_and_a_time_to_act():
     assert len({r.id for r in rules.RULES}) == len(rules.RULES)
     assert all(r.id.startswith("gcs.") and r.level in (MANDATORY, ADVISORY) and r.acts and r.why for r in rules.RULES)
     assert {r.id for r in rules.RULES if r.level == ADVISORY} == {
-        "gcs.service_account.least_privilege", "gcs.bucket.uniform_access", "gcs.bucket.force_destroy"}
+        "gcs.service_account.least_privilege", "gcs.bucket.uniform_access", "gcs.bucket.force_destroy", "gcs.bucket.cold_tier"}
 
 
 # --- the provider's attribute condition -----------------------------------------------------------

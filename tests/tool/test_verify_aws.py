@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 
 import boto3
 import pytest
-from fakes.aws_destination import BUCKET, INLINE_POLICY_NAME, REGION, ROLE_NAME, MotoEndpoint, deploy_destination, running_moto
+from fakes.aws_destination import BUCKET, INLINE_POLICY_NAME, REGION, ROLE_NAME, MotoEndpoint, deploy_destination, lifecycle_configuration, running_moto
 from fakes.loopback import closed_port
 from moto.core import DEFAULT_ACCOUNT_ID, enable_iam_authentication
 from typer.testing import CliRunner
@@ -460,6 +460,27 @@ def test_a_kept_retention_passes_and_a_shorter_rule_fails(aws):
     assert unknown_ids(run(before, aws)) == {"aws.bucket.lifecycle"}
 
 
+def test_the_stacks_cold_tier_passes_and_drift_fails(aws):
+    outputs = deploy_destination(aws, retention_days=365, cold_after_days=90)
+    checks = run(outputs, aws)
+    assert failing(checks) == set() and "move to GLACIER_IR after 90 days" in checks["aws.bucket.cold_tier"].detail
+    # The move changed to 120 days, outside Pulumi: the stack's move is gone.
+    s3(aws).put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=lifecycle_configuration(30, 365, 120))
+    check = run(outputs, aws)["aws.bucket.cold_tier"]
+    assert check.ok is False and "no lifecycle rule moving current recordings to GLACIER_IR after 90 days" in check.detail
+    assert "pulumi up --refresh" in check.fix
+
+
+@pytest.mark.parametrize("storage_class", ["GLACIER", "DEEP_ARCHIVE"])
+def test_a_move_to_an_archive_class_fails_the_cold_tier(aws, outputs, storage_class):
+    rules = lifecycle_configuration(30)["Rules"] + [
+        {"ID": "archive", "Status": "Enabled", "Filter": {}, "Transitions": [{"Days": 30, "StorageClass": storage_class}]}]
+    s3(aws).put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": rules})
+    checks = run(outputs, aws)
+    assert failing(checks) == {"aws.bucket.cold_tier"}
+    assert f"moves current recordings to {storage_class} (rule archive)" in checks["aws.bucket.cold_tier"].detail
+
+
 def test_a_conditional_deny_leaves_can_write_unknown_never_passing(aws, outputs):
     put_bucket_policy(aws, {**DENY_PUT, "Principal": "*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b"}}})
     checks = run(outputs, aws)
@@ -487,7 +508,7 @@ def test_a_missing_bucket_fails_exists_and_skips_the_bucket_settings(aws, output
     assert f"bucket {BUCKET} does not exist" in checks["aws.bucket.exists"].detail
     skipped_bucket = {"aws.bucket.region", "aws.bucket.versioning", "aws.bucket.public_access_block", "aws.bucket.ownership",
                       "aws.bucket.encryption", "aws.kms.key", "aws.bucket.tls_only", "aws.bucket.access", "aws.bucket.replication",
-                      "aws.bucket.lifecycle"}
+                      "aws.bucket.lifecycle", "aws.bucket.cold_tier"}
     # The role's S3 grants are still judged; whether it needs a KMS grant depends on the bucket.
     assert unknown_ids(checks) == skipped_bucket | {"aws.role.permissions", "aws.role.can_write"}
     assert "KMS grants not judged: bucket" in checks["aws.role.permissions"].detail
@@ -826,7 +847,7 @@ def test_bucket_location_constraint_to_region(constraint, region):
 def test_the_fake_prints_the_outputs_the_program_exports_and_talks_to_loopback_only(outputs):
     assert set(outputs) == {
         "bucket_name", "bucket_arn", "role_arn", "legacy_properties", "recording_storage", "conversation_properties",
-        "recording_storage_json", "storage_managed", "retention_days",
+        "recording_storage_json", "storage_managed", "retention_days", "cold_after_days",
     }
     assert outputs["bucket_arn"] == BUCKET_ARN and outputs["role_arn"] == ROLE_ARN
     assert outputs["conversation_properties"]["recording_storage"] == outputs["recording_storage"]

@@ -246,8 +246,10 @@ def test_the_kits_deployment_passes_every_check(check):
         "azure.account.public_access",
         "azure.account.shared_key",
         "azure.account.network",
+        "azure.account.encryption_key",
         "azure.account.versioning",
         "azure.account.lifecycle",
+        "azure.account.cold_tier",
         "azure.account.replication",
         "azure.container.exists",
         "azure.container.public_access",
@@ -664,6 +666,8 @@ def test_a_missing_account_fails_exists_and_skips_its_settings_and_container(che
         "azure.account.public_access",
         "azure.account.shared_key",
         "azure.account.network",
+        "azure.account.encryption_key",
+        "azure.account.cold_tier",
         "azure.account.versioning",
         "azure.account.lifecycle",
         "azure.account.replication",
@@ -773,9 +777,10 @@ def read_paths(kit: Kit) -> dict[str, tuple[str, set[str]]]:
         listing(kit.identity_id): (reads.ROLE_ASSIGNMENTS_READ, {"azure.identity.operators"}),
         listing(kit.container_id): (reads.ROLE_ASSIGNMENTS_READ, {"azure.container.access"}),
         kit.account_id: (reads.ACCOUNT_READ, {"azure.account.exists", "azure.account.tls", "azure.account.https_only",
-                                              "azure.account.public_access", "azure.account.shared_key", "azure.account.network"}),
+                                              "azure.account.public_access", "azure.account.shared_key", "azure.account.network",
+                                              "azure.account.encryption_key"}),
         f"{kit.account_id}/blobServices/default": (reads.BLOB_SERVICE_READ, {"azure.account.versioning"}),
-        f"{kit.account_id}/managementPolicies/default": (reads.MANAGEMENT_POLICY_READ, {"azure.account.lifecycle"}),
+        f"{kit.account_id}/managementPolicies/default": (reads.MANAGEMENT_POLICY_READ, {"azure.account.lifecycle", "azure.account.cold_tier"}),
         f"{kit.account_id}/objectReplicationPolicies": (reads.OBJECT_REPLICATION_READ, {"azure.account.replication"}),
         kit.container_id: (reads.CONTAINER_READ, {"azure.container.exists", "azure.container.public_access"}),
     }
@@ -1046,3 +1051,52 @@ def test_the_fake_serves_the_api_versions_the_installed_sdks_send():
         assert arm.API_VERSIONS["microsoft.authorization"] == authorization._get_api_version("role_assignments")
     with StorageManagementClient(arm.StaticCredential(), SUBSCRIPTION) as client:
         assert arm.API_VERSIONS["microsoft.storage"] == client._config.api_version
+
+
+# --- the cold tier and the account's key (issue 19)
+
+KEY_URI = "https://acme-keys.vault.azure.net/keys/recordings"
+
+
+def cool_after(days: int) -> dict[str, Any]:
+    return {"name": "move-recordings-to-cool", "enabled": True, "type": "Lifecycle",
+            "definition": {"filters": {"blobTypes": ["blockBlob"], "prefixMatch": ["recordings/"]},
+                           "actions": {"baseBlob": {"tierToCool": {"daysAfterModificationGreaterThan": days}}}}}
+
+
+def test_the_stacks_cool_move_passes_and_its_drift_or_an_archive_move_fails(check, kit):
+    outputs = {**kit.outputs, "cold_after_days": 60}
+    assert check(outputs=outputs).failing() == {"azure.account.cold_tier"}
+    run = check(lifecycle([cool_after(60)]), outputs=outputs)
+    assert run.failing() == set() and "moves current recordings to Cool 60 days" in run.checks["azure.account.cold_tier"].detail
+    run = check(lifecycle([cool_after(90)]), outputs=outputs)
+    assert run.failing() == {"azure.account.cold_tier"} and "to Cool 60 days after" in run.checks["azure.account.cold_tier"].detail
+    archive = {**cool_after(1), "name": "deep", "definition": {"actions": {"version": {"tierToArchive": {"daysAfterCreationGreaterThan": 1}}}}}
+    run = check(lifecycle([archive]))
+    assert run.failing() == {"azure.account.cold_tier"}
+    assert "moves previous versions to the Archive tier (rule deep)" in run.checks["azure.account.cold_tier"].detail
+    assert "pulumi up --refresh" in run.checks["azure.account.cold_tier"].fix
+
+
+def _encrypt(identity: Callable[[Kit], str], version: str = "") -> Callable[[arm.ArmState, Kit], None]:
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        properties = {"keyname": "recordings", "keyvaulturi": "https://acme-keys.vault.azure.net/"}
+        if version:
+            properties["keyversion"] = version
+        state.get(kit.account_id)["properties"]["encryption"] = {
+            "services": {"blob": {"enabled": True, "keyType": "Account"}}, "keySource": "Microsoft.Keyvault",
+            "keyvaultproperties": properties, "identity": {"userAssignedIdentity": identity(kit)}}
+    return drift
+
+
+def test_the_account_key_is_the_stacks_and_not_reached_as_the_writer(check, kit):
+    outputs = {**kit.outputs, "key_vault_key_uri": KEY_URI}
+    run = check(outputs=outputs)
+    assert run.failing() == {"azure.account.encryption_key"}
+    assert "Microsoft-managed keys" in run.checks["azure.account.encryption_key"].detail
+    separate = kit.identity_id.rsplit("/", 1)[0] + "/tavus-recordings-encryption"
+    assert check(_encrypt(lambda k: separate), outputs=outputs).failing() == set()
+    run = check(_encrypt(lambda k: separate, "0123456789abcdef0123456789abcdef"), outputs=outputs)
+    assert run.failing() == {"azure.account.encryption_key"} and "asks for the newest version" in run.checks["azure.account.encryption_key"].detail
+    run = check(_encrypt(lambda k: k.identity_id), outputs=outputs)
+    assert run.failing() == {"azure.account.encryption_key"} and "as Tavus's writer identity" in run.checks["azure.account.encryption_key"].detail

@@ -761,6 +761,33 @@ def test_a_retention_policy_removed_or_shortened_fails(kit: Kit, fake: api.FakeG
     assert fix == f"gcloud storage buckets update gs://{kit.bucket} --retention-period=2592000s {UNMANAGED}"
 
 
+def test_the_stacks_cold_move_passes_and_its_drift_fails(kit: Kit, fake: api.FakeGcp):
+    outputs = {**kit.outputs, "cold_after_days": 60}
+    # The kit's bucket has no move yet: the stack asks for one.
+    assert_only(verify(kit, fake, outputs), False, (verify_gcp.COLD_TIER,), "no lifecycle rule moving live recordings to NEARLINE at age 60")
+    move = {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"},
+            "condition": {"age": 60, "matchesStorageClass": ["STANDARD"], "isLive": True}}
+    fake.state.buckets[kit.bucket].setdefault("lifecycle", {"rule": []})["rule"].append(move)
+    assert_only(verify(kit, fake, outputs), True, ())
+    # Moved for archived versions too (no isLive), or at another age: not the stack's move.
+    move["condition"] = {"age": 60, "matchesStorageClass": ["STANDARD"]}
+    assert_only(verify(kit, fake, outputs), False, (verify_gcp.COLD_TIER,), "at age 60")
+    assert verify_gcp.PULUMI_UP in by_id(verify(kit, fake, outputs))[verify_gcp.COLD_TIER].fix
+
+
+def test_the_buckets_default_key_is_the_stacks(kit: Kit, fake: api.FakeGcp):
+    key = f"projects/{kit.project}/locations/us/keyRings/rec/cryptoKeys/recordings"
+    outputs = {**kit.outputs, "kms_key_name": key}
+    assert_only(verify(kit, fake, outputs), False, (verify_gcp.ENCRYPTION_KEY,), "Google-managed keys", f"not the stack's {key}")
+    fake.state.buckets[kit.bucket]["encryption"] = {"defaultKmsKeyName": key}
+    checks = by_id(verify(kit, fake, outputs))
+    assert all(c.ok for c in checks.values()) and key in checks[verify_gcp.ENCRYPTION_KEY].detail
+    fake.state.buckets[kit.bucket]["encryption"] = {"defaultKmsKeyName": key.replace("recordings", "other")}
+    assert_only(verify(kit, fake, outputs), False, (verify_gcp.ENCRYPTION_KEY,), "cryptoKeys/other")
+    fix = by_id(verify(kit, fake, {**unmanaged(kit), "kms_key_name": key}))[verify_gcp.ENCRYPTION_KEY].fix
+    assert fix == f"gcloud storage buckets update gs://{kit.bucket} --default-encryption-key={key} {UNMANAGED}"
+
+
 def test_without_retention_days_any_deletion_of_live_recordings_fails(kit: Kit, fake: api.FakeGcp):
     # The kit's own rule deletes after 365 days: a stack that keeps recordings (null) must not have it.
     assert_only(verify(kit, fake, {**kit.outputs, "retention_days": None}), False, (LIFECYCLE,), "for good")
@@ -965,7 +992,7 @@ def unmanaged(kit: Kit) -> dict[str, Any]:
 
 def test_every_drift_of_the_bucket_itself_has_its_direct_fix():
     # (The retention policy's is tested on its own: the kit's stack asks for none.)
-    assert {DRIFTS[name][1][0] for name in DIRECT_FIXES} == set(BUCKET_IDS) - {RETENTION}
+    assert {DRIFTS[name][1][0] for name in DIRECT_FIXES} == set(BUCKET_IDS) - {RETENTION, verify_gcp.COLD_TIER, verify_gcp.ENCRYPTION_KEY}
 
 
 @pytest.mark.parametrize("drift", list(DIRECT_FIXES))

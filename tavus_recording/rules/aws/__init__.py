@@ -14,12 +14,14 @@ trust        who can assume the role (and its session length)
 grants       what the role can do
 exposure     who else reaches the recordings, and whether they last
 can_write    whether anything stops Tavus writing (verify)
+tiers        that recordings stay instantly readable (coldAfterDays)
 """
 
 from tavus_recording.rules.aws.can_write import key_policy_blockers, write_blockers
 from tavus_recording.rules.aws.catalog import (
     BUCKET_ACCESS,
     CAN_WRITE,
+    COLD_TIER,
     FORCE_DESTROY,
     KEY,
     LEAST_PRIVILEGE,
@@ -49,10 +51,11 @@ from tavus_recording.rules.aws.statements import (
     principal_entries,
     statements,
 )
+from tavus_recording.rules.aws.tiers import ARCHIVE_CLASSES, cold_tier_findings, cold_tier_fix
 from tavus_recording.rules.aws.trust import is_tavus_trust, session_findings, trust_findings
 
 __all__ = [
-    "BUCKET_ACCESS", "CAN_WRITE", "FORCE_DESTROY", "KEY", "LEAST_PRIVILEGE", "LIFECYCLE", "MAX_SESSION", "PERMISSIONS",
+    "ARCHIVE_CLASSES", "BUCKET_ACCESS", "CAN_WRITE", "COLD_TIER", "cold_tier_findings", "cold_tier_fix", "FORCE_DESTROY", "KEY", "LEAST_PRIVILEGE", "LIFECYCLE", "MAX_SESSION", "PERMISSIONS",
     "PUBLIC_ACCESS_BLOCK", "REPLICATION", "RULES", "TRUST", "VERSIONING",
     "PolicyDoc", "acl_findings", "arn_account", "bucket_policy_findings", "buckets_named", "could_be_tavus", "is_deny",
     "is_tavus_trust", "key_findings", "key_policy_blockers", "keys_named", "lifecycle_findings", "lower_keys", "names_tavus",

@@ -104,5 +104,14 @@ FORCE_DESTROY = Rule(
     ADVISORY,
     (PREVIEW, BEFORE_CREATE),
 )
+COLD_TIER = Rule(
+    "aws.bucket.cold_tier",
+    "recordings stay instantly readable",
+    "Lifecycle rules on a bucket Tavus writes to must not move recordings (current or noncurrent) to GLACIER or "
+    "DEEP_ARCHIVE, which need hours of restore before a read, and must keep the stack's coldAfterDays move of "
+    "current versions to GLACIER_IR, at that many days, for the whole bucket.",
+    ADVISORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
 RULES = (TRUST, MAX_SESSION, PERMISSIONS, LEAST_PRIVILEGE, CAN_WRITE, BUCKET_ACCESS, REPLICATION, LIFECYCLE, KEY,
-         VERSIONING, PUBLIC_ACCESS_BLOCK, FORCE_DESTROY)
+         VERSIONING, PUBLIC_ACCESS_BLOCK, FORCE_DESTROY, COLD_TIER)

@@ -13,11 +13,13 @@ pack pulumi-gcp's properties), so a finding reads the same before a deploy and a
 One module per job, every name importers use re-exported here: `catalog` (the rules), `vocabulary`
 (roles, members, grants, policy documents), `provider` (condition, issuer, mapping), `impersonation`
 (and keys), `permissions`, `exposure` (who else reaches the recordings; bucket settings) and `lifecycle`
-(lifecycle, batch jobs, retention, transfers).
+(lifecycle, batch jobs, retention, transfers) and `tiers` (the cold class, the bucket's key and its service agent).
 """
 
 from tavus_recording.rules.gcp.catalog import (
     BUCKET_ACCESS,
+    COLD_TIER,
+    ENCRYPTION_KEY,
     FORCE_DESTROY,
     IMPERSONATION,
     KEYS,
@@ -30,6 +32,7 @@ from tavus_recording.rules.gcp.catalog import (
     PUBLIC_ACCESS_PREVENTION,
     RETENTION,
     RULES,
+    SERVICE_AGENT,
     TAVUS_SUBJECT,
     TRANSFER,
     UNIFORM_ACCESS,
@@ -82,6 +85,15 @@ from tavus_recording.rules.gcp.provider import (
     pinned_subjects,
     pool_issuer_findings,
     subject_spellings,
+)
+from tavus_recording.rules.gcp.tiers import (
+    cold_tier_findings,
+    cold_tier_fix,
+    default_key,
+    encryption_key_findings,
+    is_storage_agent,
+    service_agent_findings,
+    storage_agent,
 )
 from tavus_recording.rules.gcp.vocabulary import (
     BUCKET,
@@ -204,4 +216,14 @@ __all__ = [
     "describe_retention",
     "retention_findings",
     "transfer_findings",
+    "COLD_TIER",
+    "ENCRYPTION_KEY",
+    "SERVICE_AGENT",
+    "cold_tier_findings",
+    "cold_tier_fix",
+    "default_key",
+    "encryption_key_findings",
+    "is_storage_agent",
+    "service_agent_findings",
+    "storage_agent",
 ]

@@ -131,7 +131,33 @@ FORCE_DESTROY = Rule(
     ADVISORY,
     (PREVIEW, BEFORE_CREATE),
 )
+COLD_TIER = Rule(
+    "gcs.bucket.cold_tier",
+    "recordings move to the class asked for",
+    "Lifecycle rules on a bucket Tavus writes to must keep the stack's coldAfterDays move of live recordings from "
+    "STANDARD to NEARLINE, at that age, and only of live ones (every Cloud Storage class reads instantly, so no "
+    "other move is refused).",
+    ADVISORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+ENCRYPTION_KEY = Rule(
+    "gcs.bucket.encryption_key",
+    "whose key encrypts the recordings",
+    "A bucket Tavus writes to must encrypt new recordings with the stack's kmsKeyName by default (and, with "
+    "requireCustomerKey, with some Cloud KMS key): another key, or Google's, is not the one your key policy governs.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+SERVICE_AGENT = Rule(
+    "gcs.kms.service_agent",
+    "the bucket can use its key",
+    "The project's Cloud Storage service agent must hold roles/cloudkms.cryptoKeyEncrypterDecrypter on the "
+    "bucket's default key: without it every upload to the bucket fails, and no recording can be read.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY),
+)
 RULES = (PROVIDER_CONDITION, PROVIDER_ISSUER, PROVIDER_MAPPING, IMPERSONATION, KEYS, PERMISSIONS, LEAST_PRIVILEGE,
-         BUCKET_ACCESS, LIFECYCLE, RETENTION, TRANSFER, PUBLIC_ACCESS_PREVENTION, UNIFORM_ACCESS, FORCE_DESTROY)
+         BUCKET_ACCESS, LIFECYCLE, RETENTION, TRANSFER, PUBLIC_ACCESS_PREVENTION, UNIFORM_ACCESS, FORCE_DESTROY,
+         COLD_TIER, ENCRYPTION_KEY, SERVICE_AGENT)
 
 TAVUS_SUBJECT = "<Tavus's subject>"
