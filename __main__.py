@@ -116,3 +116,8 @@ pulumi.export("storage_managed", storage_managed(settings))
 pulumi.export("retention_days", settings.retention_days)
 # verify holds lifecycle transitions to it: none (null) means recordings stay in their first class.
 pulumi.export("cold_after_days", settings.cold_after_days)
+# verify holds WORM retention to these: none (null) means recordings can be deleted and overwritten.
+pulumi.export("immutable_days", settings.immutable_days)
+pulumi.export("immutable_mode", settings.worm_mode)
+# verify holds the audit log to it.
+pulumi.export("audit_logs", settings.audit_logs)

@@ -75,7 +75,7 @@ class AwsSettings(SettingsBase):
     # Keys that shape a bucket the kit creates, which an existing bucket would silently ignore.
     # kmsKeyArn stays allowed: the role still needs the grant on the existing bucket's key.
     IGNORED_BESIDE: ClassVar[dict[str, tuple[str, ...]]] = {
-        "existing_bucket": ("bucket_name", "retention_days", "noncurrent_version_days", "cold_after_days"),
+        "existing_bucket": ("bucket_name", "retention_days", "noncurrent_version_days", "cold_after_days", "immutable_days", "immutable_mode", "audit_logs"),
     }
 
     aws_region: OptionalText = Field(default=None, alias=AWS_REGION_KEY, validate_default=True)

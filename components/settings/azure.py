@@ -61,7 +61,7 @@ class AzureSettings(SettingsBase):
     IGNORED_BESIDE: ClassVar[dict[str, tuple[str, ...]]] = {
         "existing_storage_account": ("storage_account", "sku_name", "container", "retention_days", "noncurrent_version_days", "cold_after_days",
                                      # An existing account keeps its own encryption: the kit changes none of its settings.
-                                     "key_vault_key_uri"),
+                                     "key_vault_key_uri", "immutable_days", "immutable_mode", "audit_logs"),
     }
 
     azure_location: OptionalText = Field(default=None, alias=AZURE_LOCATION_KEY, validate_default=True)

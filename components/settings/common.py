@@ -215,6 +215,82 @@ class RetentionSettings(SettingsBase):
         return value
 
 
+# WORM modes (`immutableMode`): governance can be lifted by an administrator holding the cloud's special
+# permission; compliance by nobody, ever (README: "WORM retention").
+IMMUTABLE_MODES: dict[str, str] = {
+    "governance": "the default: an administrator with the cloud's special permission can still shorten or lift it",
+    "compliance": "nobody can shorten or lift it, ever, not even the account's owner",
+}
+ImmutableMode = Literal["governance", "compliance"]
+DEFAULT_IMMUTABLE_MODE = "governance"
+
+
+def _immutable_mode(value: Any) -> Any:
+    """`governance` or `compliance`, exactly (blank: absent); anything else is a plain refusal, never a guess."""
+    value = _blank_is_absent(value)
+    if value is not None and value not in IMMUTABLE_MODES:
+        choices = "; ".join(f"{mode} ({why})" for mode, why in IMMUTABLE_MODES.items())
+        raise ValueError(f"is not a WORM mode this kit knows{did_you_mean(str(value), IMMUTABLE_MODES)}; expected {choices}")
+    return value
+
+
+def _flag(value: Any) -> Any:
+    """A boolean key as Pulumi's own config reads one: true/True or false/False (blank: false); never a guess
+    at `yes`, `1` or `on`."""
+    if value in (None, ""):
+        return False
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "True"):
+        return True
+    if value in ("false", "False"):
+        return False
+    raise ValueError("is not a boolean; expected true or false")
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+class ComplianceSettings(SettingsBase):
+    """WORM retention and the audit of every read and write, on every cloud (after the retention keys, which
+    `immutableDays` is held to)."""
+
+    immutable_days: DayCount = None
+    immutable_mode: Annotated[Optional[ImmutableMode], BeforeValidator(_immutable_mode)] = None
+    audit_logs: Flag = False
+
+    @field_validator("immutable_days")
+    @classmethod
+    def _immutable_days(cls, value: Optional[int], info: ValidationInfo) -> Optional[int]:
+        if value is None:
+            return value
+        # S3 Object Lock takes up to 100 years, a GCS retention policy under 3,155,760,000 s (36,524 days),
+        # Azure immutability up to 146,000 days: the kit's 100-year cap is within all three.
+        if value > MAX_DAYS:
+            raise ValueError(f"is more than {MAX_DAYS} days (100 years, the most the kit sets); expected a whole number of days from 1 to {MAX_DAYS}")
+        retention = info.data.get("retention_days")
+        if retention is not None and retention < value:
+            # The lifecycle rule would try to delete what WORM still protects; on S3 it would hide the recording behind a delete marker.
+            raise ValueError(
+                f"is more than {qualified('retentionDays')} ({retention}): recordings would be due for deletion while WORM still "
+                f"forbids it; expected at most {retention} days, or a longer {qualified('retentionDays')}"
+            )
+        return value
+
+    def compliance_problems(self) -> list[tuple[str, str]]:
+        """Problems between these keys, as (config key, what is wrong); judged once every key is valid, so a bad
+        immutableDays is never also reported as missing."""
+        if self.immutable_mode is not None and self.immutable_days is None:
+            return [(qualified("immutableMode"), f"has no effect without {qualified('immutableDays')}; set how many days recordings "
+                                                 "are kept WORM, or remove it")]
+        return []
+
+    @property
+    def worm_mode(self) -> Optional[str]:
+        """The WORM mode in force: None when off, else the one set or the default."""
+        return None if self.immutable_days is None else (self.immutable_mode or DEFAULT_IMMUTABLE_MODE)
+
+
 # `tavusAccess`: whether the stack lets Tavus in. Revoked removes the trust and the grant on the next
 # `pulumi up` and keeps every recording and every storage setting (README: "Incident: cut Tavus off").
 TavusAccess = Literal["granted", "revoked"]

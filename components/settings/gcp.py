@@ -40,7 +40,7 @@ class GcsSettings(SettingsBase):
     IGNORED_BESIDE: ClassVar[dict[str, tuple[str, ...]]] = {
         "existing_bucket": ("bucket_name", "location", "retention_days", "noncurrent_version_days", "cold_after_days",
                             # An existing bucket keeps its own key: the kit changes none of its settings.
-                            "kms_key_name"),
+                            "kms_key_name", "immutable_days", "immutable_mode", "audit_logs"),
     }
 
     gcp_project: OptionalText = Field(default=None, alias=GCP_PROJECT_KEY, validate_default=True)

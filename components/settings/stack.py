@@ -22,6 +22,7 @@ from components.settings.azure import AZURE_LOCATION_KEY, AzureSettings
 from components.settings.common import (
     NAMESPACE,
     AccessSettings,
+    ComplianceSettings,
     ProviderSettings,
     RetentionSettings,
     SettingsBase,
@@ -44,11 +45,11 @@ CLOUD_SETTINGS: tuple[type[SettingsBase], ...] = (AwsSettings, FederationSetting
 PROVIDER_SETTINGS: dict[str, type[SettingsBase]] = {"s3": AwsSettings, "gcs": GcsSettings, "azure_blob": AzureSettings}
 
 
-class StackSettings(TagSettings, AccessSettings, RetentionSettings, AzureSettings, GcsSettings, FederationSettings, AwsSettings, ProviderSettings):
+class StackSettings(TagSettings, AccessSettings, ComplianceSettings, RetentionSettings, AzureSettings, GcsSettings, FederationSettings, AwsSettings, ProviderSettings):
     """One stack's configuration, by its config key names (the aliases).
 
     pydantic takes fields from the last base first: `provider`, then each cloud's keys, then the
-    retention keys all clouds share, `tavusAccess`, and `tags` last, so every field validator sees the provider and
+    retention keys all clouds share, WORM and audit, `tavusAccess`, and `tags` last, so every field validator sees the provider and
     the keys before it.
     """
 
@@ -69,7 +70,7 @@ class StackSettings(TagSettings, AccessSettings, RetentionSettings, AzureSetting
         for existing, ignored in own.IGNORED_BESIDE.items():
             if self._is_set(existing):
                 problems += [_ignored(name, existing) for name in ignored if self._is_set(name)]
-        problems += own.key_problems(self)
+        problems += own.key_problems(self) + self.compliance_problems()
         if problems:
             raise _KeyProblems(problems)
         return self

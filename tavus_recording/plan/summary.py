@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional
 
 from components.lifecycle import COLD_CLASS, COLD_CLASS_NAME, COLD_MIN_STORAGE_DAYS, cold_stay_days
 from tavus_recording.mock_engine import ProgramRun, Registration
+from tavus_recording.plan import compliance_azure, compliance_gcs, compliance_s3
 from tavus_recording.plan.keys import azure_key, gcs_key
 from tavus_recording.plan.order import ordered
 from tavus_recording.plan.placeholders import example_values
@@ -296,6 +297,10 @@ _REVOKED = {
 }
 
 
+# Each cloud's WORM and audit lines.
+_COMPLIANCE = {"s3": compliance_s3, "gcs": compliance_gcs, "azure_blob": compliance_azure}
+
+
 def summary(run: ProgramRun) -> dict[str, Any]:
     """Who can do what, where the data lives, what outlives a destroy: read from the run, in a few lines."""
     outputs = run.outputs
@@ -320,6 +325,11 @@ def summary(run: ProgramRun) -> dict[str, Any]:
     facts["cold_tier"] = cold
     if cold_line:
         lines.insert(1, cold_line)  # after the Data line: how the data is kept
+    compliance = _COMPLIANCE.get(provider)
+    worm, worm_line = compliance.worm(run) if compliance else (None, None)
+    audit, audit_line = compliance.audit(run, grants) if compliance else (None, None)
+    facts["worm"], facts["audit_logs"] = worm, audit
+    lines[1:1] = [line for line in (worm_line, audit_line) if line]  # with the Data line: how the data is kept and watched
     accounted = {r.urn for r in grants}
     others = [r for r in ordered(run.registrations) if _GRANT_TYPES.match(r.type) and r.urn not in accounted]
     if others:

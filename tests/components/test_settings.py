@@ -177,7 +177,7 @@ def test_pulumi_yaml_declares_every_key_with_type_and_description():
     ours = [key.removeprefix("tavus-recording:") for key in known_keys() if key.startswith("tavus-recording:")]
     assert sorted(declared) == sorted(ours)
     for key, spec in declared.items():
-        assert spec["type"] in ("string", "integer", "object"), key
+        assert spec["type"] in ("string", "integer", "boolean", "object"), key
         assert spec["description"].strip(), key
     assert declared["tags"]["type"] == "object"
 
@@ -185,7 +185,7 @@ def test_pulumi_yaml_declares_every_key_with_type_and_description():
 def test_pulumi_yaml_defaults_match_the_schema():
     declared = _declared()
     assert "default" not in declared["provider"]  # required: Pulumi refuses a stack without it
-    not_set = {"string": "", "integer": 0, "object": {}}  # how Pulumi.yaml spells "absent"
+    not_set = {"string": "", "integer": 0, "boolean": False, "object": {}}  # how Pulumi.yaml spells "absent"
     for name, field in StackSettings.model_fields.items():
         key = config_key(name).removeprefix("tavus-recording:")
         if key in declared and name != "provider":
