@@ -26,6 +26,9 @@ def build_s3(settings: StackSettings) -> pulumi.Output:
     storage = S3RecordingStorage(COMPONENT_NAME, args_for(settings, S3RecordingStorageArgs, SECRETS))
     for name in ("bucket_name", "bucket_arn") + (() if revoked(settings) else ("role_arn",)):
         export(name, getattr(storage, name))
+    if settings.audit_logs:  # verify reads the trail and its log bucket by these
+        for name in ("audit_trail_arn", "audit_log_bucket"):
+            export(name, getattr(storage, name))
     # The deprecated flat fields carry no ExternalId: Tavus can only use them with its default one.
     if settings.external_id == tavus.DEFAULT_EXTERNAL_ID and not revoked(settings):
         export("legacy_properties", storage.recording_storage.apply(tavus.legacy_properties))
@@ -68,6 +71,11 @@ def build_azure_blob(settings: StackSettings) -> pulumi.Output:
     export_federation(settings)
     # verify holds the account's encryption to it: none (null) means Microsoft-managed keys.
     pulumi.export("key_vault_key_uri", settings.key_vault_key_uri)
+    # ...and the identity the account uses the key as: none (null) without a key.
+    export("encryption_identity_id", storage.encryption_identity_id)
+    if settings.audit_logs:
+        # verify reads the log account by it.
+        export("audit_log_account", storage.audit_log_account)
     return storage.recording_storage
 
 

@@ -38,12 +38,54 @@ class S3RecordingStorageArgs(TypedDict, total=False):
     """Tags on the bucket and the role; `managed-by: tavus-recording` is added."""
     tavus_access: pulumi.Input[str]
     """`granted` (default) or `revoked`: revoked creates no role and no role policy (deleting them on an update) and keeps the bucket and every setting on it; it decides which resources exist, so it must be known when the component is built (a plain value, not another resource's output)."""
+    immutable_days: pulumi.Input[int]
+    """WORM: lock every new recording version this many days (1-36500) with S3 Object Lock; Object Lock can never be turned off on the bucket again. A plain value (it decides which resources exist); created buckets only."""
+    immutable_mode: pulumi.Input[str]
+    """`governance` (default: an admin with s3:BypassGovernanceRetention can lift a lock) or `compliance` (nobody can, not even the root user); only with `immutable_days`. A plain value."""
+    audit_logs: pulumi.Input[bool]
+    """Log every read and write of the bucket's objects with a CloudTrail trail into a log bucket of its own (kept on destroy). A plain value; created buckets only."""
 
 
 class _Bucket(NamedTuple):
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
     region: pulumi.Output[str]
+
+
+class _Audit(NamedTuple):
+    trail_arn: pulumi.Output[str]
+    log_bucket: pulumi.Output[str]
+
+
+def _worm(days: Any, mode: Any) -> Optional[tuple[int, str]]:
+    """(days, mode in force) when WORM is asked for, else None; plain values only: they decide which resources
+    exist, so an Output (known only later) or any other value is refused rather than guessed at."""
+    if mode in (None, "") and days is None:
+        return None
+    if days is None:
+        raise ValueError("immutable_mode has no effect without immutable_days; set both, or neither")
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise ValueError(f"immutable_days must be a plain whole number of days known when the component is built "
+                         f"(it decides which resources exist), not a {type(days).__name__}")
+    if not 1 <= days <= 36500:  # S3: "The maximum retention period is 100 years" (Object Lock user guide).
+        raise ValueError(f"immutable_days is {days}; expected 1 to 36500 days")
+    mode = mode or "governance"
+    if not isinstance(mode, str):
+        raise ValueError(f"immutable_mode must be a plain 'governance' or 'compliance' known when the component is built, "
+                         f"not a {type(mode).__name__}")
+    if mode not in aws_policy.OBJECT_LOCK_MODES:
+        raise ValueError(f"immutable_mode is {mode!r}; expected 'governance' or 'compliance'")
+    return days, mode
+
+
+def _audit_logs(value: Any) -> bool:
+    """Whether to build the audit trail: a plain bool (absent: off), for the same reason as `_worm`."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"audit_logs must be a plain True or False known when the component is built "
+                         f"(it decides which resources exist), not a {type(value).__name__}")
+    return value
 
 
 def _json(document: Any) -> str:
@@ -63,6 +105,10 @@ class S3RecordingStorage(pulumi.ComponentResource):
     """ARN of the IAM role Tavus assumes to write recordings (None when `tavus_access` is revoked: there is no role)."""
     tavus_access: pulumi.Output[str]
     """`granted` or `revoked`; when revoked, `recording_storage` and `role_arn` are None."""
+    audit_trail_arn: pulumi.Output[Optional[str]]
+    """ARN of the CloudTrail trail logging the bucket's object reads and writes (None without `audit_logs`)."""
+    audit_log_bucket: pulumi.Output[Optional[str]]
+    """Name of the bucket the trail writes its logs to (None without `audit_logs`)."""
 
     def __init__(
         self,
@@ -72,6 +118,8 @@ class S3RecordingStorage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tavus-recording:index:S3RecordingStorage", name, None, opts)
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
+        worm = _worm(args.get("immutable_days"), args.get("immutable_mode"))
+        audit_logs = _audit_logs(args.get("audit_logs"))
 
         external_id = pulumi.Output.from_input(args.get("external_id") or tavus.DEFAULT_EXTERNAL_ID)
         kms_key_arn = pulumi.Output.from_input(args.get("kms_key_arn"))
@@ -79,8 +127,14 @@ class S3RecordingStorage(pulumi.ComponentResource):
 
         # An empty name from another language's SDK means "not set", like an absent one.
         existing = args.get("existing_bucket") or None
+        audit: Optional[_Audit] = None
         if existing is None:
-            bucket = self._create_bucket(name, args, kms_key_arn, tags)
+            bucket = self._create_bucket(name, args, kms_key_arn, tags, worm)
+            if audit_logs:
+                audit = self._audit(name, bucket, tags)
+        elif worm or audit_logs:
+            raise ValueError("immutable_days, immutable_mode and audit_logs apply only to a bucket the component creates; "
+                             "an existing bucket's settings are never changed")
         else:
             bucket = self._find_bucket(existing, args.get("existing_bucket_region") or None)
 
@@ -97,12 +151,20 @@ class S3RecordingStorage(pulumi.ComponentResource):
         else:
             self.role_arn, self.recording_storage = self._grant(name, bucket, external_id, kms_key_arn, tags)
         self.tavus_access = pulumi.Output.from_input(tavus.TAVUS_ACCESS_REVOKED if revoked else tavus.TAVUS_ACCESS_GRANTED)
+        self.audit_trail_arn = pulumi.Output.from_input(audit.trail_arn if audit else None)
+        self.audit_log_bucket = pulumi.Output.from_input(audit.log_bucket if audit else None)
         self.register_outputs(
             {
                 "recording_storage": self.recording_storage,
                 # The retention the guardrails hold lifecycle rules to (the policy pack reads it here).
                 "retentionDays": args.get("retention_days") or None,
                 "coldAfterDays": args.get("cold_after_days") or None,
+                # What the stack asked for, which the policy pack holds the Object Lock and the trail to.
+                "immutableDays": worm[0] if worm else None,
+                "immutableMode": worm[1] if worm else None,
+                "auditLogs": audit_logs,
+                "audit_trail_arn": self.audit_trail_arn,
+                "audit_log_bucket": self.audit_log_bucket,
                 "bucket_name": self.bucket_name,
                 "bucket_arn": self.bucket_arn,
                 "role_arn": self.role_arn,
@@ -161,8 +223,10 @@ class S3RecordingStorage(pulumi.ComponentResource):
         args: S3RecordingStorageArgs,
         kms_key_arn: pulumi.Output[Optional[str]],
         tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
+        worm: Optional[tuple[int, str]],
     ) -> _Bucket:
-        """A new bucket, versioned, private, encrypted and TLS-only, with the lifecycle rules asked for."""
+        """A new bucket, versioned, private, encrypted and TLS-only, with the lifecycle rules asked for, and Object
+        Lock's default retention when `worm` is (days, mode)."""
         retention_days = pulumi.Output.from_input(args.get("retention_days"))
         noncurrent_days = pulumi.Output.from_input(
             args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
@@ -172,6 +236,12 @@ class S3RecordingStorage(pulumi.ComponentResource):
         # recordings are customer data, and a retained bucket must stay hardened.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
+        # `object_lock_enabled` is deliberately not set: it is ForceNew (terraform-provider-aws
+        # internal/service/s3/bucket.go: Optional, Computed, ForceNew), so setting it would replace a deployed bucket.
+        # Computed: left unset, it shows no diff when a refresh reads it back true (resourceBucketRead sets it from
+        # GetObjectLockConfiguration). The lock configuration below enables Object Lock instead: "This resource can
+        # be used enable Object Lock for new and existing buckets" (pulumi_aws/s3/bucket_object_lock_configuration.py;
+        # S3 PutObjectLockConfiguration: "You can enable Object Lock for new or existing buckets", versioning first).
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=args.get("bucket_name"),
@@ -188,6 +258,16 @@ class S3RecordingStorage(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=kept,
         )
+        # Object Lock needs versioning on first, and can never be turned off again (nor versioning suspended).
+        versioned: pulumi.Resource = versioning
+        if worm:
+            versioned = aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=bucket.id,
+                object_lock_enabled="Enabled",
+                rule=aws_policy.object_lock_rule(*worm),
+                opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
+            )
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=bucket.id,
@@ -195,7 +275,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioned])),
         )
         ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
@@ -221,8 +301,74 @@ class S3RecordingStorage(pulumi.ComponentResource):
             rules=pulumi.Output.all(noncurrent_days, retention_days, cold_after_days).apply(
                 lambda days: aws_policy.lifecycle_rules(*days)
             ),
-            # Noncurrent-version rules act on a versioned bucket: enable versioning first.
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
+            # Noncurrent-version rules act on a versioned bucket: enable versioning first (and the lock, so the
+            # two configuration writes never race).
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioned])),
         )
         # `bucket_region` is where S3 made the bucket; `region` is the provider's setting for the resource.
         return _Bucket(bucket.bucket, bucket.arn, bucket.bucket_region)
+
+    def _audit(self, name: str, bucket: _Bucket, tags: pulumi.Output[Mapping[str, pulumi.Input[str]]]) -> _Audit:
+        """A CloudTrail trail logging every object read and write of `bucket` (data events), into a log bucket of
+        its own, hardened like the recordings bucket and kept on destroy (the logs are evidence)."""
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        # The account the trail writes its logs under (AWSLogs/<account>/) and that its ARN names.
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        trail_name = bucket.name.apply(aws_policy.audit_trail_name)
+        # The trail is made by the same provider as the bucket: in its region and partition (the ARN's second field).
+        trail_arn = pulumi.Output.all(bucket.arn, bucket.region, account_id, trail_name).apply(
+            lambda v: aws_policy.audit_trail_arn(v[0].split(":")[1], v[1], v[2], v[3])
+        )
+
+        logs = aws.s3.Bucket(f"{name}-audit-logs", force_destroy=False, tags=tags, opts=kept)
+        # One setting at a time, as for the recordings bucket (S3 answers concurrent writes with OperationAborted).
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-audit-logs-versioning",
+            bucket=logs.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=kept,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-audit-logs-public-access-block",
+            bucket=logs.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
+        )
+        # CloudTrail sends x-amz-acl: bucket-owner-full-control, which a BucketOwnerEnforced bucket accepts.
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-audit-logs-ownership",
+            bucket=logs.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[public_access])),
+        )
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-audit-logs-encryption",
+            bucket=logs.id,
+            rules=[aws_policy.encryption_rule()],
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[ownership])),
+        )
+        policy = aws.s3.BucketPolicy(
+            f"{name}-audit-logs-policy",
+            bucket=logs.id,
+            policy=pulumi.Output.all(logs.arn, trail_arn, account_id).apply(
+                lambda v: _json(aws_policy.audit_log_bucket_policy(*v))
+            ),
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[encryption])),
+        )
+        # CreateTrail checks that CloudTrail can write to the bucket: the policy first.
+        trail = aws.cloudtrail.Trail(
+            f"{name}-audit",
+            name=trail_name,
+            s3_bucket_name=logs.bucket,
+            is_multi_region_trail=False,
+            include_global_service_events=False,
+            enable_log_file_validation=True,
+            enable_logging=True,
+            advanced_event_selectors=bucket.arn.apply(aws_policy.audit_event_selectors),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        return _Audit(trail.arn, logs.bucket)

@@ -8,7 +8,7 @@ into resources.
 from typing import Mapping, NamedTuple, NotRequired, Optional, TypedDict
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity, resources, storage
+from pulumi_azure_native import authorization, managedidentity, monitor, resources, storage
 
 from components import azure_policy, tavus
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS, SOFT_DELETE_DAYS
@@ -48,12 +48,26 @@ class AzureBlobRecordingStorageArgs(TypedDict):
     """Tags on the resource group, storage account and identity the kit creates; `managed-by: tavus-recording` is added."""
     tavus_access: NotRequired[pulumi.Input[str]]
     """`granted` (default) or `revoked`: revoked creates no federated credential and no role assignment (deleting them on an update), keeps the identity (so a re-grant keeps its client id) and keeps the storage and every setting on it; it decides which resources exist, so it must be known when the component is built (a plain value, not another resource's output)."""
+    immutable_days: NotRequired[pulumi.Input[int]]
+    """Keep every recording WORM (no overwrite, no delete) for this many days after upload, by a time-based retention policy on the container (1-146000; absent: off). A plain value, known when the component is built."""
+    immutable_mode: NotRequired[pulumi.Input[str]]
+    """`governance` (default: the policy stays unlocked, so an administrator can shorten or delete it) or `compliance` (the policy must be locked once with the Azure CLI, which nobody can undo; azure-native cannot lock it). A plain value."""
+    audit_logs: NotRequired[pulumi.Input[bool]]
+    """Log every blob read, write and delete (StorageRead, StorageWrite, StorageDelete) to a storage account made for the logs, kept on destroy with no expiry. A plain value."""
 
 
 class _Container(NamedTuple):
     account: pulumi.Output[str]
     name: pulumi.Output[str]
     id: pulumi.Output[str]
+
+
+class _Created(NamedTuple):
+    """What `_create_storage` made: the container, its account, and the key's identity (None without a key)."""
+
+    container: _Container
+    account: storage.StorageAccount
+    encryption_identity_id: Optional[pulumi.Output[str]]
 
 
 class AzureBlobRecordingStorage(pulumi.ComponentResource):
@@ -79,6 +93,10 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
     """The managed identity's resource id; `verify` reads the identity and its credentials by it."""
     tavus_access: pulumi.Output[str]
     """`granted` or `revoked`; when revoked, `recording_storage` is None."""
+    encryption_identity_id: pulumi.Output[Optional[str]]
+    """Resource id of the identity the account reaches its Key Vault key as (not Tavus's); None without a key."""
+    audit_log_account: pulumi.Output[Optional[str]]
+    """Name of the storage account the audit log is written to; None without `audit_logs`."""
 
     def __init__(
         self,
@@ -88,11 +106,17 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tavus-recording:index:AzureBlobRecordingStorage", name, None, opts)
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
+        worm = azure_policy.worm(args.get("immutable_days"), args.get("immutable_mode"))
+        audit = azure_policy.audit_on(args.get("audit_logs"))
 
         tags = pulumi.Output.from_input(args.get("tags")).apply(with_default)
         child = pulumi.ResourceOptions(parent=self)
         # An empty name from another language's SDK means "not set", like an absent one.
         existing_account = args.get("existing_storage_account") or None
+
+        if existing_account is not None and (worm or audit):
+            # The kit changes nothing on an account it does not manage (README: existing storage).
+            raise ValueError("immutable_days and audit_logs need storage the kit creates; existing_storage_account is left as it is")
 
         resource_group_name = args.get("resource_group_name")
         if not resource_group_name:
@@ -107,9 +131,13 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             account_name = args.get("storage_account") or subscription_id.apply(
                 lambda subscription: azure_policy.storage_account_name(name, pulumi.get_stack(), subscription)
             )
-            container = self._create_storage(name, args, account_name, resource_group_name, tags)
+            created = self._create_storage(name, args, account_name, resource_group_name, tags, worm)
+            container = created.container
+            audit_log_account = self._audit(name, created.account, resource_group_name, subscription_id, tags) if audit else None
+            encryption_identity_id = created.encryption_identity_id
         else:
             container = self._find_container(existing_account, args.get("existing_container"), resource_group_name)
+            audit_log_account = encryption_identity_id = None
 
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-writer",
@@ -131,6 +159,8 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         self.resource_group_name = pulumi.Output.from_input(resource_group_name)
         self.identity_id = identity.id
         self.tavus_access = pulumi.Output.from_input(tavus.TAVUS_ACCESS_REVOKED if revoked else tavus.TAVUS_ACCESS_GRANTED)
+        self.encryption_identity_id = pulumi.Output.from_input(encryption_identity_id)
+        self.audit_log_account = pulumi.Output.from_input(audit_log_account)
         self.recording_storage = pulumi.Output.from_input(None) if revoked else pulumi.Output.all(  # type: ignore[assignment]
             container.account, container.name, identity.tenant_id, identity.client_id
         ).apply(
@@ -158,6 +188,13 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
                 # The account's key (the policy pack reads it here).
                 "keyVaultKeyUri": args.get("key_vault_key_uri") or None,
                 "tavus_access": self.tavus_access,
+                # What the stack asked for, which the policy pack holds the container's policy and the
+                # diagnostic setting to: the days, the mode in force (None when off), and the audit log.
+                "immutableDays": worm[0] if worm else None,
+                "immutableMode": worm[1] if worm else None,
+                "auditLogs": audit,
+                "encryption_identity_id": self.encryption_identity_id,
+                "audit_log_account": self.audit_log_account,
             }
         )
 
@@ -212,8 +249,9 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
         account_name: pulumi.Input[str],
         resource_group_name: pulumi.Input[str],
         tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
-    ) -> _Container:
-        """A new storage account, hardened and versioned, with the container and lifecycle rules."""
+        worm: Optional[tuple[int, str]],
+    ) -> _Created:
+        """A new storage account, hardened and versioned, with the container, its WORM policy and lifecycle rules."""
         container_name = pulumi.Output.from_input(args.get("container") or "recordings")
         retention_days = pulumi.Output.from_input(args.get("retention_days"))
         noncurrent_days = pulumi.Output.from_input(
@@ -270,6 +308,9 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             public_access=storage.PublicAccess.NONE,
             opts=kept.merge(pulumi.ResourceOptions(depends_on=[blob_service])),
         )
+        before_lifecycle: pulumi.Resource = container
+        if worm:
+            before_lifecycle = self._immutability(name, account, resource_group_name, container, worm[0], kept)
         storage.ManagementPolicy(
             f"{name}-lifecycle",
             **in_account,
@@ -277,9 +318,91 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             policy=pulumi.Output.all(container_name, noncurrent_days, retention_days, cold_after_days).apply(
                 lambda values: azure_policy.management_policy(*values)
             ),
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[before_lifecycle])),
+        )
+        return _Created(
+            _Container(account.name, container.name, container.id),
+            account,
+            None if encryption_identity is None else encryption_identity.id,
+        )
+
+    def _immutability(
+        self,
+        name: str,
+        account: storage.StorageAccount,
+        resource_group_name: pulumi.Input[str],
+        container: storage.BlobContainer,
+        days: int,
+        kept: pulumi.ResourceOptions,
+    ) -> storage.BlobContainerImmutabilityPolicy:
+        """The container's time-based retention policy: no blob in it can be overwritten, or deleted until it is
+        `days` old. Created unlocked (governance); compliance is the one-time lock the plan prints, which
+        azure-native cannot do (its `state` is output-only; pulumi-azure-native#2840).
+
+        Container-level, not version-level: it needs no other feature and is set on an existing container as it is
+        (immutable-storage-overview.md, "Feature dependencies"; version-level WORM is meant to be enabled when a
+        container is made, else the container must be migrated: immutable-version-level-worm-policies.md), and it
+        sits beside the account's versioning (the ARM object-level-WORM migration requires both at once). Kept on destroy: deleting it needs the policy's etag in If-Match, which the provider
+        does not send (pulumi-azure-native#2154), and a locked one cannot be deleted at all.
+        """
+        return storage.BlobContainerImmutabilityPolicy(
+            f"{name}-immutability",
+            account_name=account.name,
+            resource_group_name=resource_group_name,
+            container_name=container.name,
+            immutability_policy_name=azure_policy.IMMUTABILITY_POLICY_NAME,
+            immutability_period_since_creation_in_days=days,
+            # Append writes only matter to append blobs; recordings are block blobs and stay sealed.
+            allow_protected_append_writes=False,
             opts=kept.merge(pulumi.ResourceOptions(depends_on=[container])),
         )
-        return _Container(account.name, container.name, container.id)
+
+    def _audit(
+        self,
+        name: str,
+        account: storage.StorageAccount,
+        resource_group_name: pulumi.Input[str],
+        subscription_id: pulumi.Output[str],
+        tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
+    ) -> pulumi.Output[str]:
+        """Every blob read, write and delete of the account, logged to an account made for the logs; its name.
+
+        The log account is hardened like the recordings account, in its region (Azure Monitor writes resource logs
+        only to a Standard account in the monitored resource's region: azure-monitor diagnostic-settings.md,
+        "Destination limitations"), and kept on destroy with no expiry: the logs are evidence. It cannot be the
+        recordings account itself: a storage account's logs would log their own writing (Azure Storage monitoring,
+        "Destination limitations")."""
+        log_account = storage.StorageAccount(
+            f"{name}-audit",
+            account_name=subscription_id.apply(
+                lambda subscription: azure_policy.storage_account_name(
+                    name, pulumi.get_stack(), subscription, azure_policy.AUDIT_ACCOUNT_SUFFIX
+                )
+            ),
+            resource_group_name=resource_group_name,
+            location=account.location,
+            kind="StorageV2",
+            sku={"name": "Standard_LRS"},
+            minimum_tls_version="TLS1_2",
+            enable_https_traffic_only=True,
+            allow_blob_public_access=False,
+            # Readers sign in with Entra ID. Delivery into an account without Shared Key is not confirmed in
+            # Microsoft's docs (they ask only a Standard account in the region, and the firewall bypass).
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            allow_cross_tenant_replication=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+        monitor.DiagnosticSetting(
+            f"{name}-audit",
+            resource_uri=account.id.apply(azure_policy.blob_service_id),
+            name=f"{name}-audit",
+            logs=azure_policy.audit_log_settings(),
+            storage_account_id=log_account.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return log_account.name
 
     def _encryption_identity(
         self, name: str, resource_group_name: pulumi.Input[str], tags: pulumi.Output[Mapping[str, pulumi.Input[str]]]

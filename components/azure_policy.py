@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, NamedTuple, Optional
+import shlex
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 if TYPE_CHECKING:
     # Types only: this module stays importable without the Azure SDK (the policy pack reads it).
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         ManagementPolicyRuleArgsDict,
         ManagementPolicySchemaArgsDict,
     )
+    from pulumi_azure_native.monitor import DiagnosticsLogSettingsArgsDict
 
 # Built-in role "Storage Blob Data Contributor": read, write and delete blobs in the scope.
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -130,19 +132,23 @@ _ACCOUNT_PREFIX_LENGTH = 16
 _ACCOUNT_HASH_LENGTH = 8
 
 
-def storage_account_name(component: str, stack: str, subscription_id: str) -> str:
+def storage_account_name(component: str, stack: str, subscription_id: str, suffix: str = "") -> str:
     """The default storage account name: the component name's letters and digits, cut to 16, and 8
     characters hashed from the subscription, stack and component, so two components in one program,
     two stacks, or two customers with the kit's defaults never meet on one global name.
 
+    A `suffix` (the audit log account's `logs`) takes its length from the prefix and is hashed too, so the
+    two accounts of one component never share a name; without one the name is what it always was.
+
     Before a deploy the subscription is not known (the offline plan has a placeholder): the hashed
     part is then shown as a placeholder too, rather than a name that will not be the one created.
     """
-    prefix = re.sub(r"[^a-z0-9]", "", component.lower())[:_ACCOUNT_PREFIX_LENGTH] or "tavusrecordings"
+    prefix = (re.sub(r"[^a-z0-9]", "", component.lower()) or "tavusrecordings")[: _ACCOUNT_PREFIX_LENGTH - len(suffix)]
     if not _GUID.match(subscription_id):
-        return f"{prefix}<hash of subscription, stack, component>"
-    digest = hashlib.sha256("\0".join((subscription_id.lower(), stack, component)).encode()).hexdigest()
-    return f"{prefix}{digest[:_ACCOUNT_HASH_LENGTH]}"
+        return f"{prefix}{suffix}<hash of subscription, stack, component>"
+    parts = (subscription_id.lower(), stack, component) + ((suffix,) if suffix else ())
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return f"{prefix}{suffix}{digest[:_ACCOUNT_HASH_LENGTH]}"
 
 
 def management_policy(
@@ -188,3 +194,84 @@ def management_policy(
             }
         )
     return {"rules": rules}
+
+
+# --- WORM retention (immutableDays, immutableMode) and the audit log (auditLogs)
+
+# A container has one time-based retention policy and its name is always `default` (azure-rest-api-specs
+# specification/storage/Storage.Management/ImmutabilityPolicy.tsp: @singleton("default"), path segment
+# `immutabilityPolicies/default`; azure-native: "ImmutabilityPolicy Name must be 'default'").
+IMMUTABILITY_POLICY_NAME = "default"
+# Container-level retention runs 1 to 146,000 days (azure-docs immutable-storage-overview.md, "Retention interval").
+MAX_IMMUTABLE_DAYS = 146_000
+GOVERNANCE, COMPLIANCE = "governance", "compliance"
+# A locked container-level policy may be lengthened at most five times and never shortened (immutable-storage-overview.md).
+LOCKED_EXTENSIONS = 5
+# Every data-plane request to blobs: the Microsoft.Storage/storageAccounts/blobServices resource log categories
+# (azure-docs azure-monitor/essentials/resource-logs-categories.md), kept in table/containers per category.
+AUDIT_LOG_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
+# The log account's name: the component's letters, `logs`, and the same kind of hash as the recordings account's.
+AUDIT_ACCOUNT_SUFFIX = "logs"
+
+
+def worm(immutable_days: Any, immutable_mode: Any) -> Optional[tuple[int, str]]:
+    """(days, mode in force) of the WORM retention a component is asked for, or None when off.
+
+    Plain values read when the component is built (they decide which resources exist): an Output, or any value
+    Azure would refuse, fails here in one line rather than at `pulumi up`.
+    """
+    if immutable_days is None:
+        if immutable_mode is not None:
+            raise ValueError(f"immutable_mode {immutable_mode!r} needs immutable_days: how many days recordings are kept WORM")
+        return None
+    if isinstance(immutable_days, bool) or not isinstance(immutable_days, int):
+        raise ValueError(
+            "immutable_days must be a plain whole number of days, known when the component is built (it decides which "
+            f"resources exist), not a {type(immutable_days).__name__}"
+        )
+    if not 1 <= immutable_days <= MAX_IMMUTABLE_DAYS:
+        raise ValueError(f"immutable_days is {immutable_days}; Azure keeps a container WORM for 1 to {MAX_IMMUTABLE_DAYS} days")
+    mode = GOVERNANCE if immutable_mode is None else immutable_mode
+    if mode not in (GOVERNANCE, COMPLIANCE):
+        shown = repr(mode) if isinstance(mode, str) else f"a {type(mode).__name__}"
+        raise ValueError(f"immutable_mode is {shown}; expected a plain {GOVERNANCE!r} or {COMPLIANCE!r}")
+    return immutable_days, mode
+
+
+def audit_on(audit_logs: Any) -> bool:
+    """Whether a component's `audit_logs` asks for the audit log: a plain bool (absent: off)."""
+    if audit_logs is None:
+        return False
+    if not isinstance(audit_logs, bool):
+        raise ValueError(
+            "audit_logs must be a plain true or false, known when the component is built (it decides which resources "
+            f"exist), not a {type(audit_logs).__name__}"
+        )
+    return audit_logs
+
+
+def blob_service_id(account_id: str) -> str:
+    """The blob service of an account, the resource its blob request logs belong to (a diagnostic setting on the
+    account itself has no StorageRead/StorageWrite/StorageDelete; azure-rest-api-specs issue #10646)."""
+    return f"{account_id}/blobServices/default"
+
+
+def audit_log_settings() -> list[DiagnosticsLogSettingsArgsDict]:
+    """Every blob read, write and delete, in the shape of `monitor.DiagnosticSetting` logs."""
+    return [{"category": category, "enabled": True} for category in AUDIT_LOG_CATEGORIES]
+
+
+def lock_commands(resource_group: Optional[str], account: Optional[str], container: Optional[str]) -> list[str]:
+    """The one-time Azure CLI step that locks the container's policy (azure-native cannot: the lock is a POST with the
+    policy's etag in If-Match; azure-docs immutable-policy-configure-container-scope.md, "Lock a time-based retention
+    policy"). Irreversible. A name not known before `pulumi up` (None) is read from the stack's output when they run."""
+
+    def word(value: Optional[str], output: str) -> str:
+        return shlex.quote(value) if value else f'"$(pulumi stack output {output} --show-secrets)"'
+
+    where = (f"--resource-group {word(resource_group, 'resource_group_name')} --account-name {word(account, 'storage_account')} "
+             f"--container-name {word(container, 'container')}")
+    return [
+        f"etag=$(az storage container immutability-policy show {where} --query etag --output tsv)",
+        f'az storage container immutability-policy lock {where} --if-match "$etag"',
+    ]

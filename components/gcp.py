@@ -1,5 +1,6 @@
 """`GcsRecordingStorage`: a private, versioned Cloud Storage bucket (or one you already have) Tavus
-writes to through workload identity federation.
+writes to through workload identity federation; optionally WORM (a bucket retention policy) and audited
+(Cloud Storage Data Access audit logs for the project).
 
 The trust settings come from `components.gcp_policy`; this module only wires them into resources.
 """
@@ -45,6 +46,12 @@ class GcsRecordingStorageArgs(TypedDict):
     """Writer service account id; default from the component and stack names."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Labels on the bucket; `managed-by: tavus-recording` is added."""
+    immutable_days: NotRequired[pulumi.Input[int]]
+    """WORM: a bucket retention policy of this many days: no recording can be deleted or replaced until it is that old. Object Versioning goes off (Cloud Storage refuses it beside a retention policy). A plain value, known when the component is built."""
+    immutable_mode: NotRequired[pulumi.Input[str]]
+    """With immutable_days: `governance` (default; the policy stays unlocked, so anyone with storage.buckets.update can shorten or remove it) or `compliance` (the policy is locked: irreversible, the period can only grow)."""
+    audit_logs: NotRequired[pulumi.Input[bool]]
+    """Turn on Data Access audit logs (DATA_READ, DATA_WRITE) for storage.googleapis.com in the bucket's project: every bucket of the project, merged with the project's existing config for the service and kept on destroy."""
     tavus_access: NotRequired[pulumi.Input[str]]
     """`granted` (default) or `revoked`: revoked disables the pool and its provider (kept, so a re-grant reuses their ids), removes the impersonation binding and the writer's bucket grant, and keeps the bucket and every setting on it; it decides which resources exist, so it must be known when the component is built (a plain value, not another resource's output)."""
 
@@ -52,6 +59,8 @@ class GcsRecordingStorageArgs(TypedDict):
 class _Bucket(NamedTuple):
     name: pulumi.Output[str]
     project: pulumi.Output[str]
+    # The member the stack grants the bucket's default key to (its project's Cloud Storage service agent), if any.
+    storage_agent: Optional[pulumi.Output[str]] = None
 
 
 class GcsRecordingStorage(pulumi.ComponentResource):
@@ -76,12 +85,17 @@ class GcsRecordingStorage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tavus-recording:index:GcsRecordingStorage", name, None, opts)
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
+        worm_days, worm_mode = gcp_policy.worm_in_force(args.get("immutable_days"), args.get("immutable_mode"))
+        audit_logs = _plain_flag("audit_logs", args.get("audit_logs"))
 
         stack = pulumi.get_stack()
         subject = pulumi.Output.from_input(args["tavus_oidc_subject"])
         child = pulumi.ResourceOptions(parent=self)
         # An empty name from another language's SDK means "not set", like an absent one.
         existing = args.get("existing_bucket") or None
+        if existing is not None and (worm_days is not None or audit_logs):
+            raise ValueError("immutable_days and audit_logs apply to a bucket the component creates; it changes none of an "
+                             "existing bucket's settings (existing_bucket)")
 
         # Left enabled on destroy: other workloads in the project may rely on them.
         services = {
@@ -99,9 +113,11 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             pulumi.ResourceOptions(depends_on=[services[s] for s in gcp_policy.IAM_SERVICES])
         )
         if existing is None:
-            bucket = self._create_bucket(name, args, services[gcp_policy.STORAGE_SERVICE])
+            bucket = self._create_bucket(name, args, services[gcp_policy.STORAGE_SERVICE], worm_days, worm_mode)
         else:
             bucket = self._find_bucket(existing)
+        if audit_logs:
+            self._log_data_access(name, bucket.project, list(services.values()))
 
         pool = gcp.iam.WorkloadIdentityPool(
             f"{name}-pool",
@@ -163,8 +179,13 @@ class GcsRecordingStorage(pulumi.ComponentResource):
                 "bucket_name": self.bucket_name,
                 "workload_identity_provider": self.workload_identity_provider,
                 "service_account_email": self.service_account_email,
-                # The bucket's default key (the policy pack reads it here).
+                # The bucket's default key, and the service agent granted its use (the policy pack reads them here).
                 "kmsKeyName": args.get("kms_key_name") or None,
+                "storageServiceAgent": bucket.storage_agent,
+                # WORM and audit as asked for (the policy pack holds the bucket and project to them).
+                "immutableDays": worm_days,
+                "immutableMode": worm_mode,
+                "auditLogs": audit_logs,
                 "tavus_access": self.tavus_access,
             }
         )
@@ -208,8 +229,16 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         name = pulumi.Output.all(found, here).apply(lambda values: gcp_policy.bucket_in_project(*values))
         return _Bucket(name, here.apply(lambda project: project.project_id or ""))
 
-    def _create_bucket(self, name: str, args: GcsRecordingStorageArgs, storage_api: gcp.projects.Service) -> _Bucket:
-        """A new bucket: private, uniformly accessed, versioned, with the lifecycle rules asked for."""
+    def _create_bucket(
+        self,
+        name: str,
+        args: GcsRecordingStorageArgs,
+        storage_api: gcp.projects.Service,
+        worm_days: Optional[int],
+        worm_mode: Optional[str],
+    ) -> _Bucket:
+        """A new bucket: private, uniformly accessed, versioned (or, with WORM, under a retention policy), with the
+        lifecycle rules asked for."""
         retention_days = pulumi.Output.from_input(args.get("retention_days"))
         noncurrent_days = pulumi.Output.from_input(
             args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
@@ -224,7 +253,10 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             location=args.get("location") or gcp_policy.DEFAULT_LOCATION,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
-            versioning={"enabled": True},
+            # With WORM, versioning off (Cloud Storage refuses it beside a retention policy); the noncurrent-version rule
+            # stays, deleting the versions left from before.
+            versioning=gcp_policy.versioning(worm_days),
+            retention_policy=gcp_policy.retention_policy(worm_days, worm_mode),
             encryption=gcp_policy.bucket_encryption(kms_key_name),
             lifecycle_rules=pulumi.Output.all(noncurrent_days, retention_days, cold_after_days).apply(
                 lambda days: gcp_policy.lifecycle_rules(*days)
@@ -234,7 +266,27 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             # Recordings are customer data: the bucket outlives `pulumi destroy` and replacements.
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[storage_api, *key_grant]),
         )
-        return _Bucket(bucket.name, bucket.project)
+        return _Bucket(bucket.name, bucket.project, key_grant[0].member if key_grant else None)
+
+    def _log_data_access(self, name: str, project: pulumi.Output[str], services: list[gcp.projects.Service]) -> None:
+        """Data Access audit logs (DATA_READ, DATA_WRITE) for Cloud Storage in the bucket's project.
+
+        An audit config is per project and service, so this logs every bucket of the project. It is authoritative
+        for the service: the project's current config is read with the provider's own data source and merged
+        (gcp_policy.merged_audit_log_configs), so log types and exemptions already there are kept. Kept on destroy:
+        deleting it would remove the project's whole Cloud Storage entry (resource_iam_audit_config.go, Delete),
+        which others may rely on.
+        """
+        current = gcp.projects.get_iam_policy_output(
+            project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=services)
+        )
+        gcp.projects.IAMAuditConfig(
+            f"{name}-data-access-logs",
+            project=project,
+            service=gcp_policy.AUDIT_SERVICE,
+            audit_log_configs=current.policy_data.apply(gcp_policy.merged_audit_log_configs),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=services),
+        )
 
     def _grant_key_to_storage_agent(
         self, name: str, kms_key_name: pulumi.Input[str], storage_api: gcp.projects.Service
@@ -255,3 +307,13 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             member=agent.member,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
+
+
+def _plain_flag(arg: str, value: object) -> bool:
+    """A boolean arg that decides which resources exist: a plain bool (absent: False), never an Output."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"{arg} must be a plain true or false, known when the component is built (it decides which "
+                         f"resources exist), not a {type(value).__name__}")
+    return value

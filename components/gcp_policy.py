@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     # Types only: this module stays importable without the GCP SDK (the policy pack reads it).
     from pulumi import Input
     from pulumi_gcp.iam import WorkloadIdentityPoolProviderOidcArgsDict
-    from pulumi_gcp.storage import BucketEncryptionArgsDict, BucketLifecycleRuleArgsDict
+    from pulumi_gcp.projects import IAMAuditConfigAuditLogConfigArgsDict
+    from pulumi_gcp.storage import (
+        BucketEncryptionArgsDict,
+        BucketLifecycleRuleArgsDict,
+        BucketRetentionPolicyArgsDict,
+        BucketVersioningArgsDict,
+    )
 
 # The token exchange needs STS, impersonation needs IAM Credentials, pools need IAM.
 IAM_SERVICES: tuple[str, ...] = (
@@ -82,9 +88,26 @@ def kms_locations_for(bucket_location: str) -> tuple[str, ...]:
     return (location,)
 
 
-def bucket_encryption(kms_key_name: Optional[Input[str]]) -> Optional[BucketEncryptionArgsDict]:
-    """The bucket's `encryption`: its default key, or None for Google's own keys."""
-    return {"default_kms_key_name": kms_key_name} if kms_key_name else None
+# The writer, not the bucket, picks an upload's encryption: a customer-supplied key (CSEK) makes a recording that
+# only the key's holder can read, and with a default Cloud KMS key a Google-managed one would bypass it. Cloud Storage
+# refuses either per bucket for new objects (docs.cloud.google.com/storage/docs/encryption/enforce-encryption-types;
+# JSON API encryption.<kind>EncryptionEnforcementConfig.restrictionMode). terraform-provider-google's
+# TestAccStorageBucket_encryptionCsek sets the CSEK one on an existing bucket with no default key, in place.
+RESTRICTED = "FullyRestricted"
+NOT_RESTRICTED = "NotRestricted"
+
+
+def bucket_encryption(kms_key_name: Optional[Input[str]]) -> BucketEncryptionArgsDict:
+    """The bucket's `encryption`: uploads with a customer-supplied key are refused; with `kms_key_name`, that is the
+    default key and uploads with Google-managed keys are refused too. Without it Google-managed keys stay allowed,
+    said outright so that dropping kmsKeyName later also lifts that refusal."""
+    encryption: BucketEncryptionArgsDict = {
+        "customer_supplied_encryption_enforcement_config": {"restriction_mode": RESTRICTED},
+        "google_managed_encryption_enforcement_config": {"restriction_mode": RESTRICTED if kms_key_name else NOT_RESTRICTED},
+    }
+    if kms_key_name:
+        encryption["default_kms_key_name"] = kms_key_name
+    return encryption
 
 ATTRIBUTE_MAPPING = {"google.subject": "assertion.sub"}
 DEFAULT_PROVIDER_ID = "tavus"
@@ -159,3 +182,111 @@ def lifecycle_rules(
             }
         )
     return rules
+
+
+# --- WORM: a bucket retention policy (immutableDays, immutableMode)
+
+WORM_MODES = ("governance", "compliance")
+DEFAULT_WORM_MODE = "governance"
+SECONDS_PER_DAY = 86400
+# A retention period must be under 3,155,760,000 s (pulumi-gcp storage/_inputs.py, retention_period): 36,524 days;
+# the kit's settings stop at 36,500.
+MAX_RETENTION_DAYS = 36500
+
+
+def worm_in_force(immutable_days: Any, immutable_mode: Any) -> tuple[Optional[int], Optional[str]]:
+    """(days, mode) of the retention policy a component's args ask for, or (None, None) when off.
+
+    Plain values only, read when the component is built: they decide what the bucket is, and a lock cannot be
+    undone, so an Output (known later) or a value out of range is refused, never guessed at."""
+    for arg, value in (("immutable_days", immutable_days), ("immutable_mode", immutable_mode)):
+        if value is not None and not isinstance(value, (int, str)):
+            raise ValueError(f"{arg} must be a plain value known when the component is built (it decides the bucket's "
+                             f"retention policy), not a {type(value).__name__}")
+    if immutable_days in (None, 0):
+        if immutable_mode not in (None, ""):
+            raise ValueError(f"immutable_mode {immutable_mode!r} has no effect without immutable_days; set both or neither")
+        return None, None
+    if isinstance(immutable_days, bool) or not isinstance(immutable_days, int) or not 1 <= immutable_days <= MAX_RETENTION_DAYS:
+        raise ValueError(f"immutable_days is {immutable_days!r}; expected a whole number of days from 1 to {MAX_RETENTION_DAYS}")
+    mode = immutable_mode or DEFAULT_WORM_MODE
+    if mode not in WORM_MODES:
+        raise ValueError(f"immutable_mode is {mode!r}; expected {' or '.join(map(repr, WORM_MODES))}")
+    return immutable_days, mode
+
+
+def retention_policy(immutable_days: Optional[int], mode: Optional[str]) -> Optional[BucketRetentionPolicyArgsDict]:
+    """The bucket's `retention_policy`: nothing can be deleted or replaced until it is `immutable_days` old; locked
+    (irreversible) only in compliance mode. None when WORM is off. pulumi-gcp v10 types the period as a string of
+    seconds (storage/_inputs.py, BucketRetentionPolicyArgsDict.retention_period)."""
+    if immutable_days is None:
+        return None
+    return {"retention_period": str(immutable_days * SECONDS_PER_DAY), "is_locked": mode == "compliance"}
+
+
+def versioning(immutable_days: Optional[int]) -> BucketVersioningArgsDict:
+    """Object Versioning: on, except beside a retention policy. Cloud Storage refuses the two together (Sonar
+    RSPEC-6412: "Object versioning cannot be enabled on a bucket with a retention policy"; Google's
+    terraform-google-modules/terraform-example-foundation#898 calls them mutually exclusive), and under the policy
+    a replace or delete of a recording younger than the period fails anyway (cloud.google.com/storage/docs/bucket-lock:
+    objects "can only be deleted or replaced once their age is greater than the retention period")."""
+    return {"enabled": immutable_days is None}
+
+
+# --- Data Access audit logs (auditLogs)
+
+# Object reads (DATA_READ) and creates, changes and deletes (DATA_WRITE) of Cloud Storage
+# (cloud.google.com/storage/docs/audit-logging); ADMIN_READ is the third type a config may hold.
+AUDIT_SERVICE = STORAGE_SERVICE
+ALL_SERVICES = "allServices"
+AUDIT_LOG_TYPES: tuple[str, ...] = ("DATA_READ", "DATA_WRITE")
+_KNOWN_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
+
+
+def _policy(policy_data: Any) -> dict[str, Any]:
+    """A project IAM policy as the provider's data source gives it: JSON text (policy_data) or a mapping."""
+    if isinstance(policy_data, str):
+        try:
+            policy_data = json.loads(policy_data) if policy_data.strip() else {}
+        except ValueError:
+            raise ValueError("the project's IAM policy (gcp.projects.get_iam_policy policy_data) is not JSON; "
+                             "the kit will not replace its Cloud Storage audit config without reading it") from None
+    if policy_data is None:
+        return {}
+    if not isinstance(policy_data, dict):
+        raise ValueError(f"the project's IAM policy is a {type(policy_data).__name__}, not an object")
+    return policy_data
+
+
+def existing_audit_log_configs(policy_data: Any, service: str = AUDIT_SERVICE) -> dict[str, list[str]]:
+    """The log types the project's IAM policy already enables for `service`, each with its exempted members."""
+    configs: dict[str, set[str]] = {}
+    for entry in _policy(policy_data).get("auditConfigs") or []:
+        if not isinstance(entry, dict) or entry.get("service") != service:
+            continue
+        for config in entry.get("auditLogConfigs") or []:
+            log_type = config.get("logType") if isinstance(config, dict) else None
+            if log_type in _KNOWN_LOG_TYPES:
+                members = config.get("exemptedMembers") or []
+                configs.setdefault(log_type, set()).update(m for m in members if isinstance(m, str) and m)
+    return {log_type: sorted(members) for log_type, members in configs.items()}
+
+
+def merged_audit_log_configs(policy_data: Any) -> list[IAMAuditConfigAuditLogConfigArgsDict]:
+    """The `audit_log_configs` of the kit's IAMAuditConfig for Cloud Storage: what the project already has for the
+    service (every log type, every exemption) plus DATA_READ and DATA_WRITE.
+
+    IAMAuditConfig is authoritative per service: it replaces the project's whole entry for the service
+    (terraform-provider-google tpgiamresource/resource_iam_audit_config.go, removeAllAuditConfigsWithService), so
+    anything not passed on here would be lost. Exemptions are kept (removing them is the owner's call) and the
+    plan names them: exempted members' reads and writes are not logged."""
+    configs = existing_audit_log_configs(policy_data)
+    for log_type in AUDIT_LOG_TYPES:
+        configs.setdefault(log_type, [])
+    merged: list[IAMAuditConfigAuditLogConfigArgsDict] = []
+    for log_type in sorted(configs):
+        config: IAMAuditConfigAuditLogConfigArgsDict = {"log_type": log_type}
+        if configs[log_type]:
+            config["exempted_members"] = configs[log_type]
+        merged.append(config)
+    return merged

@@ -66,11 +66,19 @@ PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls
 KMS_KEYS = {"aws:kms/key:Key": "isEnabled", "aws:kms/replicaKey:ReplicaKey": "enabled", "aws-native:kms:Key": "enabled"}
 KMS_ALIAS = "aws:kms/alias:Alias"
 COMPONENT = "tavus-recording:index:S3RecordingStorage"
+OBJECT_LOCKS = ("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+                "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2")
+TRAILS = ("aws:cloudtrail/trail:Trail",)
+# aws-native has no such resource: its Bucket carries `intelligentTieringConfigurations` (CloudFormation's property).
+INTELLIGENT_TIERINGS = ("aws:s3/bucketIntelligentTieringConfiguration:BucketIntelligentTieringConfiguration",)
 
 EXTERNAL_ID_KEY = "externalId"
 OWN_ACCOUNTS_KEY = "ownAccounts"
 RETENTION_KEY = "retentionDays"
 COLD_KEY = "coldAfterDays"
+IMMUTABLE_DAYS_KEY = "immutableDays"
+IMMUTABLE_MODE_KEY = "immutableMode"
+REQUIRE_AUDIT_KEY = "requireAuditLogs"
 _ARN_NAME = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?:role|policy)/(?:.*/)?([^/]+)$")
 # Text that, in a document nobody can read strictly, says it may be about Tavus.
 _TAVUS_MARKS = (TAVUS_AWS_ACCOUNT_ID, "tavus")
@@ -508,8 +516,22 @@ def _cold_after(bucket: StackResource, resources: list[StackResource], config: M
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
 
 
+def _tiering_configurations(bucket: StackResource, resources: list[StackResource]) -> Iterator[tuple[StackResource, list[Any]]]:
+    """The bucket's Intelligent-Tiering configurations: aws-native's own property, and pulumi-aws's resources."""
+    inline = bucket.props.get("intelligentTieringConfigurations") if bucket.type == NATIVE_BUCKET else None
+    if isinstance(inline, list):
+        yield bucket, inline
+    for setting in settings_of(bucket, resources, INTELLIGENT_TIERINGS) or []:
+        # Its bucket may be unknown (bound through the engine's dependencies): only what it sets must be known.
+        yield setting, [{k: v for k, v in setting.props.items() if k != "bucket"}]
+
+
 def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     for bucket in recording_buckets(resources, config):
+        # An archive tier is found whatever the lifecycle: a writer may upload into INTELLIGENT_TIERING itself.
+        for where, configurations in _tiering_configurations(bucket, resources):
+            for finding in rules.intelligent_tiering_findings([c for c in configurations if not has_unknown(c)]):
+                yield where, finding
         cold = _cold_after(bucket, resources, config)
         lists = list(_lifecycle_rules(bucket, resources))
         if cold is UNKNOWN or any(has_unknown(rule_list) for _, rule_list in lists):
@@ -521,6 +543,151 @@ def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -
         missing = rules.cold_tier_findings([r for _, rule_list in lists for r in rule_list if not rules.cold_tier_findings([r], None)], cold)
         for finding in missing:
             yield (lists[0][0] if lists else bucket), finding
+
+
+def _log_bucket(bucket: StackResource, resources: list[StackResource]) -> bool:
+    """A bucket a CloudTrail trail of the stack delivers its logs to (the kit's audit log bucket)."""
+    return any(referenced(trail, "s3BucketName", [bucket], _bucket_ids) for trail in resources if trail.type in TRAILS)
+
+
+def _encryption_rules(bucket: StackResource, resources: list[StackResource]) -> Iterator[tuple[StackResource, Any]]:
+    """(where to report, its default-encryption rules) for each encryption setting of the bucket: aws-native's
+    bucketEncryption, the bucket's inline serverSideEncryptionConfiguration, or its SSE resources."""
+    if bucket.type == NATIVE_BUCKET:
+        found = get(bucket.props, "bucketEncryption", "serverSideEncryptionConfiguration")
+        if found is not None:
+            yield bucket, found
+        return
+    inline = get(bucket.props, "serverSideEncryptionConfiguration", "rule")
+    if inline is not None:
+        yield bucket, inline
+    for setting in settings_of(bucket, resources, ENCRYPTIONS) or []:
+        yield setting, setting.props.get("rules")
+
+
+def check_encryption(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    """Each encryption setting the stack gives a recordings bucket blocks SSE-C uploads. None given: S3's own
+    setting stays, which the pack cannot see (verify reads it)."""
+    for bucket in kit_buckets(resources, config):
+        for where, rule_list in _encryption_rules(bucket, resources):
+            if has_unknown(rule_list):
+                continue
+            for finding in rules.sse_c_findings(as_list(rule_list)):
+                yield where, finding
+
+
+def kit_buckets(resources: list[StackResource], config: Mapping[str, Any]) -> list[StackResource]:
+    """The buckets recordings are written to: those a Tavus role is granted on, and those of an
+    S3RecordingStorage (a revoked stack has no role, and its bucket still holds the recordings), not a trail's logs."""
+    components = {r.urn: r for r in resources if r.type == COMPONENT}
+    granted = recording_buckets(resources, config)
+    own = [b for b in resources if b.type in BUCKETS and b.parent in components and b not in granted and _recordings_of(b, components[b.parent], resources)]
+    return granted + own
+
+
+def _recordings_of(bucket: StackResource, component: StackResource, resources: list[StackResource]) -> bool:
+    """Whether a bucket of the component is the one it keeps recordings in: the one its bucket_name or bucket_arn
+    output names (not its audit log bucket); while those are not known, any bucket no trail of the stack logs into."""
+    named = known_strings(component.props.get("bucket_name"), component.props.get("bucket_arn"))
+    if named:
+        return bool(_bucket_ids(bucket) & named)
+    return not _log_bucket(bucket, resources)
+
+
+def _component_of(bucket: StackResource, resources: list[StackResource]) -> Optional[StackResource]:
+    return next((r for r in resources if r.urn == bucket.parent and r.type == COMPONENT), None)
+
+
+def _positive_int(value: Any) -> Optional[int]:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
+def _worm_mode(value: Any) -> Optional[str]:
+    return value.lower() if isinstance(value, str) and value.lower() in ("governance", "compliance") else None
+
+
+def _lock_configs(bucket: StackResource, resources: list[StackResource]) -> Optional[list[tuple[StackResource, Any]]]:
+    """(where to report, the Object Lock configuration) for each on the bucket: its own resources, else the
+    bucket's inline one; None while one is not known yet."""
+    settings = settings_of(bucket, resources, OBJECT_LOCKS)
+    if settings is None:
+        return None
+    if settings:
+        return [(s, {k: s.props.get(k) for k in ("objectLockEnabled", "rule")}) for s in settings]
+    inline = bucket.props.get("objectLockConfiguration")
+    if inline is UNKNOWN:
+        return None
+    # aws-native and pulumi-aws also carry a top-level switch beside (or instead of) the inline block.
+    enabled = flag(bucket.props.get("objectLockEnabled"))
+    if isinstance(inline, dict) and (inline.get("objectLockEnabled") or inline.get("rule")):
+        return [(bucket, {"objectLockEnabled": inline.get("objectLockEnabled") or ("Enabled" if enabled is True else None),
+                          "rule": inline.get("rule")})]
+    return [(bucket, {"objectLockEnabled": "Enabled"} if enabled is True else None)]
+
+
+LOCK_FIX = ("add aws.s3.BucketObjectLockConfiguration(bucket=<bucket>.id, object_lock_enabled='Enabled', "
+            "rule={'default_retention': {'mode': <immutableMode in capitals>, 'days': <immutableDays>}})")
+
+
+def check_object_lock(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    """At least the stack's immutableDays (where no component declares them, the pack's), in compliance mode when
+    the stack or the pack says compliance."""
+    required_mode = _worm_mode(config.get(IMMUTABLE_MODE_KEY))
+    for bucket in kit_buckets(resources, config):
+        component = _component_of(bucket, resources)
+        declared_days = component.props.get(IMMUTABLE_DAYS_KEY) if component else None
+        declared_mode = component.props.get(IMMUTABLE_MODE_KEY) if component else None
+        if UNKNOWN in (declared_days, declared_mode):
+            continue
+        days = _positive_int(declared_days) or _positive_int(config.get(IMMUTABLE_DAYS_KEY))
+        mode = "compliance" if "compliance" in (required_mode, _worm_mode(declared_mode)) else None
+        configs = _lock_configs(bucket, resources) if days or mode else []
+        if configs is None or any(has_unknown(c) for _, c in configs):
+            continue
+        for where, lock in configs:
+            for finding in rules.object_lock_findings(lock, days, mode, LOCK_FIX):
+                yield where, finding
+
+
+def _trail(trail: StackResource, bucket: StackResource) -> Optional[rules.Trail]:
+    """A stack's trail as the rule judges it for `bucket`; None while what it logs is not known yet."""
+    props = trail.props
+    wanted = [props.get(k) for k in ("advancedEventSelectors", "eventSelectors", "enableLogFileValidation", "enableLogging",
+                                     "isMultiRegionTrail")]
+    if any(has_unknown(v) for v in wanted):
+        return None
+    advanced, basic, validation, logging, multi_region = wanted
+    # A single-region trail logs the data events of its own region only (pulumi-aws v7 gives both a `region`).
+    home, region = props.get("homeRegion") or props.get("region"), bucket.props.get("region")
+    elsewhere = (f"logs only {home}, and the bucket is in {region} (a single-region trail logs its own region's data events)"
+                 if flag(multi_region) is not True and isinstance(home, str) and isinstance(region, str) and home != region else None)
+    return rules.Trail(
+        name=props["name"] if isinstance(props.get("name"), str) else trail.name,
+        advanced=as_list(advanced), basic=as_list(basic),
+        # pulumi-aws's defaults: validation off, logging on.
+        validation=flag(validation) is True, logging=flag(logging) is not False, elsewhere=elsewhere,
+    )
+
+
+def check_audit_trail(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    """With the stack's auditLogs (or the pack's requireAuditLogs), one of the stack's trails logs every read and write."""
+    required = flag(config.get(REQUIRE_AUDIT_KEY)) is True
+    trails = [r for r in resources if r.type in TRAILS]
+    for bucket in kit_buckets(resources, config):
+        component = _component_of(bucket, resources)
+        asked = flag(component.props.get("auditLogs")) if component else None
+        arn = bucket.props.get("arn")
+        if asked is UNKNOWN or not (asked is True or required) or not isinstance(arn, str):
+            continue
+        judged = [(r, _trail(r, bucket)) for r in trails]
+        if any(t is None for _, t in judged):
+            continue
+        found = [(where, rules.trail_findings(t, arn)) for where, t in judged if t is not None]
+        if found and not all(findings for _, findings in found):
+            continue  # one trail logs it all
+        yield from ((where, f) for where, findings in found for f in findings)
+        if not found:
+            yield from ((bucket, f) for f in rules.audit_trail_findings([], arn))
 
 
 def check_keys(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
@@ -639,6 +806,32 @@ COLD_SCHEMA = PolicyConfigSchema(
         }
     }
 )
+OBJECT_LOCK_SCHEMA = PolicyConfigSchema(
+    properties={
+        IMMUTABLE_DAYS_KEY: {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 36500,
+            "description": "Days every recording must stay locked (S3 Object Lock default retention, at least) where no "
+            "S3RecordingStorage declares its own immutableDays.",
+        },
+        IMMUTABLE_MODE_KEY: {
+            "type": "string",
+            "enum": ["governance", "compliance"],
+            "description": "compliance: every recordings bucket must lock in COMPLIANCE mode (nobody can delete early), "
+            "even where its stack asks governance. governance: either mode.",
+        },
+    }
+)
+AUDIT_SCHEMA = PolicyConfigSchema(
+    properties={
+        REQUIRE_AUDIT_KEY: {
+            "type": "boolean",
+            "description": "true: every recordings bucket must have its object reads and writes logged by a CloudTrail trail "
+            "of the stack, even where the stack does not set auditLogs.",
+        }
+    }
+)
 ROLE_TYPES = list(ROLES)
 
 AWS_POLICIES = [
@@ -656,4 +849,7 @@ AWS_POLICIES = [
     stack_policy(rules.PUBLIC_ACCESS_BLOCK, check_public_access_block),
     resource_policy(rules.FORCE_DESTROY, AWS_BUCKETS, force_destroy_check(rules.FORCE_DESTROY)),
     stack_policy(rules.COLD_TIER, check_cold_tier, COLD_SCHEMA),
+    stack_policy(rules.OBJECT_LOCK, check_object_lock, OBJECT_LOCK_SCHEMA),
+    stack_policy(rules.AUDIT_TRAIL, check_audit_trail, AUDIT_SCHEMA),
+    stack_policy(rules.ENCRYPTION, check_encryption),
 ]

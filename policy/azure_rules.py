@@ -68,6 +68,11 @@ CONTAINER = "azure-native:storage:BlobContainer"
 MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 OBJECT_REPLICATION = "azure-native:storage:ObjectReplicationPolicy"
 COMPONENT = "tavus-recording:index:AzureBlobRecordingStorage"
+IMMUTABILITY_POLICY = "azure-native:storage:BlobContainerImmutabilityPolicy"
+# azure-native v3 publishes diagnostic settings in `monitor`, v2 in `insights`; the classic provider's takes
+# targetResourceId and enabledLogs (category or categoryGroup, each enabled by being listed) and logAnalyticsWorkspaceId.
+DIAGNOSTIC_SETTINGS = ("azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting")
+CLASSIC_DIAGNOSTIC_SETTING = "azure:monitoring/diagnosticSetting:DiagnosticSetting"
 
 ISSUER_KEY, SUBJECT_KEY, AUDIENCE_KEY = "issuer", "subject", "audience"
 RETENTION_KEY = "retentionDays"
@@ -75,6 +80,10 @@ COLD_KEY = "coldAfterDays"
 KEY_URI_KEY = "keyVaultKeyUri"
 REQUIRE_KEY_KEY = "requireCustomerKey"
 OWN_ACCOUNTS_KEY = "ownAccounts"
+IMMUTABLE_DAYS_KEY = "immutableDays"
+IMMUTABLE_MODE_KEY = "immutableMode"
+AUDIT_LOGS_KEY = "auditLogs"
+REQUIRE_AUDIT_KEY = "requireAuditLogs"
 
 
 def _lower(value: Any) -> Optional[str]:
@@ -610,17 +619,31 @@ def _component(resource: StackResource, resources: list[StackResource]) -> Optio
     return component
 
 
+def _declared_cold(resource: StackResource, resources: list[StackResource], config: Mapping[str, Any]) -> Any:
+    """The coldAfterDays the account's component declares (UNKNOWN while it is not known), else the pack's configured one."""
+    component = _component(resource, resources)
+    return component.props[COLD_KEY] if component is not None and COLD_KEY in component.props else config.get(COLD_KEY)
+
+
 def _cold_after(policy: StackResource, resources: list[StackResource], config: Mapping[str, Any]) -> Optional[int]:
     """The coldAfterDays the account's component declares, else the pack's configured one, else none."""
-    component = _component(policy, resources)
-    declared = component.props[COLD_KEY] if component is not None and COLD_KEY in component.props else config.get(COLD_KEY)
+    declared = _declared_cold(policy, resources, config)
     return int(declared) if isinstance(declared, (int, float)) and not isinstance(declared, bool) and declared > 0 else None
+
+
+def _policy_on(policy: StackResource, account: StackResource) -> Optional[bool]:
+    """Whether a management policy is the account's (by dependency, or by name); None while that cannot be told."""
+    if account.urn in policy.deps.get("accountName", ()):
+        return True
+    named, name = _lower(policy.props.get("accountName")), _lower(account.props.get("name"))
+    return None if named is None and has_unknown(policy.props.get("accountName")) or name is None else named == name
 
 
 @once
 def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     found = targets(model(resources))
-    for policy in _of_type(resources, MANAGEMENT_POLICY):
+    policies = _of_type(resources, MANAGEMENT_POLICY)
+    for policy in policies:
         rule_list = policy.props.get("policy", {}).get("rules") if isinstance(policy.props.get("policy"), dict) else None
         if not isinstance(rule_list, list) or has_unknown(rule_list):
             continue
@@ -628,6 +651,14 @@ def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -
             container = target.ref.container if target.ref else None
             for finding in rules.cold_tier_findings(rule_list, container, _cold_after(policy, resources, config)):
                 yield policy, finding
+    # A recordings account with no management policy has no move either (as S3 and GCS report a bucket with no rules).
+    for account in _recordings_accounts(resources):
+        declared = _declared_cold(account, resources, config)
+        placed = [_policy_on(p, account) for p in policies]
+        if has_unknown(declared) or None in placed or any(placed):
+            continue
+        for finding in rules.cold_tier_findings([], None, _cold_after(account, resources, config)):
+            yield account, finding
 
 
 def _writer_ids(resources: list[StackResource]) -> set[str]:
@@ -652,8 +683,134 @@ def check_encryption_key(resources: list[StackResource], config: Mapping[str, An
             continue
         used = rules.encryption_identity(encryption)
         writer = next((w for w in writers if used and w.lower() == used.lower()), None)
+        # The component's own encryption identity, once its id is known (a first preview: judged after the deploy).
+        own = component.props.get("encryption_identity_id") if component is not None else None
         for finding in rules.encryption_key_findings(encryption, wanted if isinstance(wanted, str) else None, writer,
-                                                     config.get(REQUIRE_KEY_KEY) is True):
+                                                     config.get(REQUIRE_KEY_KEY) is True,
+                                                     own_identity=own if isinstance(own, str) and own else None):
+            yield account, finding
+
+
+# --- that recordings cannot be changed (WORM), and that every read and write is logged
+
+
+def _days(value: Any) -> Optional[int]:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
+def _recordings_containers(resources: list[StackResource]) -> list[StackResource]:
+    """The containers Tavus writes to: a kit component's, and those a Tavus identity's grants name."""
+    containers = _of_type(resources, CONTAINER)
+    components = {c.urn for c in _of_type(resources, COMPONENT)}
+    urns = {u for t in targets(model(resources)) for u in t.urns}
+    return [c for c in containers if c.parent in components or c.urn in urns]
+
+
+def _on_container(policy: StackResource, container: StackResource) -> Optional[bool]:
+    """Whether an immutability policy is on `container`: by dependency on it, else by its account and container
+    names; None while the names are not known and no dependency tells."""
+    if container.urn in policy.deps.get("containerName", ()):
+        return True
+    name, account = policy.props.get("containerName"), policy.props.get("accountName")
+    wanted = _lower(container.props.get("containerName") or container.props.get("name"))
+    if name is UNKNOWN or not isinstance(name, str):
+        return None if name is UNKNOWN else False
+    if name.lower() != wanted:
+        return False
+    by_account = set(policy.deps.get("accountName", ())) & set(container.deps.get("accountName", ()))
+    if by_account or (isinstance(account, str) and account.lower() == _lower(container.props.get("accountName"))):
+        return True
+    return None if account is UNKNOWN else False
+
+
+@once
+def check_immutability(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    """Each recordings container whose component (or the pack's config) asks for immutableDays has such a policy.
+    Whether a compliance policy is locked only verify can tell: azure-native cannot lock one, so the pack never
+    sees Locked and judges the declared mode instead."""
+    policies = _of_type(resources, IMMUTABILITY_POLICY)
+    for container in _recordings_containers(resources):
+        component = _component(container, resources)
+        props = component.props if component is not None else {}
+        # The stack's own, else (a component that declares none, as aws_rules does) the pack's.
+        declared, mode = props.get(IMMUTABLE_DAYS_KEY), props.get(IMMUTABLE_MODE_KEY)
+        if has_unknown(declared) or has_unknown(mode) or (days := _days(declared) or _days(config.get(IMMUTABLE_DAYS_KEY))) is None:
+            continue
+        for finding in rules.mode_findings(mode if isinstance(mode, str) else None, config.get(IMMUTABLE_MODE_KEY), days):
+            yield component or container, finding
+        found = [(p, _on_container(p, container)) for p in policies]
+        if any(on is None for _, on in found):
+            continue  # a policy not placed yet: judged once its names are known
+        mine = [p for p, on in found if on]
+        if not mine:
+            for finding in rules.immutability_findings(None, days, mode if isinstance(mode, str) else None):
+                yield container, finding
+        for policy in mine:
+            judged = {k: policy.props.get(k) for k in ("immutabilityPeriodSinceCreationInDays", "allowProtectedAppendWrites",
+                                                        "allowProtectedAppendWritesAll")}
+            if has_unknown(judged):
+                continue
+            for finding in rules.immutability_findings(judged, days, mode if isinstance(mode, str) else None):
+                yield policy, finding
+
+
+_BLOB_SERVICE = "/blobservices/default"
+
+
+def _diagnostic(setting: StackResource) -> tuple[Any, Any]:
+    """A diagnostic setting's target and its properties as ARM names them."""
+    if setting.type != CLASSIC_DIAGNOSTIC_SETTING:
+        return setting.props.get("resourceUri"), setting.props
+    logs = [{"category": log.get("category"), "categoryGroup": log.get("categoryGroup"), "enabled": True}
+            for log in setting.props.get("enabledLogs") or [] if isinstance(log, dict)]
+    return setting.props.get("targetResourceId"), {
+        "logs": logs, "storageAccountId": setting.props.get("storageAccountId"),
+        "workspaceId": setting.props.get("logAnalyticsWorkspaceId"),
+        "eventHubAuthorizationRuleId": setting.props.get("eventhubAuthorizationRuleId"),
+        "marketplacePartnerId": setting.props.get("partnerSolutionId")}
+
+
+def _on_blob_service(setting: StackResource, account: StackResource) -> Optional[bool]:
+    """Whether a setting targets the account's blob service (the account itself logs no blob reads): by value, or
+    by dependency on the account while the value is not known; None while neither can tell."""
+    target, _ = _diagnostic(setting)
+    prop = "targetResourceId" if setting.type == CLASSIC_DIAGNOSTIC_SETTING else "resourceUri"
+    if isinstance(target, str):
+        key = target.strip().lower().rstrip("/")
+        if not key.endswith(_BLOB_SERVICE):
+            return False
+        named = account_name(key[: -len(_BLOB_SERVICE)])
+        return named is not None and named == _lower(account.props.get("name"))
+    if target is UNKNOWN:
+        return True if account.urn in setting.deps.get(prop, ()) else None
+    return False
+
+
+def _recordings_accounts(resources: list[StackResource]) -> list[StackResource]:
+    """The accounts of the recordings containers, by dependency or by name (not every account of a component: the kit's
+    audit log account is one)."""
+    containers = _recordings_containers(resources)
+    urns = {u for c in containers for u in c.deps.get("accountName", ())} | {u for t in targets(model(resources)) for u in t.account_urns}
+    names = {n for c in containers if (n := _lower(c.props.get("accountName")))}
+    return [a for a in _of_type(resources, STORAGE_ACCOUNT) if a.urn in urns or _lower(a.props.get("name")) in names]
+
+
+@once
+def check_diagnostic_logs(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
+    settings = _of_type(resources, *DIAGNOSTIC_SETTINGS, CLASSIC_DIAGNOSTIC_SETTING)
+    for account in _recordings_accounts(resources):
+        component = _component(account, resources)
+        declared = component.props.get(AUDIT_LOGS_KEY) if component is not None else None
+        if has_unknown(declared):
+            continue
+        required = flag(declared) is True or config.get(REQUIRE_AUDIT_KEY) is True
+        on = [(s, _on_blob_service(s, account)) for s in settings]
+        if not required or any(o is None for _, o in on):
+            continue
+        mine = [rules.DiagnosticSetting(s.name, _diagnostic(s)[1], s) for s, o in on if o]
+        if any(has_unknown(s.properties) for s in mine):
+            continue
+        for finding in rules.diagnostic_findings(mine, True):
             yield account, finding
 
 
@@ -686,6 +843,19 @@ KEY_SCHEMA = PolicyConfigSchema(
                                   "key (keyVaultKeyUri), not Microsoft's."}}
 )
 
+IMMUTABILITY_SCHEMA = PolicyConfigSchema(
+    properties={
+        IMMUTABLE_DAYS_KEY: {"type": "integer", "minimum": 1, "description": "Days every recordings container must keep an "
+                             "immutability policy where no AzureBlobRecordingStorage declares its own immutableDays."},
+        IMMUTABLE_MODE_KEY: {"type": "string", "enum": ["governance", "compliance"], "description": "compliance: every stack "
+                             "that keeps recordings immutable must declare immutableMode compliance (verify checks the lock)."},
+    }
+)
+AUDIT_SCHEMA = PolicyConfigSchema(
+    properties={REQUIRE_AUDIT_KEY: {"type": "boolean", "description": "Every recordings account must log its blob reads, writes "
+                                    "and deletes through a diagnostic setting, even where the stack does not set auditLogs."}}
+)
+
 AZURE_POLICIES = [
     resource_policy(rules.FEDERATION, CREDENTIALS, check_credential, TOKEN_SCHEMA),
     stack_policy(rules.FEDERATION, check_federation, TOKEN_SCHEMA, also_resource_policy=True),
@@ -702,4 +872,6 @@ AZURE_POLICIES = [
     stack_policy(rules.REPLICATION, check_replication, OWN_ACCOUNTS_SCHEMA),
     stack_policy(rules.COLD_TIER, check_cold_tier, COLD_SCHEMA),
     stack_policy(rules.ENCRYPTION_KEY, check_encryption_key, KEY_SCHEMA),
+    stack_policy(rules.IMMUTABILITY, check_immutability, IMMUTABILITY_SCHEMA),
+    stack_policy(rules.DIAGNOSTIC_LOGS, check_diagnostic_logs, AUDIT_SCHEMA),
 ]

@@ -73,14 +73,21 @@ OWN_PROJECTS_KEY = "ownProjects"
 OWN_DOMAINS_KEY = "ownDomains"
 RETENTION_KEY = "retentionDays"
 IMMUTABLE_KEY = "immutableDays"
+MODE_KEY = "immutableMode"
+COMPLIANCE = "compliance"
 COLD_KEY = "coldAfterDays"
 KMS_KEY = "kmsKeyName"
+AGENT_KEY = "storageServiceAgent"
 REQUIRE_KEY_KEY = "requireCustomerKey"
 # The stack's grants on Cloud KMS keys: resource type -> how its members are given.
 KMS_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 KMS_BINDING = "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding"
 KMS_POLICY = "gcp:kms/cryptoKeyIAMPolicy:CryptoKeyIAMPolicy"
 HARMLESS_KEY = "harmlessRoles"
+AUDIT_KEY = "auditLogs"
+REQUIRE_AUDIT_KEY = "requireAuditLogs"
+AUDIT_CONFIG = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
+PROJECT_POLICY = "gcp:projects/iAMPolicy:IAMPolicy"
 
 # The pack judges every account a pool can act as like Tavus's writer (the rules' spec): a stack that
 # also federates something else is told how to keep that out of Tavus's guardrails.
@@ -513,13 +520,24 @@ def check_lifecycle(resources: list[StackResource], config: Mapping[str, Any]) -
             yield job, finding
 
 
+def _compliance(stack: GcsStack, bucket: StackResource, config: Mapping[str, Any]) -> Any:
+    """Whether the bucket's retention must be locked: its component's immutableMode (the mode in force) or the
+    pack's is compliance (the pack's is an organisation's floor, so it holds whatever the stack says); UNKNOWN
+    while the component's is not known."""
+    component = component_of(stack, bucket)
+    declared = component.props.get(MODE_KEY) if component is not None else None
+    if config.get(MODE_KEY) == COMPLIANCE:
+        return True
+    return UNKNOWN if declared is UNKNOWN else declared == COMPLIANCE
+
+
 def check_retention(resources: list[StackResource], config: Mapping[str, Any]) -> Pairs:
     stack = gcs_stack(resources)
     for bucket in _recording_bucket_resources(stack):
-        policy = bucket.props.get("retentionPolicy")
-        if has_unknown(policy):
+        policy, compliance = bucket.props.get("retentionPolicy"), _compliance(stack, bucket, config)
+        if has_unknown(policy) or compliance is UNKNOWN:
             continue
-        for finding in rules.retention_findings(policy, declared_days(stack, bucket, IMMUTABLE_KEY, config)):
+        for finding in rules.retention_findings(policy, declared_days(stack, bucket, IMMUTABLE_KEY, config), compliance):
             yield bucket, finding
 
 
@@ -530,7 +548,8 @@ def check_cold_tier(resources: list[StackResource], config: Mapping[str, Any]) -
         lifecycle = bucket.props.get("lifecycleRules")
         if has_unknown(lifecycle):
             continue
-        for finding in rules.cold_tier_findings(as_list(lifecycle), declared_days(stack, bucket, COLD_KEY, config)):
+        # pulumi-gcp's inputs: a 0 counts only with its send*IfZero flag.
+        for finding in rules.cold_tier_findings(as_list(lifecycle), declared_days(stack, bucket, COLD_KEY, config), pulumi=True):
             yield bucket, finding
 
 
@@ -545,19 +564,24 @@ def check_encryption_key(resources: list[StackResource], config: Mapping[str, An
         encryption, wanted = bucket.props.get("encryption"), _declared_key(stack, bucket)
         if has_unknown(encryption) or has_unknown(wanted):
             continue
-        for finding in rules.encryption_key_findings(encryption, wanted if isinstance(wanted, str) else None,
-                                                     config.get(REQUIRE_KEY_KEY) is True):
+        wanted = wanted if isinstance(wanted, str) and wanted else None
+        require = config.get(REQUIRE_KEY_KEY) is True
+        for finding in rules.encryption_key_findings(encryption, wanted, require):
+            yield bucket, finding
+        # The writer picks each upload's encryption: the bucket must refuse the kinds that escape the customer's key.
+        for finding in rules.upload_key_findings(encryption, bool(wanted or require)):
             yield bucket, finding
 
 
-def _key_grants(stack: GcsStack, key: str) -> Optional[list[rules.Grant]]:
-    """The stack's grants on Cloud KMS key `key`; None while one that may be on it is not known yet."""
+def _key_grants(stack: GcsStack, key: str, project: Optional[str] = None) -> Optional[list[rules.Grant]]:
+    """The stack's grants on Cloud KMS key `key` (named in full, or in pulumi-gcp's short forms, whose project-less
+    one is in `project`); None while one that may be on it is not known yet."""
     grants: list[rules.Grant] = []
     for resource in stack.of_type(KMS_MEMBER, KMS_BINDING, KMS_POLICY):
         props = resource.props
         if props.get("cryptoKeyId") is UNKNOWN:
             return None
-        if props.get("cryptoKeyId") != key:
+        if rules.kms_key_name(str(props.get("cryptoKeyId")), project) != key:
             continue
         if resource.type == KMS_POLICY:
             policy = props.get("policyData")
@@ -579,11 +603,69 @@ def check_service_agent(resources: list[StackResource], config: Mapping[str, Any
         key = _declared_key(stack, bucket)
         if not isinstance(key, str) or not key:
             continue
-        grants = _key_grants(stack, key)
+        project = bucket.props.get("project")
+        grants = _key_grants(stack, key, project if isinstance(project, str) else None)
         if grants is None:
             continue
-        for finding in rules.service_agent_findings(grants, key):
+        # The agent the component looked up for the bucket's project, when it says (else any project's agent counts).
+        component = component_of(stack, bucket)
+        agent = component.props.get(AGENT_KEY) if component is not None else None
+        for finding in rules.service_agent_findings(grants, key, agent if isinstance(agent, str) and agent else None):
             yield bucket, finding
+
+
+def _audit_sources(stack: GcsStack, bucket: StackResource) -> Optional[list[tuple[StackResource, list[Any]]]]:
+    """The stack's audit configs (IAMAuditConfig, and a project IAMPolicy's auditConfigs) that may be on the bucket's
+    project, each with the resource holding it; None while one that may be is not known yet. A project named
+    another way than the bucket's counts unless the stack shows it is another project."""
+    project = bucket.props.get("project")
+    sources: list[tuple[StackResource, list[Any]]] = []
+    for resource in stack.of_type(AUDIT_CONFIG, PROJECT_POLICY):
+        target = resource.props.get("project")
+        if has_unknown(target):
+            if bucket.urn not in resource.deps.get("project", ()):
+                return None
+        elif same_project(stack, target, project) is False:
+            continue
+        if resource.type == AUDIT_CONFIG:
+            entry = {"service": resource.props.get("service"), "auditLogConfigs": resource.props.get("auditLogConfigs")}
+            if has_unknown(entry):
+                return None
+            sources.append((resource, [entry]))
+            continue
+        policy = resource.props.get("policyData")
+        if has_unknown(policy):
+            return None
+        try:
+            document = json.loads(policy) if isinstance(policy, str) else policy
+        except ValueError:
+            continue  # refused as unreadable by the impersonation policy
+        if isinstance(document, Mapping):
+            sources.append((resource, as_list(document.get("auditConfigs"))))
+    return sources
+
+
+def check_data_access_logs(resources: list[StackResource], config: Mapping[str, Any]) -> Pairs:
+    """A recordings bucket whose component asks for auditLogs (or any, with requireAuditLogs): the stack must log
+    Cloud Storage's reads and writes in its project, exempting nobody. What the project already logs outside the
+    stack is not seen here (the kit merges it into its own IAMAuditConfig); verify reads it live."""
+    stack = gcs_stack(resources)
+    required_by_config = config.get(REQUIRE_AUDIT_KEY) is True
+    for bucket in _recording_bucket_resources(stack):
+        component = component_of(stack, bucket)
+        asked = component.props.get(AUDIT_KEY) if component is not None else None
+        if asked is UNKNOWN or not (asked is True or required_by_config):
+            continue
+        sources = _audit_sources(stack, bucket)
+        if sources is None:
+            continue
+        project = bucket.props.get("project")
+        fix = rules.audit_log_fix(project if isinstance(project, str) else None)
+        for finding in rules.audit_gap_findings([c for _, configs in sources for c in configs], fix):
+            yield bucket, finding
+        for resource, configs in sources:
+            for finding in rules.audit_exemption_findings(configs):
+                yield resource, finding
 
 
 def check_transfer(resources: list[StackResource], config: Mapping[str, Any]) -> Pairs:
@@ -624,10 +706,15 @@ OWN_PROJECTS = {"type": "array", "items": {"type": "string"}, "description": "Yo
 RETENTION = {"type": "integer", "minimum": 1, "description": "Days recordings must be kept where no GcsRecordingStorage declares its own."}
 IMMUTABLE = {"type": "integer", "minimum": 1, "description": "Days of retention policy a recordings bucket must keep, where no "
                                                              "GcsRecordingStorage declares its own."}
+MODE = {"type": "string", "enum": ["governance", COMPLIANCE], "description": "compliance: every recordings bucket's retention "
+                                                                             "policy must be locked, whatever the stack's own "
+                                                                             "immutableMode; governance: as the stack asks."}
 COLD = {"type": "integer", "minimum": 1, "description": "Days after which live recordings must move to NEARLINE, where no "
                                                          "GcsRecordingStorage declares its own coldAfterDays."}
 REQUIRE_KEY = {"type": "boolean", "description": "Every recordings bucket must encrypt with a Cloud KMS key by default "
                                                  "(kmsKeyName), not Google's."}
+REQUIRE_AUDIT = {"type": "boolean", "description": "Every recordings bucket's project must log Cloud Storage's reads and "
+                                                   "writes (DATA_READ, DATA_WRITE), even where the stack sets no auditLogs."}
 HARMLESS = {"type": "array", "items": {"type": "string"}, "description": "Predefined roles you vouch carry no way to act as a service "
                                                                         "account or reach Cloud Storage, beside the pack's own list."}
 OWN_DOMAINS = {"type": "array", "items": {"type": "string"}, "description": "Your organisation's domains: a user, group or domain of "
@@ -663,7 +750,7 @@ GCP_POLICIES = [
     stack_policy(rules.LEAST_PRIVILEGE, check_least_privilege),
     stack_policy(rules.BUCKET_ACCESS, check_bucket_access, _schema(ownProjects=OWN_PROJECTS, harmlessRoles=HARMLESS, ownDomains=OWN_DOMAINS)),
     stack_policy(rules.LIFECYCLE, check_lifecycle, _schema(retentionDays=RETENTION)),
-    stack_policy(rules.RETENTION, check_retention, _schema(immutableDays=IMMUTABLE)),
+    stack_policy(rules.RETENTION, check_retention, _schema(immutableDays=IMMUTABLE, immutableMode=MODE)),
     stack_policy(rules.TRANSFER, check_transfer),
     resource_policy(rules.PUBLIC_ACCESS_PREVENTION, [BUCKET], check_bucket_public_access),
     resource_policy(rules.UNIFORM_ACCESS, [BUCKET], check_uniform_access),
@@ -671,4 +758,5 @@ GCP_POLICIES = [
     stack_policy(rules.COLD_TIER, check_cold_tier, _schema(coldAfterDays=COLD)),
     stack_policy(rules.ENCRYPTION_KEY, check_encryption_key, _schema(requireCustomerKey=REQUIRE_KEY)),
     stack_policy(rules.SERVICE_AGENT, check_service_agent),
+    stack_policy(rules.DATA_ACCESS_LOGS, check_data_access_logs, _schema(requireAuditLogs=REQUIRE_AUDIT)),
 ]

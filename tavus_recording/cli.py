@@ -234,6 +234,10 @@ def verify(
     try:
         source = str(outputs_file) if outputs_file else f"stack {stack or 'dev'}"
         outputs = read_outputs(stack or "dev", outputs_file, cwd=cwd)
+        if with_tavus and outputs.get("tavus_access") == "revoked":
+            # Nothing to ask Tavus: the stack exports no destination, and Tavus must not be given one.
+            raise OutputsError(f"{source} has tavus_access: revoked: it exports no recording_storage to hand Tavus, so --tavus has "
+                               "nothing to ask; run verify without --tavus to check that nothing lets Tavus in")
         storage = recording_storage(outputs, source)
         # What --tavus sends is the storage the cloud checks read; copies that disagree stop verify here.
         properties = tavus_properties(outputs, storage, source)

@@ -9,6 +9,7 @@ security reviewer cares about (parent, retain_on_delete, protect, depends_on).
 from __future__ import annotations
 
 import asyncio
+import json
 import runpy
 import threading
 from contextlib import contextmanager
@@ -157,16 +158,42 @@ class PlanMocks(pulumi.runtime.Mocks):
         return {"emailAddress": email, "member": f"serviceAccount:{email}", "project": self._project(args),
                 "id": self._project(args)}
 
+    # The project's IAM policy as the data source gives it (JSON with bindings and auditConfigs): a project with
+    # no audit config. A test's subclass answers with one to see the kit merge it.
+    PROJECT_IAM_POLICY: dict = {}
+
+    def _project_iam_policy(self, args: dict) -> dict:
+        project = self._project(args)
+        return {"policyData": json.dumps(self.PROJECT_IAM_POLICY), "project": project, "id": f"projects/{project}"}
+
     def _existing_blob_container(self, args: dict) -> dict:
         account = f"{_azure_group_id(args)}/providers/Microsoft.Storage/storageAccounts/{args['accountName']}"
         return {"id": f"{account}/blobServices/default/containers/{args['containerName']}", "name": args["containerName"]}
 
     # --- AWS
 
+    # Who deploys, where, in which partition: the account is known only once credentials are.
+    def _aws_caller_identity(self, args: dict) -> dict:
+        return {"accountId": ACCOUNT_PLACEHOLDER, "id": ACCOUNT_PLACEHOLDER, "arn": f"arn:aws:iam::{ACCOUNT_PLACEHOLDER}:root",
+                "userId": ACCOUNT_PLACEHOLDER}
+
+    def _aws_region(self, args: dict) -> dict:
+        region = args.get("region") or self.aws_region
+        return {"region": region, "name": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
+
+    def _aws_partition(self, args: dict) -> dict:
+        return {"partition": "aws", "id": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+
     def _s3_bucket(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         bucket = inputs.get("bucket") or auto_name
         region = inputs.get("region") or self.aws_region
         return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "region": region, "bucketRegion": region}
+
+    def _cloudtrail_trail(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        trail = inputs.get("name") or auto_name
+        region = inputs.get("region") or self.aws_region
+        return trail, {"name": trail, "arn": f"arn:aws:cloudtrail:{region}:{ACCOUNT_PLACEHOLDER}:trail/{trail}",
+                       "homeRegion": region, "region": region}
 
     def _iam_role(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         role = inputs.get("name") or auto_name
@@ -222,6 +249,12 @@ class PlanMocks(pulumi.runtime.Mocks):
         account = f"{_azure_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
         return f"{account}/blobServices/default/containers/{name}", {"name": name}
 
+    def _immutability_policy(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
+        # A new policy is Unlocked: only the CLI's lock step (a POST azure-native lacks) makes it Locked.
+        account = f"{_azure_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{inputs['accountName']}"
+        return (f"{account}/blobServices/default/containers/{inputs['containerName']}/immutabilityPolicies/default",
+                {"name": "default", "state": "Unlocked", "etag": '"<etag>"'})
+
     def _managed_identity(self, inputs: dict, auto_name: str) -> tuple[str, dict]:
         name = inputs.get("resourceName") or auto_name
         id_ = f"{_azure_group_id(inputs)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
@@ -241,14 +274,19 @@ def _azure_group_id(inputs: dict) -> str:
 _LOOKUPS = {
     "azure-native:authorization:getClientConfig": "_client_config",
     "aws:s3/getBucket:getBucket": "_existing_s3_bucket",
+    "aws:index/getCallerIdentity:getCallerIdentity": "_aws_caller_identity",
+    "aws:index/getRegion:getRegion": "_aws_region",
+    "aws:index/getPartition:getPartition": "_aws_partition",
     "gcp:storage/getBucket:getBucket": "_existing_gcs_bucket",
     "gcp:organizations/getProject:getProject": "_gcp_project",
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": "_storage_service_agent",
+    "gcp:projects/getIamPolicy:getIamPolicy": "_project_iam_policy",
     "azure-native:storage:getBlobContainer": "_existing_blob_container",
 }
 
 _COMPUTED = {
     "aws:s3/bucket:Bucket": PlanMocks._s3_bucket,
+    "aws:cloudtrail/trail:Trail": PlanMocks._cloudtrail_trail,
     "aws:iam/role:Role": PlanMocks._iam_role,
     "aws:iam/rolePolicy:RolePolicy": PlanMocks._iam_role_policy,
     "gcp:storage/bucket:Bucket": PlanMocks._gcs_bucket,
@@ -258,6 +296,7 @@ _COMPUTED = {
     "azure-native:resources:ResourceGroup": PlanMocks._resource_group,
     "azure-native:storage:StorageAccount": PlanMocks._storage_account,
     "azure-native:storage:BlobContainer": PlanMocks._blob_container,
+    "azure-native:storage:BlobContainerImmutabilityPolicy": PlanMocks._immutability_policy,
     "azure-native:managedidentity:UserAssignedIdentity": PlanMocks._managed_identity,
 }
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Annotated, Any, Callable, ClassVar, Literal, Optional
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from components.lifecycle import COLD_AFTER_MIN_DAYS, COLD_CLASS_NAME
 from components.naming import control_character_problem
@@ -133,6 +135,10 @@ def _blank_is_absent(value: Any) -> Any:
 
 
 def _zero_is_absent(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, str) and not re.fullmatch(r"([0-9]+(\.0+)?)?", value):
+        # Digits only: int() would also take " 30", "3_0" or "30" with a no-break space, and pydantic `true` as 1 day,
+        # which no one means to write (and Pulumi's own CLI, which passes text, would refuse the last).
+        raise PydanticCustomError("int_parsing", "not a whole number")
     return None if value in (0, "0", "") else value
 
 
@@ -162,8 +168,10 @@ def max_days(provider: Any) -> int:
     return min(MAX_DAYS, PROVIDER_MAX_DAYS.get(provider, MAX_DAYS))
 
 
-def days_expected(provider: Any) -> str:
-    return f"expected a whole number of days from 1 to {max_days(provider)}"
+def days_expected(provider: Any, field: str = "") -> str:
+    """The range a day-count key takes, as a refusal quotes it (`coldAfterDays` starts at the kit's floor)."""
+    least = COLD_AFTER_MIN_DAYS if field in ("cold_after_days", "coldAfterDays") else 1
+    return f"expected a whole number of days from {least} to {max_days(provider)}"
 
 
 class ProviderSettings(SettingsBase):
@@ -187,10 +195,7 @@ class RetentionSettings(SettingsBase):
         limit = max_days(provider)
         if value is not None and value > limit:
             why = "100 years, the most the kit sets" if limit == MAX_DAYS else f"the most {provider} takes"
-            expected = days_expected(provider)
-            if info.field_name == "cold_after_days":
-                expected = expected.replace(" from 1 ", f" from {COLD_AFTER_MIN_DAYS} ")
-            raise ValueError(f"is more than {limit} days ({why}); {expected}")
+            raise ValueError(f"is more than {limit} days ({why}); {days_expected(provider, str(info.field_name))}")
         return value
 
     @field_validator("cold_after_days")

@@ -7,6 +7,7 @@ from typing import ClassVar, Optional
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import gcp_policy
+from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
 from components.locations import GCS_DUAL_REGIONS, GCS_LOCATIONS, GCS_LOCATIONS_AS_OF, GCS_MULTI_REGIONS
 from components.naming import (
     GCP_PROJECT_RULES,
@@ -18,7 +19,17 @@ from components.naming import (
     service_account_id_problem,
     workload_identity_id_problem,
 )
-from components.settings.common import NAMESPACE, NameRules, OptionalText, SettingsBase, checked, checked_name, did_you_mean, required_for
+from components.settings.common import (
+    NAMESPACE,
+    NameRules,
+    OptionalText,
+    SettingsBase,
+    checked,
+    checked_name,
+    did_you_mean,
+    qualified,
+    required_for,
+)
 
 GCP_PROJECT_KEY = "gcp:project"
 _LOCATIONS = {location.lower(): location for location in GCS_LOCATIONS}
@@ -111,3 +122,15 @@ class GcsSettings(SettingsBase):
     @classmethod
     def _id(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
         return checked_name(_ID_RULES, value, info)
+
+    def key_problems(self) -> list[tuple[str, str]]:
+        # Called on the whole stack's settings, which carry the shared keys too.
+        immutable_days, noncurrent_days = (getattr(self, k, None) for k in ("immutable_days", "noncurrent_version_days"))
+        if immutable_days is None or noncurrent_days is None or self.existing_bucket:
+            return []  # beside an existing bucket both are refused as ignored already
+        return [(
+            qualified("noncurrentVersionDays"),
+            f"cannot be used with {qualified('immutableDays')} on gcs: Cloud Storage refuses Object Versioning on a bucket with a "
+            "retention policy, so the kit turns versioning off and no recording ever becomes a noncurrent version (versions left "
+            f"from before are deleted after {DEFAULT_NONCURRENT_VERSION_DAYS} days); remove one of the two",
+        )]

@@ -171,7 +171,7 @@ def _problem(error: Mapping[str, Any], provider: Any = None) -> tuple[str, str]:
     if kind == "literal_error":
         return key, f"is {shown(found)}; expected one of {', '.join(PROVIDERS)}"
     if kind in ("int_parsing", "int_parsing_size", "int_type", "int_from_float", "greater_than_equal"):
-        return key, f"is {shown(found)}; {days_expected(provider)}"
+        return key, f"is {shown(found)}; {days_expected(provider, loc)}"
     message = str(error["ctx"]["error"]) if kind == "value_error" else error["msg"]
     # Tags name the offending tag themselves; their JSON text would only be noise.
     return key, message if found in (None, "") or loc == "tags" else f"{shown(found)} {message}"
@@ -222,9 +222,16 @@ def namespace_problems(config: Mapping[str, Any], project: Optional[str] = None)
             _squashed(namespace).rstrip("s") == _squashed(NAMESPACE) or closest(namespace, [NAMESPACE]) is not None
         ):
             problems.append((key, f"is not in this kit's namespace, so nothing reads it (did you mean '{NAMESPACE}:{_shown_key(name)}'?)"))
+        elif name in _OWN_NAMES and namespace != project:
+            # `tavus:tavusAccess: revoked` would leave the stack granted without a word.
+            problems.append((key, f"is this kit's key under namespace {_shown_key(namespace)!s}, which nothing reads (did you mean "
+                                  f"'{NAMESPACE}:{_shown_key(name)}'?)"))
     return problems
 
 
+# This kit's own key names, which no provider reads: one under another namespace is a mistake to name. Names a
+# provider may also use (`azure-native:location`, `aws:defaultTags`-like `tags`, `provider`) are left out.
+_OWN_NAMES = frozenset(bare(key) for key in known_keys() if key.startswith(f"{NAMESPACE}:")) - {"location", "tags", "provider"}
 # Namespaces of the providers a stack may configure beside this kit: never this kit's typo.
 _PROVIDER_NAMESPACES = frozenset({"aws", "gcp", "azure-native", "azure", "pulumi", "kubernetes", "random", "tls"})
 

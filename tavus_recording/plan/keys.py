@@ -15,25 +15,60 @@ from tavus_recording.plan.replacement import get
 GCS_KEY_GRANT = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 
 
+S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+
+
+def s3_key(run: ProgramRun, bucket: Any) -> Optional[str]:
+    """The recordings bucket's default encryption and whether uploads under a key the writer brings (SSE-C) are
+    blocked, in one line; None when the stack sets no encryption on it (an existing bucket)."""
+    setting = next((r for r in run.find(S3_ENCRYPTION) if r.inputs.get("bucket") == bucket), None)
+    rules = setting.inputs.get("rules") if setting else None
+    if not isinstance(rules, list) or not rules or not isinstance(rules[0], dict):
+        return None
+    default = rules[0].get("applyServerSideEncryptionByDefault") or {}
+    key = default.get("kmsMasterKeyId")
+    how = f"SSE-KMS with key {key}" if key else "SSE-S3 (keys S3 manages)"
+    blocked = "SSE-C" in (rules[0].get("blockedEncryptionTypes") or [])
+    return (f"Key: the bucket encrypts recordings by default with {how}; uploads encrypted with a key the writer brings "
+            f"(SSE-C) {'are blocked, so no recording lands under a key you do not hold' if blocked else 'are NOT blocked'}.")
+
+
 def gcs_key(run: ProgramRun, grants: list[Registration]) -> tuple[Optional[dict[str, Any]], Optional[str]]:
-    """The bucket's default key and who may use it, as facts and one line; (None, None) without a key.
+    """The bucket's default key and who may use it, as facts and one line, with the uploads the bucket refuses
+    (without a key: no facts, and the line on those alone; (None, None) when no bucket is made).
     The grant is added to `grants`, the ones the summary accounts for."""
     from components.gcp_policy import KEY_USER_ROLE
 
     bucket = next(iter(run.find("gcp:storage/bucket:Bucket")), None)
-    key = get(bucket.inputs, "encryption.defaultKmsKeyName") if bucket else None
-    if not key:
+    if bucket is None:
         return None, None
+    key = get(bucket.inputs, "encryption.defaultKmsKeyName")
+    refused = _gcs_refused(bucket.inputs)
+    if not key:
+        return None, (f"Key: Google-managed keys (no kmsKeyName); uploads encrypted with {refused} are refused, so no "
+                      "recording lands under a key you do not hold." if refused else None)
     users = [g for g in run.find(GCS_KEY_GRANT) if g.inputs.get("cryptoKeyId") == key and g.inputs.get("role") == KEY_USER_ROLE]
     grants.extend(users)
     members = [str(g.inputs.get("member")) for g in users]
     who = (f"the project's Cloud Storage service agent ({', '.join(m.removeprefix('serviceAccount:') for m in members)}) "
            f"has {KEY_USER_ROLE} on that key only, granted before the bucket is made and kept on destroy with it"
            if members else "nobody is granted its use by this stack")
-    line = (f"Key: the bucket encrypts recordings by default with Cloud KMS key {key}; {who}. Tavus's writer needs no "
-            "grant on the key (Cloud Storage encrypts for it). Disabling or destroying the key makes every recording "
-            "unreadable.")
+    line = (f"Key: the bucket's default key is Cloud KMS key {key}; {who}. Tavus's writer needs no grant on the key "
+            f"(Cloud Storage encrypts for it). {f'Uploads encrypted with {refused} are refused. ' if refused else ''}"
+            "A writer can still name another Cloud KMS key per upload: only the organisation policy "
+            "constraints/gcp.restrictCmekCryptoKeyProjects limits which. Disabling or destroying the key makes every "
+            "recording unreadable.")
     return {"kind": "Cloud KMS", "name": key, "users": [{"member": m, "role": KEY_USER_ROLE} for m in members]}, line
+
+
+def _gcs_refused(inputs: dict[str, Any]) -> str:
+    """The encryptions the bucket refuses for new uploads, in words ("" when none), from its enforcement settings."""
+    from components.gcp_policy import RESTRICTED
+
+    kinds = [what for field, what in (("customerSupplied", "a key the writer brings (customer-supplied, CSEK)"),
+                                      ("googleManaged", "Google-managed keys"))
+             if get(inputs, f"encryption.{field}EncryptionEnforcementConfig.restrictionMode") == RESTRICTED]
+    return " or ".join(kinds)
 
 
 def azure_key(run: ProgramRun) -> tuple[Optional[dict[str, Any]], Optional[str]]:

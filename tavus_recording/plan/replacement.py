@@ -76,7 +76,7 @@ REPLACED_BY: dict[str, tuple[Forcing, ...]] = {
         Forcing("location", "tavus-recording:location", normalize=_upper),
         Forcing("project", "gcp:project", default_from="project"),
         Forcing("customPlacementConfig.dataLocations", ""),
-        Forcing("retentionPolicy.isLocked", "", forces=lambda old, new: old is True and new is not True),
+        Forcing("retentionPolicy.isLocked", "tavus-recording:immutableMode", forces=lambda old, new: old is True and new is not True),
     ),
     "azure-native:storage:StorageAccount": (
         Forcing("accountName", "tavus-recording:storageAccount", names_it=True),
@@ -244,7 +244,8 @@ def compare_with_previous(current: Mapping[str, Any], previous: Mapping[str, Any
                 changed.append((f, before, after))
                 renamed = renamed or f.names_it
         for f, before, after in changed:
-            setting = f"set by {f.set_by}" if f.set_by else "set by the component"
+            set_by = _set_by(f, old.get("name"))
+            setting = f"set by {set_by}" if set_by else "set by the component"
             if renamed:
                 outcome = (
                     "the replacement gets the new name and starts empty; the old one, kept on destroy, stays in the "
@@ -276,7 +277,7 @@ def compare_with_previous(current: Mapping[str, Any], previous: Mapping[str, Any
                     f"{label}: {f.input} {_shown(before, f)} -> {_shown(after, f)} ({setting}); the provider cannot "
                     f"change it in place ({_REPLACEMENT_SOURCE[type_]}), so `pulumi up` replaces it: {outcome}"
                 ),
-                "do": f"keep {f.input} {_shown(before, f)}" + (f" (set {f.set_by} back)" if f.set_by else "") + f"; {move}",
+                "do": f"keep {f.input} {_shown(before, f)}" + (f" (set {set_by} back)" if set_by else "") + f"; {move}",
             })
     return warnings
 
@@ -320,6 +321,15 @@ def _collisions(current: Mapping[str, Any], previous: Mapping[str, Any], stack: 
     return found
 
 
+# The kit's own log storage (auditLogs), named by the component alone: no stack setting decides its inputs.
+_LOG_STORAGE_SUFFIXES = ("-audit", "-audit-logs")
+
+
+def _set_by(f: Forcing, name: Any) -> str:
+    """The stack setting that decides `f` on the resource named `name`; "" when the component decides it alone."""
+    return "" if str(name or "").endswith(_LOG_STORAGE_SUFFIXES) else f.set_by
+
+
 def fixed_inputs(run: ProgramRun) -> list[dict[str, Any]]:
     """For each kept resource the provider would replace on a change: the inputs that must never change.
 
@@ -335,7 +345,7 @@ def fixed_inputs(run: ProgramRun) -> list[dict[str, Any]]:
             "type": r.type,
             "name": r.name,
             "inputs": [f.input for f in decided],
-            "set_by": sorted({f.set_by for f in decided if f.set_by}),
+            "set_by": sorted({_set_by(f, r.name) for f in decided if _set_by(f, r.name)}),
         })
     return fixed
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional
 from components.lifecycle import COLD_CLASS, COLD_CLASS_NAME, COLD_MIN_STORAGE_DAYS, cold_stay_days
 from tavus_recording.mock_engine import ProgramRun, Registration
 from tavus_recording.plan import compliance_azure, compliance_gcs, compliance_s3
-from tavus_recording.plan.keys import azure_key, gcs_key
+from tavus_recording.plan.keys import azure_key, gcs_key, s3_key
 from tavus_recording.plan.order import ordered
 from tavus_recording.plan.placeholders import example_values
 from tavus_recording.plan.replacement import REPLACED_BY, fixed_inputs, get
@@ -95,13 +95,26 @@ def _summary_s3(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Regist
     for policy in run.find("aws:s3/bucketPolicy:BucketPolicy"):
         if all(s.get("Effect") == "Deny" for s in _statements(policy.inputs.get("policy"))):
             grants.append(policy)  # a guard (deny), not a grant
+    key_line = s3_key(run, bucket)
+    lines += [key_line] if key_line else []
     where = storage.get("bucket_region")
     if managed:
         lines.insert(0, f"Data: S3 bucket {bucket} in {where}, created by this stack.")
     else:
-        lines.insert(0, f"Data: existing S3 bucket {bucket} (region {where}, read when `pulumi up` runs); "
+        lines.insert(0, f"Data: existing S3 bucket {bucket} ({f'region {where}' if where else 'its region'}, read when `pulumi up` runs); "
                         "this stack changes none of its settings.")
     return {"storage": data, "access": access}, lines
+
+
+def _adds(outputs: Mapping[str, Any], grant: str) -> str:
+    """What a stack on existing storage adds to it: its grant, or nothing once Tavus's access is revoked."""
+    return "grants nothing (tavusAccess: revoked)" if outputs.get("tavus_access") == "revoked" else f"adds {grant}"
+
+
+def _email_project(email: Any) -> Optional[str]:
+    """The project of a service account (`name@project.iam.gserviceaccount.com`), which a revoked stack still exports."""
+    match = re.fullmatch(r"[^@]+@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com", str(email or ""))
+    return match.group(1) if match else None
 
 
 def _summary_gcs(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Registration], examples: list[str]) -> tuple[dict, list[str]]:
@@ -110,7 +123,7 @@ def _summary_gcs(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Regis
     managed = outputs.get("storage_managed", True)
     created = next(iter(run.find("gcp:storage/bucket:Bucket")), None)
     location = get(created.inputs, "location") if created else None
-    project = storage.get("project_id") or (created.outputs.get("project") if created else None)
+    project = storage.get("project_id") or (created.outputs.get("project") if created else None) or _email_project(outputs.get("service_account_email"))
     data = {"kind": "Cloud Storage bucket", "name": bucket, "where": location, "project": project, "managed": managed}
     providers = {p.inputs.get("workloadIdentityPoolId"): p for p in run.find(
         "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")}
@@ -146,7 +159,7 @@ def _summary_gcs(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Regis
         lines.insert(0, f"Data: Cloud Storage bucket {bucket} in {location} (project {data['project']}), created by this stack.")
     else:
         lines.insert(0, f"Data: existing Cloud Storage bucket {bucket} (project {data['project']}; its location is the "
-                        "bucket's own); this stack adds one grant on it and changes none of its settings.")
+                        f"bucket's own); this stack {_adds(outputs, 'one grant')} on it and changes none of its settings.")
     return {"storage": data, "access": access}, lines
 
 
@@ -202,7 +215,7 @@ def _summary_azure(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Reg
                         "created by this stack.")
     else:
         lines.insert(0, f"Data: existing container {container} in storage account {account} (resource group {group}); "
-                        "this stack adds one role assignment on it and changes none of its settings.")
+                        f"this stack {_adds(outputs, 'one role assignment')} on it and changes none of its settings.")
     return {"storage": data, "access": access}, lines
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence, Union
+from urllib.parse import urlsplit
 
 from components.azure_policy import STORAGE_BLOB_DATA_CONTRIBUTOR, key_vault_key
 from components.lifecycle import COLD_CLASS
@@ -157,22 +158,44 @@ COLD_TIER = Rule(
     "recordings stay instantly readable",
     "Lifecycle management rules on the recordings account must not move recordings (base blobs, versions or "
     "snapshots) to the Archive tier, which needs hours of rehydration before a read, and must keep the stack's "
-    "coldAfterDays move of base blobs to Cool, at that many days after they are written, for the whole container.",
+    "coldAfterDays move of base blobs to Cool, at that many days after they are written, for the whole container, with "
+    "no move to Cold by then or to Cool sooner. It reads lifecycle rules only: an upload can still set its own tier, "
+    "Archive included (x-ms-access-tier), which the kit does not restrict.",
     ADVISORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
 ENCRYPTION_KEY = Rule(
     "azure.account.encryption_key",
     "whose key encrypts the recordings",
-    "The recordings account must encrypt with the stack's keyVaultKeyUri (its vault, key and pinned version or "
-    "none), reached through an identity that is not Tavus's writer (and, with requireCustomerKey, with some Key "
-    "Vault key): Microsoft's keys are not the ones your key policy governs, and a writer that can use the key could "
-    "use it outside the account.",
+    "The recordings account's default key must be the stack's keyVaultKeyUri (its vault, key and pinned version or "
+    "none), reached through the stack's own encryption identity, never Tavus's writer (and, with requireCustomerKey, "
+    "some Key Vault key): Microsoft's keys are not the ones your key policy governs, and a writer that can use "
+    "the key could use it outside the account. It is the account's default only: a writer can still name an "
+    "encryption scope or send its own key (customer-provided) per upload, which no account setting the kit makes refuses.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+IMMUTABILITY = Rule(
+    "azure.container.immutability",
+    "recordings cannot be changed or deleted",
+    "With immutableDays, the recordings container must keep a time-based immutability policy of at least that many days "
+    "that allows no protected append writes, so no recording can be overwritten, extended or deleted before then; in "
+    "compliance mode (immutableMode) the policy must also be locked, which only verify can see: an unlocked policy can "
+    "be shortened or deleted by an administrator.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+DIAGNOSTIC_LOGS = Rule(
+    "azure.account.diagnostic_logs",
+    "a record of every read and write",
+    "With auditLogs (or requireAuditLogs), a diagnostic setting on the recordings account's blob service must send its "
+    "StorageRead, StorageWrite and StorageDelete logs (or the allLogs group) to a destination: without them nobody can "
+    "tell who read, wrote or deleted a recording.",
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
 RULES = (FEDERATION, OPERATORS, ROLE_ASSIGNMENTS, LEAST_PRIVILEGE, CONTAINER_ACCESS, CONTAINER_PUBLIC, PUBLIC_ACCESS,
-         SHARED_KEY, HTTPS_ONLY, TLS, LIFECYCLE, REPLICATION, COLD_TIER, ENCRYPTION_KEY)
+         SHARED_KEY, HTTPS_ONLY, TLS, LIFECYCLE, REPLICATION, COLD_TIER, ENCRYPTION_KEY, IMMUTABILITY, DIAGNOSTIC_LOGS)
 
 TLS_NEEDED = "TLS1_2"
 BLOB_CONTRIBUTOR = BUILTIN_ROLES[STORAGE_BLOB_DATA_CONTRIBUTOR]
@@ -749,14 +772,65 @@ def replication_findings(
 
 COLD = COLD_CLASS["azure_blob"]
 _ARCHIVE_SUBJECTS = {"baseblob": "current recordings", "version": "previous versions", "snapshot": "snapshots"}
+# DateAfterModification's ages (storage.json): each counts from a time at or after the blob's creation.
+_AGES = ("daysaftermodificationgreaterthan", "daysaftercreationgreaterthan", "daysafterlastaccesstimegreaterthan",
+         "daysafterlasttierchangegreaterthan")
+# The same day for a recording written once: the move "N days after they are written".
+_WRITTEN = ("daysaftermodificationgreaterthan", "daysaftercreationgreaterthan")
+_SINCE: dict[str, str] = dict(zip(_AGES, ("last written", "created", "last read", "last moved between tiers")))
+
+
+def _age(value: Any) -> Optional[float]:
+    """Days as ARM answers them (a number), or as a string of ASCII digits; None for anything else."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return float(value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _whole_container(filters: Mapping[str, Any], container: Optional[str]) -> bool:
+    """Whether a rule's filters take in every recording of `container`: no blob index tag filter (ANDed with the rest),
+    block blobs, and a prefix the container's path starts with, compared case-sensitively as Azure does (container
+    names are lower case, so `RECORDINGS/` matches nothing)."""
+    types = filters.get("blobtypes")
+    if filters.get("blobindexmatch") or (isinstance(types, list) and types
+                                         and not any(isinstance(t, str) and t.lower() == "blockblob" for t in types)):
+        return False
     prefixes = filters.get("prefixmatch")
-    if container is None or not isinstance(prefixes, list) or not prefixes:
+    if container is None or prefixes is None or prefixes == []:
         return True
     path = f"{container.lower()}/"
-    return any(isinstance(p, str) and path.startswith(p.lower()) for p in prefixes)
+    return isinstance(prefixes, list) and any(isinstance(p, str) and path.startswith(p) for p in prefixes)
+
+
+def _carries_move(rule: Mapping[str, Any], container: Optional[str], cold_after_days: int) -> bool:
+    """The stack's move: an enabled rule (ARM's boolean true, or absent: its default) over the whole container moving
+    base blobs to Cool exactly `cold_after_days` days after they are written."""
+    if rule.get("enabled") is not True and rule.get("enabled") is not None:
+        return False
+    definition = _mapping(rule.get("definition"))
+    cool = _mapping(_mapping(_mapping(definition.get("actions")).get("baseblob")).get("tiertocool"))
+    ages = {k: cool.get(k) for k in _AGES if cool.get(k) is not None}
+    return (len(ages) == 1 and next(iter(ages)) in _WRITTEN and _age(next(iter(ages.values()))) == cold_after_days
+            and _whole_container(_mapping(definition.get("filters")), container))
+
+
+def _sooner(actions: Mapping[str, Any], cold_after_days: int) -> Optional[tuple[str, str]]:
+    """A move of base blobs to Cold (cheaper than Cool) at or before the stack's age, or to Cool sooner: lifecycle
+    management applies the least expensive of several actions on a blob (learn.microsoft.com,
+    lifecycle-management-policy-configure), and a sooner one comes first. Its tier and when; an age that cannot be
+    read counts as sooner."""
+    base = _mapping(actions.get("baseblob"))
+    for key, tier in (("tiertocold", "Cold"), ("tiertocool", COLD)):
+        move = base.get(key)
+        if move is None:
+            continue
+        ages = {k: _age(v) for k, v in _mapping(move).items() if k in _AGES and v is not None}
+        if not ages or None in ages.values():
+            return tier, "on a condition that cannot be read"
+        field, soonest = min(ages.items(), key=lambda item: item[1] or 0.0)
+        if soonest is not None and (soonest < cold_after_days or (tier != COLD and soonest == cold_after_days)):
+            return tier, f"{soonest:g} days after they are {_SINCE[field]}"
+    return None
 
 
 def cold_tier_fix(cold_after_days: Optional[int]) -> str:
@@ -769,15 +843,18 @@ def cold_tier_fix(cold_after_days: Optional[int]) -> str:
 def cold_tier_findings(rules: Iterable[Any], container: Optional[str], cold_after_days: Optional[int],
                        fix: Optional[str] = None) -> list[Finding]:
     """Management policy rules that move recordings to the Archive tier; and, when the stack sets
-    `cold_after_days`, no enabled rule over the whole container moving base blobs to Cool at that age."""
+    `cold_after_days`, no enabled rule over the whole container moving base blobs to Cool at that age, or a rule
+    moving them to Cold by then (or to Cool sooner), which Azure applies instead."""
     fix = fix or cold_tier_fix(cold_after_days)
     found: list[Finding] = []
     carried = False
     for rule in (_lower_keys(r) for r in rules):
+        # Only ARM's boolean false turns a rule off for what it may do; what it must do needs more (_carries_move).
         if not isinstance(rule, Mapping) or rule.get("enabled") is False:
             continue
         definition = _mapping(rule.get("definition"))
         filters = _mapping(definition.get("filters"))
+        # Whether a rule reaches the recordings is decided conservatively (prefixes in any case).
         if not _reaches(filters.get("prefixmatch"), container) or not _block_blobs(filters.get("blobtypes")):
             continue
         name = rule.get("name") or "(unnamed)"
@@ -786,11 +863,15 @@ def cold_tier_findings(rules: Iterable[Any], container: Optional[str], cold_afte
             if _mapping(actions.get(subject)).get("tiertoarchive") is not None:
                 found.append(Finding(COLD_TIER.id, f"moves {whose} to the Archive tier (rule {name}), where a read must wait hours "
                                                    "for rehydration", fix))
-        cool = _mapping(_mapping(actions.get("baseblob")).get("tiertocool"))
-        days = cool.get("daysaftermodificationgreaterthan")
-        if (cold_after_days and isinstance(days, (int, float)) and not isinstance(days, bool) and days == cold_after_days
-                and _whole_container(filters, container)):
-            carried = True
+        if not cold_after_days:
+            continue
+        carried = carried or _carries_move(rule, container, cold_after_days)
+        if (sooner := _sooner(actions, cold_after_days)) is not None:
+            tier, when = sooner
+            found.append(Finding(COLD_TIER.id, f"moves current recordings to the {tier} tier {when} (rule {name}), instead of the "
+                                               f"stack's move to {COLD} {cold_after_days} days after they are written: Azure applies the "
+                                               "least expensive of several actions on a blob, and a sooner one first",
+                                 f"remove that move from rule {name}, or make it act later than {cold_after_days} days"))
     if cold_after_days and not carried:
         found.append(Finding(COLD_TIER.id, f"has no lifecycle rule moving current recordings to {COLD} {cold_after_days} days after "
                                            "they are written, as the stack asks (coldAfterDays)", fix))
@@ -812,10 +893,33 @@ def encryption_identity(encryption: Any) -> Optional[str]:
     return None
 
 
+# An upload may name an encryption scope (x-ms-encryption-scope) or bring its own key (x-ms-encryption-key): the
+# account's key is only the default. A container's defaultEncryptionScope with denyEncryptionScopeOverride would pin
+# the scope, but Azure sets it only when the container is created (terraform-provider-azurerm marks both ForceNew),
+# and the kit keeps its container; whether it also refuses customer-provided keys is not confirmed.
+WRITER_CHOSEN_KEYS = ("a writer can still name an encryption scope or send its own key (customer-provided) per upload, "
+                      "which no account setting the kit makes refuses")
+
+
+def vault_origin(uri: str) -> str:
+    """A vault URI as one spelling: lowercase, no trailing slash, and no :443 (https's own port, which names the same
+    vault; an account's keyVaultUri as ARM answers it may carry it). Anything else is only lowercased and stripped."""
+    try:
+        parts = urlsplit(uri.strip())
+        port = parts.port
+    except ValueError:
+        return uri.strip().lower().rstrip("/")
+    if parts.scheme.lower() == "https" and parts.hostname and port in (None, 443) and parts.path in ("", "/") \
+            and not (parts.query or parts.fragment or parts.username or parts.password):
+        return f"https://{parts.hostname.lower()}"
+    return uri.strip().lower().rstrip("/")
+
+
 def encryption_key_findings(encryption: Any, wanted: Optional[str], writer_identity: Optional[str] = None,
-                            require: bool = False, fix: Optional[str] = None) -> list[Finding]:
+                            require: bool = False, fix: Optional[str] = None, own_identity: Optional[str] = None) -> list[Finding]:
     """An account not encrypted with the stack's Key Vault key `wanted` (vault, key, and version: pinned, or
-    none to follow the newest), or with none at all when `require`; or reaching its key as Tavus's writer."""
+    none to follow the newest), or with none at all when `require`; or reaching its key as Tavus's writer, or
+    (when the stack names it: `own_identity`) as anything but the stack's own encryption identity."""
     found = _lower_keys(encryption) if isinstance(encryption, Mapping) else {}
     source = found.get("keysource")
     properties = _mapping(found.get("keyvaultproperties"))
@@ -828,7 +932,7 @@ def encryption_key_findings(encryption: Any, wanted: Optional[str], writer_ident
     if wanted and key is None:
         problems.append(f"cannot be compared with the stack's keyVaultKeyUri {wanted!r}, which is not a Key Vault key URI")
     elif key is not None:
-        same_vault = isinstance(vault_uri, str) and vault_uri.lower().rstrip("/") == key.vault_uri.rstrip("/")
+        same_vault = isinstance(vault_uri, str) and vault_origin(vault_uri) == vault_origin(key.vault_uri)
         same_key = isinstance(key_name, str) and key_name.lower() == key.name.lower()
         if not (customer and same_vault and same_key):
             problems.append(f"encrypts with {shown}, not the stack's {wanted} (keyVaultKeyUri)")
@@ -837,9 +941,211 @@ def encryption_key_findings(encryption: Any, wanted: Optional[str], writer_ident
             problems.append(f"encrypts with {shown}, but the stack asks for {pinned} of that key (keyVaultKeyUri)")
     elif require and not customer:
         problems.append(f"encrypts with {shown}, but a customer key is required (requireCustomerKey)")
-    if customer and writer_identity and _same_id(encryption_identity(encryption), writer_identity):
+    used = encryption_identity(encryption)
+    if customer and writer_identity and _same_id(used, writer_identity):
         problems.append("reaches its key as Tavus's writer identity, so Tavus could use the key, and revoking Tavus would cut the "
                         "account off from it")
+    elif customer and own_identity and not _same_id(used, own_identity):
+        problems.append(f"reaches its key as {f'identity {used}' if used else 'its system-assigned identity'}, not the stack's own "
+                        f"encryption identity {own_identity} (encryption_identity_id): whoever controls that identity decides "
+                        "whether the account can read its recordings")
     default_fix = (f"encrypt the account with {wanted} through the stack's own encryption identity (`pulumi up --refresh`)" if wanted
                    else "set keyVaultKeyUri in the stack")
     return [Finding(ENCRYPTION_KEY.id, problem, fix or default_fix) for problem in problems]
+
+
+# --- that recordings cannot be changed (WORM), and that every read and write is logged
+
+LOCKED = "Locked"
+COMPLIANCE = "compliance"
+
+
+def _number(value: Any) -> Optional[float]:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def immutability_policy(policy: Any) -> Optional[Mapping[str, Any]]:
+    """A container's immutability policy as lowercased keys (ARM's `properties` or azure-native's props), or
+    None when it has none. ARM answers the GET of a container without a policy with 200 and a period of 0 days
+    in state "Deleted" (pulumi-azure-native provider/pkg/openapi/defaults/defaultResourcesState.go, the state its
+    existence check observed, PR #2154), so that reads as none too."""
+    found = _lower_keys(policy) if isinstance(policy, Mapping) else None
+    if not found:
+        return None
+    state, days = found.get("state"), found.get("immutabilityperiodsincecreationindays")
+    if (isinstance(state, str) and state.lower() == "deleted") or (days in (0, None) and state is None):
+        return None
+    return found
+
+
+def immutability_fix(immutable_days: int, compliance: bool = False) -> str:
+    fix = (f"give the container a time-based immutability policy of {immutable_days} days (immutabilityPeriodSinceCreationInDays "
+           f"{immutable_days}) with allowProtectedAppendWrites and allowProtectedAppendWritesAll false")
+    return fix + (", then lock it (az storage container immutability-policy lock, with the policy's etag)" if compliance else "")
+
+
+def immutability_findings(policy: Any, immutable_days: Optional[int], mode: Optional[str] = None, live: bool = False,
+                          fix: Optional[str] = None) -> list[Finding]:
+    """A container without the immutability policy the stack asks for (`immutable_days`, `mode`): none, a shorter
+    period, protected append writes allowed, or, `live` (verify: the pack never sees the lock), a compliance
+    stack's policy not locked. A longer period passes: a locked policy's period can only grow."""
+    if not immutable_days:
+        return []
+    compliance = isinstance(mode, str) and mode.lower() == COMPLIANCE
+    fix = fix or immutability_fix(immutable_days, compliance)
+    found = immutability_policy(policy)
+    if found is None:
+        return [Finding(IMMUTABILITY.id, f"has no immutability policy, but the stack keeps recordings unchangeable for {immutable_days} "
+                                         "days (immutableDays): any writer can overwrite or delete them", fix)]
+    problems: list[str] = []
+    days = _number(found.get("immutabilityperiodsincecreationindays"))
+    if days is None:
+        problems.append(f"has an immutability policy whose period cannot be read "
+                        f"({found.get('immutabilityperiodsincecreationindays')!r}), so it cannot be proved to keep recordings "
+                        f"{immutable_days} days")
+    elif days < immutable_days:
+        problems.append(f"keeps blobs unchangeable for {days:g} days, fewer than the {immutable_days} the stack asks for (immutableDays)")
+    if found.get("allowprotectedappendwrites") is True:
+        problems.append("allows protected append writes (allowProtectedAppendWrites): blocks can still be added to a protected "
+                        "append blob, so a recording written as one can be extended")
+    if found.get("allowprotectedappendwritesall") is True:
+        problems.append("allows protected append writes to every blob (allowProtectedAppendWritesAll): new blocks can still be "
+                        "committed to a protected recording")
+    state = found.get("state")
+    if live and compliance and not (isinstance(state, str) and state.lower() == LOCKED.lower()):
+        problems.append(f"has an immutability policy in state {state or '(none)'}, not Locked, but the stack asks for compliance "
+                        "mode (immutableMode): an unlocked policy can be shortened or deleted by an administrator, and the "
+                        "recordings with it")
+    return [Finding(IMMUTABILITY.id, problem, fix) for problem in problems]
+
+
+def mode_findings(declared: Optional[str], required: Optional[str], immutable_days: Optional[int]) -> list[Finding]:
+    """A stack whose immutableMode is weaker than the one the organisation requires (the pack's immutableMode)."""
+    if not immutable_days or not (isinstance(required, str) and required.lower() == COMPLIANCE):
+        return []
+    if isinstance(declared, str) and declared.lower() == COMPLIANCE:
+        return []
+    return [Finding(IMMUTABILITY.id, f"keeps recordings in {declared or 'governance'} mode, but compliance mode is required "
+                                     "(immutableMode): an unlocked policy can be shortened or deleted by an administrator",
+                    "set immutableMode: compliance in the stack, then lock the policy after `pulumi up`")]
+
+
+AUDIT_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
+_AUDIT_WHAT = {"StorageRead": "reads", "StorageWrite": "writes", "StorageDelete": "deletes"}
+_AUDIT_DONE = {"StorageRead": "read", "StorageWrite": "wrote", "StorageDelete": "deleted"}
+# allLogs is every category of the resource type, those added later included (Azure Monitor, "Diagnostic settings":
+# category groups). What `audit` holds is decided per resource type and not published for blob services, so it
+# proves none of the three.
+ALL_LOGS = "alllogs"
+_DESTINATIONS = ("storageaccountid", "workspaceid", "eventhubauthorizationruleid", "marketplacepartnerid")
+
+
+@dataclass(frozen=True)
+class DiagnosticSetting:
+    """A diagnostic setting on the blob service: ARM's properties or azure-native's props, as they are."""
+
+    name: str
+    properties: Any
+    ref: Any = None
+
+
+def setting_destination(properties: Any) -> Optional[str]:
+    found = _lower_keys(properties) if isinstance(properties, Mapping) else {}
+    return next((str(found[k]) for k in _DESTINATIONS if isinstance(found.get(k), str) and found[k].strip()), None)
+
+
+def logged_categories(properties: Any) -> set[str]:
+    """The three audit categories a setting's logs enable (all three for an enabled allLogs group)."""
+    covered: set[str] = set()
+    for log in _logs(properties):
+        if not isinstance(log, Mapping) or log.get("enabled") is not True:
+            continue
+        category, group = log.get("category"), log.get("categorygroup")
+        if isinstance(group, str) and group.lower() == ALL_LOGS:
+            covered |= set(AUDIT_CATEGORIES)
+        elif isinstance(category, str):
+            covered |= {c for c in AUDIT_CATEGORIES if c.lower() == category.lower()}
+    return covered
+
+
+def _logs(properties: Any) -> list[Any]:
+    found = _lower_keys(properties) if isinstance(properties, Mapping) else {}
+    logs = found.get("logs")
+    return logs if isinstance(logs, list) else []
+
+
+def _groups(properties: Any) -> set[str]:
+    return {str(log.get("categorygroup")) for log in _logs(properties) if isinstance(log, Mapping) and log.get("enabled") is True
+            and isinstance(log.get("categorygroup"), str) and log["categorygroup"].lower() != ALL_LOGS}
+
+
+DIAGNOSTIC_FIX = ("add a diagnostic setting on the account's blob service (<account id>/blobServices/default) that enables "
+                  "StorageRead, StorageWrite and StorageDelete (or the allLogs group) and sends them to a storage account or "
+                  "Log Analytics workspace")
+
+
+def diagnostic_findings(settings: Sequence[DiagnosticSetting], required: bool, fix: Optional[str] = None) -> list[Finding]:
+    """When `required`, the blob service's diagnostic settings together must send StorageRead, StorageWrite and
+    StorageDelete to a destination."""
+    if not required:
+        return []
+    fix = fix or DIAGNOSTIC_FIX
+    if not settings:
+        return [Finding(DIAGNOSTIC_LOGS.id, "has no diagnostic setting on its blob service: nobody can tell who read, wrote or "
+                                            "deleted a recording", fix)]
+    covered: set[str] = set()
+    nowhere: list[str] = []
+    for setting in settings:
+        categories = logged_categories(setting.properties)
+        if setting_destination(setting.properties) is None:
+            if categories:
+                nowhere.append(setting.name)
+            continue
+        covered |= categories
+    missing = [c for c in AUDIT_CATEGORIES if c not in covered]
+    if not missing:
+        return []
+    what = ", ".join(f"{c} ({_AUDIT_WHAT[c]})" for c in missing)
+    notes = [f"setting {', '.join(nowhere)} enables them but names no destination"] if nowhere else []
+    groups = sorted({g for s in settings for g in _groups(s.properties)})
+    if groups:
+        notes.append(f"category group {', '.join(groups)} is not proved to hold them; allLogs is")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    return [Finding(DIAGNOSTIC_LOGS.id, f"sends no {what} logs of its blob service anywhere{note}: nobody can tell who "
+                                        f"{' or '.join(_AUDIT_DONE[c] for c in missing)} a recording", fix)]
+
+
+# --- a revoked stack (tavusAccess: revoked): nothing lets Tavus in
+
+ACCESS_REVOKED = "azure.access.revoked"
+"""verify's check of a revoked stack (not a pack rule: the pack sees what the stack defines, and a revoked stack
+defines neither the credential nor the assignment)."""
+
+
+def revoked_credential_findings(credentials: Sequence[Credential]) -> list[Judged]:
+    """Every federated credential left on Tavus's identity is a way to sign in as it."""
+    return [(c, Finding(ACCESS_REVOKED, f"still trusts tokens of issuer {_text(c.issuer)} with subject {_text(c.subject)}: whoever "
+                                        "holds one signs in as the identity", "delete the credential")) for c in credentials]
+
+
+def revoked_grant_findings(assignments: Iterable[Assignment], container: ContainerRef, definitions: Definitions = {}) -> list[Judged]:
+    """Assignments of Tavus's identity (its groups' included) at the container or any scope above it whose role
+    reaches the recordings: reads, writes or deletes blobs, or controls the account (grants itself a role, lists keys,
+    signs a SAS); a role that cannot be read is unknown, one that cannot be proved harmless a finding. Unlike
+    `access_findings`, an administrator of the subscription is no exception: it is Tavus's identity."""
+    fix = "remove the assignment"
+    found: list[Judged] = []
+    for assignment in assignments:
+        if not covers_container(assignment.scope, container):
+            continue
+        guid = role_guid(assignment.role)
+        known = _lookup(guid, definitions)
+        label = role_label(guid, assignment.role, known if isinstance(known, Role) else None)
+        holds = f"holds {label} at {_where(assignment)}"
+        if isinstance(known, str):
+            found.append((assignment, Finding(ACCESS_REVOKED, f"{holds}, whose definition could not be read ({known})", "", unknown=True)))
+        elif guid is None or known is None:
+            found.append((assignment, Finding(ACCESS_REVOKED, f"{holds}, which cannot be proved to stay out of the recordings", fix)))
+        elif reaches_blobs(known) or controls_account(known):
+            found.append((assignment, Finding(ACCESS_REVOKED, f"{holds}: Tavus's tokens still reach the recordings through it", fix)))
+    return found

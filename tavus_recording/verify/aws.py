@@ -11,6 +11,7 @@ unknown, said plainly; every other check still runs, and the report always lists
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
@@ -68,6 +69,8 @@ BUCKET_ACCESS = rules.BUCKET_ACCESS.id
 BUCKET_REPLICATION = rules.REPLICATION.id
 BUCKET_LIFECYCLE = rules.LIFECYCLE.id
 BUCKET_COLD_TIER = rules.COLD_TIER.id
+BUCKET_OBJECT_LOCK = rules.OBJECT_LOCK.id
+BUCKET_AUDIT_TRAIL = rules.AUDIT_TRAIL.id
 
 # Every report lists these, in this order.
 CHECK_IDS: tuple[str, ...] = (
@@ -90,12 +93,15 @@ CHECK_IDS: tuple[str, ...] = (
     BUCKET_REPLICATION,
     BUCKET_LIFECYCLE,
     BUCKET_COLD_TIER,
+    BUCKET_OBJECT_LOCK,
+    BUCKET_AUDIT_TRAIL,
 )
 # The checks that need the role, and the bucket's settings (skipped together when it is missing).
 ROLE_CHECKS = CHECK_IDS[CHECK_IDS.index(ROLE_EXISTS) : CHECK_IDS.index(ROLE_CAN_WRITE) + 1]
 BUCKET_SETTING_CHECKS = CHECK_IDS[CHECK_IDS.index(BUCKET_VERSIONING) :]
 
 ROLE_ARN_PATTERN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:[^:]*/)?(?P<name>[\w+=,.@-]+)$")
+TRAIL_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:cloudtrail:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):trail/(?P<name>[\w.-]+)$")
 KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[\w-]+$")
 SSE_S3_CONFIGURATION = '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -297,29 +303,42 @@ def check_can_write(
 # --- the bucket -----------------------------------------------------------------------------------------------------
 
 
+def _sse_c_blocked(bucket: str, rules_found: list[Any], managed: bool, done: str) -> Check:
+    """The encryption check once the default encryption (`done`, what was read) holds: SSE-C uploads must be blocked.
+    The direct fix keeps the bucket's own rule and adds the block."""
+    rule = {**(rules_found[0] if rules_found else {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}),
+            "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}
+    direct = (f"aws s3api put-bucket-encryption --bucket {bucket} --server-side-encryption-configuration "
+              f"'{json.dumps({'Rules': [rule]}, separators=(',', ':'))}'")
+    found = rules.sse_c_findings(rules_found, _bucket_fix(managed, f"{restore('bucket encryption')}, or {direct}", direct))
+    return from_findings(BUCKET_ENCRYPTION, found, f"{done}; uploads encrypted with a key the writer brings (SSE-C) are blocked",
+                         subject=f"bucket {bucket}")
+
+
 def check_encryption(reader: Reader, region: str, bucket: str, managed: bool = True) -> tuple[Check, KmsNeed]:
-    """aws.bucket.encryption, and which KMS key (if any) the role must be able to use."""
+    """aws.bucket.encryption (the default encryption, and SSE-C uploads blocked: the writer picks each upload's
+    encryption), and which KMS key (if any) the role must be able to use."""
     answer = reader.call("s3", region, "get_bucket_encryption", Bucket=bucket)
     if isinstance(answer, Unread):
         if answer.code == "ServerSideEncryptionConfigurationNotFoundError":
             # Since January 2023 S3 encrypts every bucket with SSE-S3 and always reports it; an
-            # emulator (moto) or an old API answers "not found", which still means SSE-S3 applies.
-            return passed(BUCKET_ENCRYPTION, "no default encryption configured: S3's default SSE-S3 (AES256) applies"), None
+            # emulator (moto) or an old API answers "not found", which still means SSE-S3 applies, and nothing blocks SSE-C.
+            return _sse_c_blocked(bucket, [], managed, "no default encryption configured: S3's default SSE-S3 (AES256) applies"), None
         return _unknown(BUCKET_ENCRYPTION, answer), KmsUnknown(answer.detail)
     found = answer.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     default = found[0].get("ApplyServerSideEncryptionByDefault", {}) if found else {}
     algorithm = default.get("SSEAlgorithm")
     if algorithm == "AES256":
-        return passed(BUCKET_ENCRYPTION, "default encryption is SSE-S3 (AES256)"), None
+        return _sse_c_blocked(bucket, found, managed, "default encryption is SSE-S3 (AES256)"), None
     if algorithm in ("aws:kms", "aws:kms:dsse"):
         key = default.get("KMSMasterKeyID")
         if not key:
             # The AWS managed aws/s3 key: its key policy admits S3 callers, so no IAM grant is needed.
-            return passed(BUCKET_ENCRYPTION, f"default encryption is {algorithm} with the AWS managed key aws/s3"), None
+            return _sse_c_blocked(bucket, found, managed, f"default encryption is {algorithm} with the AWS managed key aws/s3"), None
         if KMS_KEY_ARN_PATTERN.match(key):
-            return passed(BUCKET_ENCRYPTION, f"default encryption is {algorithm} with key {key}"), key
+            return _sse_c_blocked(bucket, found, managed, f"default encryption is {algorithm} with key {key}"), key
         reason = f"the bucket's key is given as {key!r}, an alias or bare key id that cannot be matched to the role's policy"
-        return passed(BUCKET_ENCRYPTION, f"default encryption is {algorithm} with key {key}"), KmsUnknown(reason)
+        return _sse_c_blocked(bucket, found, managed, f"default encryption is {algorithm} with key {key}"), KmsUnknown(reason)
     return (
         failed(
             BUCKET_ENCRYPTION,
@@ -503,19 +522,161 @@ def _cold_after(outputs: Mapping[str, Any]) -> Optional[int]:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+# A bound on the pages read, only against a token that never ends: a bucket holds at most 1,000 configurations.
+TIERING_PAGES = 1000
+
+
+def _tiering_configurations(reader: Reader, region: str, bucket: str) -> Union[list[Any], Unread]:
+    """Every Intelligent-Tiering configuration of the bucket (ListBucketIntelligentTieringConfigurations, by pages)."""
+    found: list[Any] = []
+    token: Optional[str] = None
+    for _ in range(TIERING_PAGES):
+        page = {"ContinuationToken": token} if token else {}
+        answer = reader.call("s3", region, "list_bucket_intelligent_tiering_configurations", Bucket=bucket, **page)
+        if isinstance(answer, Unread):
+            return answer
+        found += as_list(answer.get("IntelligentTieringConfigurationList"))
+        token = answer.get("NextContinuationToken")
+        if not (answer.get("IsTruncated") and token):
+            return found
+    return Unread(f"more than {TIERING_PAGES} pages of Intelligent-Tiering configurations")
+
+
 def check_cold_tier(reader: Reader, region: str, bucket: str, outputs: Mapping[str, Any], managed: bool) -> Check:
-    """aws.bucket.cold_tier: no rule moves recordings to an archive class; the stack's move to GLACIER_IR is there."""
+    """aws.bucket.cold_tier: no lifecycle rule moves recordings to an archive class, no Intelligent-Tiering configuration
+    turns an archive tier on, and the stack's move to GLACIER_IR is there. The class an upload asks for is not read."""
     cold = _cold_after(outputs)
+    found: list[Finding] = []
     answer = reader.call("s3", region, "get_bucket_lifecycle_configuration", Bucket=bucket)
+    if isinstance(answer, Unread) and answer.code != "NoSuchLifecycleConfiguration":
+        found.append(Finding(BUCKET_COLD_TIER, f"could not be read for its lifecycle rules: {answer.detail}", answer.fix, unknown=True))
+    else:
+        fix = _bucket_fix(managed, restore("lifecycle rules"), rules.cold_tier_fix(cold))
+        rules_read = answer.get("Rules", []) if not isinstance(answer, Unread) else []
+        found += [Finding(f.rule, f.problem, fix) for f in rules.cold_tier_findings(rules_read, cold)]
+    tierings = _tiering_configurations(reader, region, bucket)
+    if isinstance(tierings, Unread):
+        found.append(Finding(BUCKET_COLD_TIER, f"could not be read for its Intelligent-Tiering configurations: {tierings.detail}",
+                             tierings.fix, unknown=True))
+    else:
+        for config in tierings:
+            # The kit sets no Intelligent-Tiering configuration, so `pulumi up` would not remove one.
+            name = config.get("Id") if isinstance(config, Mapping) else None
+            remove = f"aws s3api delete-bucket-intelligent-tiering-configuration --bucket {bucket} --id {name or '<id>'}"
+            found += [Finding(f.rule, f.problem, remove) for f in rules.intelligent_tiering_findings([config])]
+    moved = (f"lifecycle rules move current recordings to {COLD_CLASS} after {cold} days, as the stack says, and none to an "
+             "archive class" if cold else "lifecycle rules move recordings to no archive class")
+    tiered = "no Intelligent-Tiering configuration has an archive tier"
+    return from_findings(BUCKET_COLD_TIER, found, f"{moved}; {tiered}" + ("" if cold else " (no coldAfterDays)"), subject="the bucket")
+
+
+def worm_asked(outputs: Mapping[str, Any]) -> Union[tuple[Optional[int], Optional[str]], str]:
+    """The stack's (immutable_days, immutable_mode in force) from its outputs: (None, None) when off (null, or absent
+    on stacks deployed before them); a str saying why when they are not what the kit exports."""
+    days, mode = outputs.get("immutable_days"), outputs.get("immutable_mode")
+    if days is None:
+        return None, None
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        return f"the output immutable_days is {days!r}, not a number of days"
+    if mode is None:
+        return days, "governance"
+    if not isinstance(mode, str) or mode.lower() not in ("governance", "compliance"):
+        return f"the output immutable_mode is {mode!r}, neither governance nor compliance"
+    return days, mode.lower()
+
+
+def check_object_lock(reader: Reader, region: str, bucket: str, outputs: Mapping[str, Any], managed: bool) -> Check:
+    """aws.bucket.object_lock: Object Lock on, every new recording locked for the stack's days in its mode."""
+    asked = worm_asked(outputs)
+    if isinstance(asked, str):
+        return unknown(BUCKET_OBJECT_LOCK, f"not checked: {asked}", "write the outputs again with `pulumi stack output --json --show-secrets`")
+    days, mode = asked
+    if days is None:
+        return passed(BUCKET_OBJECT_LOCK, "the stack sets no immutableDays: no Object Lock retention to hold")
+    answer = reader.call("s3", region, "get_object_lock_configuration", Bucket=bucket)
     if isinstance(answer, Unread):
-        if answer.code != "NoSuchLifecycleConfiguration":
-            return _unknown(BUCKET_COLD_TIER, answer)
-        answer = {}
-    found = rules.cold_tier_findings(answer.get("Rules", []), cold)
-    fix = _bucket_fix(managed, restore("lifecycle rules"), rules.cold_tier_fix(cold))
-    found = [Finding(f.rule, f.problem, fix) for f in found]
-    kept = f"move to {COLD_CLASS} after {cold} days, as the stack says" if cold else "stay in instant-read classes (no coldAfterDays)"
-    return from_findings(BUCKET_COLD_TIER, found, f"current recordings {kept}", subject="the bucket")
+        if answer.code != "ObjectLockConfigurationNotFoundError":
+            return _unknown(BUCKET_OBJECT_LOCK, answer)
+        answer = {}  # S3's answer for a bucket whose Object Lock was never turned on: off, not unknown
+    cli = rules.object_lock_fix(days, mode).split(": ", 1)[1].replace("<bucket>", bucket)
+    fix = _restore_or("Object Lock configuration", cli, managed)
+    configuration = answer.get("ObjectLockConfiguration")
+    found = [Finding(f.rule, f.problem, fix) for f in rules.object_lock_findings(configuration, days, mode)]
+    retention = ((configuration or {}).get("Rule") or {}).get("DefaultRetention") or {}
+    period = f"{retention['Days']} days" if retention.get("Days") else f"{retention.get('Years')} year(s)"
+    return from_findings(BUCKET_OBJECT_LOCK, found, f"Object Lock is on: every new recording is locked for {period} in "
+                         f"{retention.get('Mode')} mode (the stack asks at least {days} days, {(mode or '').upper()})", subject="the bucket")
+
+
+def _log_bucket_findings(reader: Reader, region: str, log_bucket: str, account: str) -> list[Finding]:
+    """The log bucket keeps the logs to itself: all four public access block settings on, and a policy that lets in
+    only your account and CloudTrail acting for it (the kit's: for this trail only)."""
+    found: list[Finding] = []
+    console = f"S3 console > {log_bucket} > Permissions"
+    block = reader.call("s3", region, "get_public_access_block", Bucket=log_bucket)
+    if isinstance(block, Unread) and block.code != "NoSuchPublicAccessBlockConfiguration":
+        found.append(Finding(BUCKET_AUDIT_TRAIL, f"log bucket {log_bucket}'s public access block could not be read: {block.detail}", block.fix, unknown=True))
+    else:
+        settings = {} if isinstance(block, Unread) else block.get("PublicAccessBlockConfiguration", {})
+        off = [flag for flag in PUBLIC_ACCESS_FLAGS if settings.get(flag) is not True]
+        if off:
+            found.append(Finding(BUCKET_AUDIT_TRAIL, f"log bucket {log_bucket} has {', '.join(off)} off, so the audit logs could be made public", ""))
+    policy = read_bucket_policy(reader, region, log_bucket)
+    if isinstance(policy, Unread) or policy.document is None:
+        why = policy.detail if isinstance(policy, Unread) else policy.reason
+        found.append(Finding(BUCKET_AUDIT_TRAIL, f"log bucket {log_bucket}'s policy could not be read: {why}",
+                             policy.fix if isinstance(policy, Unread) else "", unknown=True))
+    else:
+        for finding in rules.bucket_policy_findings(policy.document, log_bucket, {account}, what="log bucket policy"):
+            found.append(Finding(BUCKET_AUDIT_TRAIL, finding.problem.replace("reach the recordings", "reach the audit logs"),
+                                 f"{restore('log bucket policy')}, or remove that statement ({console})", finding.unknown))
+    return found
+
+
+def check_audit_trail(reader: Reader, region: str, bucket_arn: str, outputs: Mapping[str, Any]) -> Check:
+    """aws.bucket.audit_trail: with auditLogs, the stack's trail logs every read and write of the bucket's objects,
+    with log file validation, logging now, into the stack's log bucket."""
+    asked = outputs.get("audit_logs")
+    if asked is None or asked is False:
+        return passed(BUCKET_AUDIT_TRAIL, "the stack sets no auditLogs: no trail to hold")
+    trail_arn, log_bucket = outputs.get("audit_trail_arn"), outputs.get("audit_log_bucket")
+    match = TRAIL_ARN_PATTERN.match(trail_arn) if isinstance(trail_arn, str) else None
+    if asked is not True or not match:
+        return unknown(BUCKET_AUDIT_TRAIL, f"not checked: the outputs say audit_logs {asked!r} and audit_trail_arn {trail_arn!r}, not the "
+                       "kit's", "write the outputs again with `pulumi stack output --json --show-secrets`")
+    trail_region, name = match["region"], match["name"]
+    restore_fix = restore("audit trail")
+    answer = reader.call("cloudtrail", trail_region, "get_trail", Name=trail_arn)
+    if isinstance(answer, Unread):
+        if answer.code == "TrailNotFoundException":
+            return failed(BUCKET_AUDIT_TRAIL, f"trail {trail_arn} does not exist: nothing logs who reads or writes recordings", restore_fix)
+        return _unknown(BUCKET_AUDIT_TRAIL, answer)
+    selectors = reader.call("cloudtrail", trail_region, "get_event_selectors", TrailName=trail_arn)
+    status = reader.call("cloudtrail", trail_region, "get_trail_status", Name=trail_arn)
+    trail = answer.get("Trail") or {}
+    home = trail.get("HomeRegion") or trail_region
+    elsewhere = None if trail.get("IsMultiRegionTrail") or home == region else \
+        f"logs only {home}, and the bucket is in {region} (a single-region trail logs its own region's data events)"
+    found = rules.trail_findings(rules.Trail(
+        name, advanced=[] if isinstance(selectors, Unread) else selectors.get("AdvancedEventSelectors") or [],
+        basic=[] if isinstance(selectors, Unread) else selectors.get("EventSelectors") or [],
+        validation=trail.get("LogFileValidationEnabled") is True,
+        logging=None if isinstance(status, Unread) else status.get("IsLogging") is True, elsewhere=elsewhere), bucket_arn)
+    if isinstance(selectors, Unread):  # what it logs was not read: never a pass
+        found = [f for f in found if "does not log the" not in f.problem]
+        found.append(Finding(BUCKET_AUDIT_TRAIL, f"trail {name}: what it logs could not be read: {selectors.detail}", selectors.fix, unknown=True))
+    if isinstance(status, Unread):
+        found.append(Finding(BUCKET_AUDIT_TRAIL, f"trail {name}: whether it is logging could not be read: {status.detail}", status.fix, unknown=True))
+    if isinstance(log_bucket, str) and trail.get("S3BucketName") != log_bucket:
+        found.append(Finding(BUCKET_AUDIT_TRAIL, f"trail {name} delivers its logs to {trail.get('S3BucketName')!r}, not the stack's "
+                             f"log bucket {log_bucket}", ""))
+    if isinstance(log_bucket, str):
+        found += _log_bucket_findings(reader, trail_region, log_bucket, match["account"])
+    fix = f"{restore_fix}, or: aws cloudtrail start-logging --name {trail_arn}" if any("is not logging" in f.problem for f in found) else restore_fix
+    found = [Finding(f.rule, f.problem, f.fix if f.unknown or "remove that statement" in f.fix else fix, f.unknown) for f in found]
+    return from_findings(BUCKET_AUDIT_TRAIL, found, f"trail {name} logs every read and write of {bucket_arn}/*, with log file validation, "
+                         f"and is logging into {trail.get('S3BucketName')}, which blocks public access and lets in only your account "
+                         "and CloudTrail acting for it")
 
 
 def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: str, own: set[str],
@@ -566,6 +727,8 @@ def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: 
         check_replication(reader, region, bucket, own, managed),
         check_lifecycle(reader, region, bucket, outputs, managed),
         check_cold_tier(reader, region, bucket, outputs, managed),
+        check_object_lock(reader, region, bucket, outputs, managed),
+        check_audit_trail(reader, region, bucket_arn, outputs),
     ]
     return facts
 
@@ -589,13 +752,18 @@ def verify(
     outputs: Mapping[str, Any],
     session: Optional[boto3.Session] = None,
 ) -> list[Check]:
-    """Every check in `CHECK_IDS`, in that order; `CannotVerify` when AWS cannot be read at all.
+    """Every check in `CHECK_IDS`, in that order (a revoked stack's: aws_revoked.REVOKED_CHECK_IDS); `CannotVerify`
+    when AWS cannot be read at all.
 
     The checks read `storage`, which is what Tavus receives, so a bucket or role ARN output that
     disagrees with it cannot mask a problem. From the other outputs: `storage_managed` (False, an
     existingBucket stack, keeps `pulumi up` out of the bucket's fixes) and `retention_days` (what the
     lifecycle rules are held to; absent on stacks deployed before it, which leaves them unknown).
     """
+    if outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED:
+        from tavus_recording.verify.aws_revoked import verify_revoked  # it builds on this module's checks
+
+        return verify_revoked(storage, outputs, session)
     role_match = ROLE_ARN_PATTERN.match(storage.assume_role_arn)
     partition = role_match["partition"] if role_match else "aws"
     bucket = storage.bucket_name
@@ -656,16 +824,19 @@ def _policy_checks(
     return [*checks, check_can_write(reader, docs, role, storage.assume_role_arn, facts, storage)]
 
 
-def reader_policy(role_arn: str, bucket_name: str) -> dict[str, Any]:
+def reader_policy(role_arn: str, bucket_name: str, audit_log_bucket: Optional[str] = None) -> dict[str, Any]:
     """The least read-only IAM policy that lets a person run `verify` for this destination.
 
     sts:GetCallerIdentity needs no permission. GetPolicy/GetPolicyVersion read whichever managed
     policies are attached or bound (AWS's own or the account's), so they name policies, not one ARN;
-    the key's actions name keys, since the bucket's key is only known once read.
+    the key's actions name keys, since the bucket's key is only known once read. With `audit_log_bucket` (the
+    output of a stack with auditLogs), the log bucket's public access block and policy too.
     """
     match = ROLE_ARN_PATTERN.match(role_arn)
     partition = match["partition"] if match else "aws"
-    return {
+    log_reads = [{"Sid": "ReadAuditLogBucket", "Effect": "Allow", "Action": [ACTIONS["get_public_access_block"], ACTIONS["get_bucket_policy"]],
+                  "Resource": f"arn:{partition}:s3:::{audit_log_bucket}"}] if audit_log_bucket else []
+    policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -695,9 +866,17 @@ def reader_policy(role_arn: str, bucket_name: str) -> dict[str, Any]:
                         "get_bucket_acl",
                         "get_bucket_replication",
                         "get_bucket_lifecycle_configuration",
+                        "list_bucket_intelligent_tiering_configurations",
+                        "get_object_lock_configuration",
                     )
                 ],
                 "Resource": f"arn:{partition}:s3:::{bucket_name}",
+            },
+            {
+                "Sid": "ReadAuditTrail",
+                "Effect": "Allow",
+                "Action": [ACTIONS[a] for a in ("get_trail", "get_event_selectors", "get_trail_status")],
+                "Resource": f"arn:{partition}:cloudtrail:*:*:trail/*",
             },
             {
                 "Sid": "ReadReplicationDestinations",
@@ -718,5 +897,7 @@ def reader_policy(role_arn: str, bucket_name: str) -> dict[str, Any]:
                                                 "describe_policy")],
                 "Resource": "*",
             },
+            *log_reads,
         ],
     }
+    return policy

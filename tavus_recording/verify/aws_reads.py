@@ -31,6 +31,7 @@ CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempt
 ACTIONS = {
     "get_caller_identity": "sts:GetCallerIdentity",
     "get_role": "iam:GetRole",
+    "list_roles": "iam:ListRoles",
     "list_role_policies": "iam:ListRolePolicies",
     "get_role_policy": "iam:GetRolePolicy",
     "list_attached_role_policies": "iam:ListAttachedRolePolicies",
@@ -45,6 +46,13 @@ ACTIONS = {
     "get_bucket_acl": "s3:GetBucketAcl",
     "get_bucket_replication": "s3:GetReplicationConfiguration",
     "get_bucket_lifecycle_configuration": "s3:GetLifecycleConfiguration",
+    # ListBucketIntelligentTieringConfigurations is authorized as s3:GetIntelligentTieringConfiguration (service
+    # authorization reference: "get or list all Amazon S3 Intelligent Tiering configuration in a S3 Bucket").
+    "list_bucket_intelligent_tiering_configurations": "s3:GetIntelligentTieringConfiguration",
+    "get_object_lock_configuration": "s3:GetBucketObjectLockConfiguration",
+    "get_trail": "cloudtrail:GetTrail",
+    "get_event_selectors": "cloudtrail:GetEventSelectors",
+    "get_trail_status": "cloudtrail:GetTrailStatus",
     "head_bucket": "s3:ListBucket",
     "describe_key": "kms:DescribeKey",
     "get_key_policy": "kms:GetKeyPolicy",

@@ -38,6 +38,7 @@ from tavus_recording.verify.azure_reads import (
     ROLE_DEFINITIONS_READ,
     AccountSettings,
     Arm,
+    ImmutabilityFacts,
     NotFound,
     Read,
     Reads,
@@ -69,6 +70,8 @@ REPLICATION = rules.REPLICATION.id
 CONTAINER_EXISTS = "azure.container.exists"
 CONTAINER_PUBLIC = rules.CONTAINER_PUBLIC.id
 CONTAINER_ACCESS = rules.CONTAINER_ACCESS.id
+IMMUTABILITY = rules.IMMUTABILITY.id
+DIAGNOSTIC_LOGS = rules.DIAGNOSTIC_LOGS.id
 # Every run reports exactly these, in this order.
 CHECK_IDS: tuple[str, ...] = (
     IDENTITY_EXISTS,
@@ -88,13 +91,16 @@ CHECK_IDS: tuple[str, ...] = (
     LIFECYCLE,
     COLD_TIER,
     REPLICATION,
+    DIAGNOSTIC_LOGS,
     CONTAINER_EXISTS,
     CONTAINER_PUBLIC,
+    IMMUTABILITY,
     CONTAINER_ACCESS,
 )
 IDENTITY_GRANT_IDS = (ROLE_ASSIGNMENTS, LEAST_PRIVILEGE)
 ACCOUNT_SETTING_IDS = (TLS, HTTPS_ONLY, PUBLIC_ACCESS, SHARED_KEY, NETWORK, ENCRYPTION_KEY)
-UNDER_ACCOUNT_IDS = (VERSIONING, LIFECYCLE, COLD_TIER, REPLICATION, CONTAINER_EXISTS, CONTAINER_PUBLIC, CONTAINER_ACCESS)
+UNDER_ACCOUNT_IDS = (VERSIONING, LIFECYCLE, COLD_TIER, REPLICATION, DIAGNOSTIC_LOGS, CONTAINER_EXISTS, CONTAINER_PUBLIC, IMMUTABILITY,
+                     CONTAINER_ACCESS)
 
 # Few retries and short timeouts: an unreachable endpoint should turn into "unknown" within seconds.
 CLIENT_DEFAULTS: dict[str, Any] = {"retry_total": 1, "retry_backoff_factor": 0.3, "connection_timeout": 5, "read_timeout": 20}
@@ -142,6 +148,14 @@ class Destination:
     """False for a stack deployed before the `retention_days` output: lifecycle deletes are then unknown."""
     cold_after_days: Optional[int] = None
     key_vault_key_uri: Optional[str] = None
+    encryption_identity_id: Optional[str] = None
+    """The identity the account reaches its Key Vault key as (the kit's own, not the writer); None without a key."""
+    encryption_identity_known: bool = True
+    """False for a stack deployed before the `encryption_identity_id` output."""
+    immutable_days: Optional[int] = None
+    immutable_mode: Optional[str] = None
+    """The WORM mode in force (governance or compliance), when immutable_days is set."""
+    audit_logs: bool = False
 
     @property
     def subscription_scope(self) -> str:
@@ -224,11 +238,20 @@ def destination(storage: tavus.AzureBlobRecordingStorageConfig, outputs: Mapping
         retention_known=retention_known,
         cold_after_days=_cold_after(outputs),
         key_vault_key_uri=_text_output(outputs, "key_vault_key_uri"),
+        encryption_identity_id=_text_output(outputs, "encryption_identity_id"),
+        encryption_identity_known="encryption_identity_id" in outputs,
+        immutable_days=_positive(outputs, "immutable_days"),
+        immutable_mode=_text_output(outputs, "immutable_mode"),
+        audit_logs=outputs.get("audit_logs") is True,
     )
 
 
 def _cold_after(outputs: Mapping[str, Any]) -> Optional[int]:
-    value = outputs.get("cold_after_days")
+    return _positive(outputs, "cold_after_days")
+
+
+def _positive(outputs: Mapping[str, Any], name: str) -> Optional[int]:
+    value = outputs.get(name)
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
@@ -426,15 +449,26 @@ def judge_cold_tier(rule_list: Sequence[Any], dest: Destination, managed: bool =
     found = rules.cold_tier_findings(rule_list, dest.container, cold)
     findings = [replace(f, problem=f"the lifecycle policy of account {dest.account} {f.problem}",
                         fix=_restore_or("lifecycle policy", f.fix, managed)) for f in found]
-    moved = f"moves current recordings to Cool {cold} days after they are written" if cold else "asks for no move (no coldAfterDays)"
-    return from_findings(COLD_TIER, findings, f"no lifecycle rule of account {dest.account} moves recordings to Archive; the stack {moved}.")
+    # What was read is the lifecycle policy: an upload can still pick its own tier (x-ms-access-tier), which it does not show.
+    moved = (f", and a rule over container {dest.container} moves current recordings to Cool {cold} days after they are written, "
+             "as the stack asks, with no move to Cold by then or sooner" if cold else "; the stack asks for no move (no coldAfterDays)")
+    return from_findings(COLD_TIER, findings, f"no lifecycle rule of account {dest.account} moves recordings to Archive{moved} "
+                                              "(lifecycle rules only: an upload can still set its own tier).")
 
 
 def judge_encryption_key(encryption: Any, dest: Destination, managed: bool = True) -> Check:
-    found = rules.encryption_key_findings(encryption, dest.key_vault_key_uri, dest.identity.id)
+    found = rules.encryption_key_findings(encryption, dest.key_vault_key_uri, dest.identity.id, own_identity=dest.encryption_identity_id)
     findings = [replace(f, problem=f"account {dest.account} {f.problem}", fix=_restore_or("account encryption", f.fix, managed)) for f in found]
-    uses = f"the stack's key {dest.key_vault_key_uri}" if dest.key_vault_key_uri else "the keys the stack asks for (no keyVaultKeyUri)"
-    return from_findings(ENCRYPTION_KEY, findings, f"account {dest.account} encrypts with {uses}.")
+    if dest.key_vault_key_uri and not dest.encryption_identity_id:
+        # Without it, only "not the writer" can be told, not that the identity is the stack's own.
+        why = "do not name" if dest.encryption_identity_known else "predate"
+        findings.append(Finding(ENCRYPTION_KEY, f"the identity account {dest.account} reaches its key as cannot be compared with the "
+                                f"stack's: its outputs {why} encryption_identity_id",
+                                "run `pulumi up` with this version of the kit, which exports encryption_identity_id", unknown=True))
+    uses = f"the stack's key {dest.key_vault_key_uri}" if dest.key_vault_key_uri else "Microsoft-managed keys (the stack sets no keyVaultKeyUri)"
+    # What was read is the account's default: a writer can still pick an encryption scope or its own key per upload.
+    return from_findings(ENCRYPTION_KEY, findings, f"account {dest.account}'s default key is {uses} (the account's default only: "
+                                                   f"{rules.WRITER_CHOSEN_KEYS}).")
 
 
 def judge_lifecycle(rule_list: Sequence[Any], dest: Destination, managed: bool = True) -> Check:
@@ -444,6 +478,36 @@ def judge_lifecycle(rule_list: Sequence[Any], dest: Destination, managed: bool =
                         fix=f.fix if f.unknown else _restore_or("lifecycle policy", f"{f.fix}: {cli}", managed)) for f in found]
     kept = f"sooner than {dest.retention_days} days" if dest.retention_days else "at all (no retentionDays)"
     return from_findings(LIFECYCLE, findings, f"no lifecycle rule of account {dest.account} deletes current recordings {kept}.")
+
+
+def judge_immutability(found: Optional[ImmutabilityFacts], dest: Destination, managed: bool = True) -> Check:
+    """The container's immutability policy against immutable_days and immutable_mode (compliance: Locked)."""
+    days, mode = dest.immutable_days, dest.immutable_mode
+    if not days:
+        return passed(IMMUTABILITY, f"the stack asks for no immutability policy on container {dest.container} (no immutable_days).")
+    where = f"--resource-group {dest.resource_group} --account-name {dest.account} --container-name {dest.container}"
+    create = f"az storage container immutability-policy create {where} --period {days} --allow-protected-append-writes false"
+    etag = found.etag if found is not None and found.etag else "<etag from az storage container immutability-policy show>"
+    lock = f"az storage container immutability-policy lock {where} --if-match '{etag}' (irreversible)"
+    judged = rules.immutability_findings(found.properties if found is not None else None, days, mode, live=True)
+    findings = [replace(f, problem=f"container {dest.container} {f.problem}",
+                        # `pulumi up` cannot lock a policy (azure-native has no lock): only the az line can.
+                        fix=(lock if "not Locked" in f.problem else _restore_or("immutability policy", create, managed)))
+                for f in judged]
+    state = (found.properties.get("state") if found is not None else None) or "?"
+    return from_findings(IMMUTABILITY, findings, f"container {dest.container} keeps blobs unchangeable for at least {days} days "
+                                                 f"(policy {state}, no protected append writes, mode {mode or 'governance'}).")
+
+
+def judge_diagnostic_logs(settings: Sequence[rules.DiagnosticSetting], dest: Destination) -> Check:
+    if not dest.audit_logs:
+        return passed(DIAGNOSTIC_LOGS, f"the stack asks for no audit logs of account {dest.account} (audit_logs false).")
+    findings = [replace(f, problem=f"account {dest.account} {f.problem}", fix=_restore_or("diagnostic setting", f.fix))
+                for f in rules.diagnostic_findings(settings, True)]
+    names = ", ".join(f"{s.name} (to {rules.setting_destination(s.properties)})" for s in settings
+                      if rules.logged_categories(s.properties) and rules.setting_destination(s.properties))
+    return from_findings(DIAGNOSTIC_LOGS, findings, f"account {dest.account}'s blob service logs every read, write and delete "
+                                                    f"through {names}.")
 
 
 def judge_replication(policies: Sequence[rules.Replication], dest: Destination) -> Check:
@@ -479,7 +543,7 @@ def missing_container(message: str, dest: Destination, managed: bool = True) -> 
             storage_fix(managed, _restore_or("container", create), f"check the name given in existingContainer, or create the container: {create}",
                         UNMANAGED_CONTAINER),
         ),
-        *skipped([CONTAINER_PUBLIC, CONTAINER_ACCESS], f"container {dest.container} not found"),
+        *skipped([CONTAINER_PUBLIC, IMMUTABILITY, CONTAINER_ACCESS], f"container {dest.container} not found"),
     ]
 
 
@@ -613,10 +677,17 @@ def _storage_checks(dest: Destination, arm: Arm, managed: bool) -> tuple[list[Ch
                        "lifecycle policy not found")
     checks += _outcome([REPLICATION], arm.replication(group, account_name_), lambda found: [judge_replication(found, dest)],
                        "object replication policies not found")
+    # Read only when the stack asks for them: nothing else to compare a setting or a policy with.
+    settings: Read[list[rules.DiagnosticSetting]] = (arm.diagnostic_settings(f"{dest.account_id}/blobServices/default")
+                                                     if dest.audit_logs else [])
+    checks += _outcome([DIAGNOSTIC_LOGS], settings, lambda found: [judge_diagnostic_logs(found, dest)], "blob service not found")
     container = arm.container_public_access(group, account_name_, dest.container)
     if isinstance(container, NotFound):
         return checks + missing_container(container.message, dest, managed), None
     checks += _outcome([CONTAINER_EXISTS, CONTAINER_PUBLIC], container, lambda access: judge_container(access, dest, managed))
+    policy: Read[Optional[ImmutabilityFacts]] = (arm.immutability(group, account_name_, dest.container) if dest.immutable_days
+                                                 else None)
+    checks += _outcome([IMMUTABILITY], policy, lambda found: [judge_immutability(found, dest, managed)], "container not found")
     return checks, arm.assignments_over(dest.container_scope)
 
 
@@ -665,6 +736,7 @@ def verify(
     """
     dest = destination(storage, outputs)
     managed = storage_managed(outputs)
+    revoked = outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED
     endpoint = base_url.rstrip("/")
     # Tokens for ARM are asked for its own audience, in every cloud.
     scope = f"{endpoint}/.default"
@@ -675,7 +747,7 @@ def verify(
         problem = _token_problem(credential, scope)
         if problem is not None:
             raise CannotVerify(f"no Azure credential could get a token ({problem}): {LOGIN_FIX}")
-        return _read_and_judge(dest, credential, endpoint, scope, {**CLIENT_DEFAULTS, **client_kwargs}, managed)
+        return _read_and_judge(dest, credential, endpoint, scope, {**CLIENT_DEFAULTS, **client_kwargs}, managed, revoked)
     finally:
         close = getattr(credential, "close", None) if owned else None
         if callable(close):
@@ -683,7 +755,8 @@ def verify(
 
 
 def _read_and_judge(
-    dest: Destination, credential: TokenCredential, endpoint: str, scope: str, kwargs: dict[str, Any], managed: bool = True
+    dest: Destination, credential: TokenCredential, endpoint: str, scope: str, kwargs: dict[str, Any], managed: bool = True,
+    revoked: bool = False,
 ) -> list[Check]:
     common: dict[str, Any] = {"base_url": endpoint, "credential_scopes": [scope], **kwargs}
     reads = Reads(endpoint, _reader_fix(dest))
@@ -697,11 +770,20 @@ def _read_and_judge(
         raise CannotVerify(f"verify could not set up the Azure clients: {type(exc).__name__}: {short(exc)}") from None
     with msi, msi_associated, authorization, storage:
         arm = Arm(reads, msi, authorization, storage, msi_associated)
-        checks, principal_id, own, over_identity, attached = _identity_checks(dest, arm)
+        if revoked:
+            # tavus_access: revoked: nothing may let Tavus in (azure_revoked), then the storage's own checks.
+            from tavus_recording.verify.azure_revoked import REVOKED_CHECK_IDS, judge_access_revoked
+
+            ids = REVOKED_CHECK_IDS
+            cut, principal_id = judge_access_revoked(dest, arm)
+            checks, own, over_identity, attached = [cut], None, None, None
+        else:
+            ids = CHECK_IDS
+            checks, principal_id, own, over_identity, attached = _identity_checks(dest, arm)
         if reads.down is not None and not reads.answered:
             raise CannotVerify(f"Azure Resource Manager cannot be reached: {reads.down.reason}; {reads.down.fix}")
         storage_checks, over_container = _storage_checks(dest, arm, managed)
         checks += storage_checks + _rbac_checks(dest, arm, principal_id, own, over_identity, over_container, attached)
     # The report always lists the same ids, in the same order.
-    order = {check_id: index for index, check_id in enumerate(CHECK_IDS)}
+    order = {check_id: index for index, check_id in enumerate(ids)}
     return sorted(checks, key=lambda check: order[check.id])

@@ -18,14 +18,17 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
+    map_error,
 )
+from azure.core.rest import HttpRequest
+from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.v2022_04_01.operations import RoleAssignmentsOperations
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.msi.v2022_01_31_preview.operations import UserAssignedIdentitiesOperations as AssociatedOperations
 from azure.mgmt.storage import StorageManagementClient
 
-from tavus_recording.rules.azure import Assignment, Attached, Credential, Replication
+from tavus_recording.rules.azure import Assignment, Attached, Credential, DiagnosticSetting, Replication
 from tavus_recording.rules.azure_rbac import Role, role_from_permissions
 
 # The ARM actions verify reads with. The built-in Reader role (acdd72a7-3385-48ef-bd42-f606fba81ae7)
@@ -39,6 +42,8 @@ BLOB_SERVICE_READ = "Microsoft.Storage/storageAccounts/blobServices/read"
 CONTAINER_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/read"
 MANAGEMENT_POLICY_READ = "Microsoft.Storage/storageAccounts/managementPolicies/read"
 OBJECT_REPLICATION_READ = "Microsoft.Storage/storageAccounts/objectReplicationPolicies/read"
+IMMUTABILITY_POLICY_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/read"
+DIAGNOSTIC_SETTINGS_READ = "Microsoft.Insights/diagnosticSettings/read"
 READ_PERMISSIONS: tuple[str, ...] = (
     IDENTITY_READ,
     FEDERATED_CREDENTIALS_READ,
@@ -49,6 +54,8 @@ READ_PERMISSIONS: tuple[str, ...] = (
     CONTAINER_READ,
     MANAGEMENT_POLICY_READ,
     OBJECT_REPLICATION_READ,
+    IMMUTABILITY_POLICY_READ,
+    DIAGNOSTIC_SETTINGS_READ,
 )
 # Beyond Reader: the resources an identity is attached to are listed by a POST action, which `*/read` does
 # not cover (Azure's resource provider operations, Microsoft.ManagedIdentity).
@@ -57,6 +64,10 @@ BEYOND_READER_PERMISSIONS: tuple[str, ...] = (ASSOCIATED_RESOURCES_LIST,)
 # UserAssignedIdentities_ListAssociatedResources is published in 2021-09-30-preview and 2022-01-31-preview only
 # (azure-rest-api-specs, specification/msi/resource-manager/.../preview/2022-01-31-preview/ManagedIdentity.json).
 ASSOCIATED_RESOURCES_API_VERSION = "2022-01-31-preview"
+# azure-mgmt-monitor is not a dependency: the blob service's diagnostic settings are read by a plain GET through the
+# storage client, at the api-version azure-native's DiagnosticSetting uses (azure-rest-api-specs, specification/monitor/
+# resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json, DiagnosticSettings_List).
+DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"
 READER_ROLE = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 MAX_MESSAGE = 300
 LOGIN_FIX = (
@@ -172,6 +183,14 @@ class AccountSettings:
     default_action: Optional[str]
     # The account's `encryption` (the SDK's as_dict: key_source, key_vault_properties, encryption_identity), or None.
     encryption: Any = None
+
+
+@dataclass(frozen=True)
+class ImmutabilityFacts:
+    properties: dict[str, Any]
+    """ARM's properties: immutabilityPeriodSinceCreationInDays, state, allowProtectedAppendWrites(All)."""
+    etag: Optional[str]
+    """What the lock needs in If-Match."""
 
 
 def _role_assignments(authorization: AuthorizationManagementClient) -> RoleAssignmentsOperations:
@@ -293,3 +312,35 @@ class Arm:
             Replication(p.source_account, p.destination_account, [r.as_dict() for r in p.rules or []], p.policy_id or p.name or "", p.id)
             for p in self.storage.object_replication_policies.list(group, account)
         ])
+
+    def immutability(self, group: str, account: str, container: str) -> Read[Optional[ImmutabilityFacts]]:
+        """The container's immutability policy (ARM's `properties` and etag); None when it has none: ARM answers a
+        container without one with a period of 0 days in state Deleted, which the rules read as none, and an api-version
+        that answers 404 means the same."""
+        def call() -> Optional[ImmutabilityFacts]:
+            try:
+                found = self.storage.blob_containers.get_immutability_policy(group, account, container)
+            except ResourceNotFoundError as exc:
+                if _error_code(exc) in ("ContainerNotFound", "ResourceNotFound", "ParentResourceNotFound"):
+                    raise
+                return None
+            properties = found.as_dict().get("properties")
+            return ImmutabilityFacts(properties if isinstance(properties, dict) else {}, found.etag)
+
+        return self.reads.run(IMMUTABILITY_POLICY_READ, call)
+
+    def diagnostic_settings(self, resource_id: str) -> Read[list[DiagnosticSetting]]:
+        """The diagnostic settings of a resource (the account's blob service), as ARM's JSON."""
+        def call() -> list[DiagnosticSetting]:
+            url = f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings"
+            request = HttpRequest("GET", url, params={"api-version": DIAGNOSTIC_SETTINGS_API_VERSION})
+            response = self.storage.send_request(request)
+            if response.status_code != 200:
+                map_error(response.status_code, response, {401: ClientAuthenticationError, 404: ResourceNotFoundError})
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            body = response.json()
+            values = body.get("value") if isinstance(body, dict) else None
+            return [DiagnosticSetting(str(v.get("name") or ""), v.get("properties"), v.get("id"))
+                    for v in values or [] if isinstance(v, dict)]
+
+        return self.reads.run(DIAGNOSTIC_SETTINGS_READ, call)

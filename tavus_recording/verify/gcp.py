@@ -16,6 +16,7 @@ all, or no cloud to reach on the first read, verify cannot run (`CannotVerify`).
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
@@ -27,10 +28,12 @@ from google.auth.transport.requests import AuthorizedSession
 from components import gcp_policy, tavus
 from tavus_recording.rules import gcp as rules
 from tavus_recording.rules.findings import Finding
+from tavus_recording.rules.iam import as_list
 from tavus_recording.verify import gcp_reads
 from tavus_recording.verify.gcp_reads import (
     CRM_URL,
     IAM_URL,
+    KMS_URL,
     LOGIN_FIX,
     READ_PERMISSIONS,
     READER_ROLES,
@@ -80,6 +83,8 @@ LIFECYCLE = rules.LIFECYCLE.id
 RETENTION = rules.RETENTION.id
 COLD_TIER = rules.COLD_TIER.id
 ENCRYPTION_KEY = rules.ENCRYPTION_KEY.id
+SERVICE_AGENT = rules.SERVICE_AGENT.id
+DATA_ACCESS_LOGS = rules.DATA_ACCESS_LOGS.id
 # Every run reports exactly these, in this order (the path a token takes, who else can take it, then the bucket).
 CHECK_IDS: tuple[str, ...] = (
     POOL_STATE,
@@ -102,6 +107,8 @@ CHECK_IDS: tuple[str, ...] = (
     RETENTION,
     COLD_TIER,
     ENCRYPTION_KEY,
+    SERVICE_AGENT,
+    DATA_ACCESS_LOGS,
 )
 PROVIDER_IDS = (PROVIDER_STATE, PROVIDER_ISSUER, PROVIDER_MAPPING, PROVIDER_CONDITION)
 BUCKET_IDS = (BUCKET_PROJECT, VERSIONING, UNIFORM_ACCESS, PUBLIC_ACCESS_PREVENTION, LIFECYCLE, RETENTION, COLD_TIER, ENCRYPTION_KEY)
@@ -546,22 +553,31 @@ def judge_lifecycle(bucket: Json, dest: Destination, outputs: Mapping[str, Any],
 
 def judge_retention(bucket: Json, dest: Destination, outputs: Mapping[str, Any], managed: bool = True) -> Check:
     asked = _days(outputs, "immutable_days")
+    # The mode in force (null without immutable_days); compliance asks for a locked policy.
+    compliance = outputs.get("immutable_mode") == "compliance"
     policy = bucket.get("retentionPolicy")
     seconds = (asked or 0) * SECONDS_PER_DAY
     fix = _bucket_fix(managed, restore("bucket retention policy"), f"gcloud storage buckets update gs://{dest.bucket} --retention-period={seconds}s")
-    found = rules.retention_findings(policy, asked, fix)
-    wanted = f"at least the {asked} days the stack asks for" if asked else "the stack asks for none (no immutable_days output)"
+    lock = f"gcloud storage buckets update gs://{dest.bucket} --lock-retention-period (irreversible)"
+    lock_fix = _bucket_fix(managed, f"{restore('locked bucket retention policy')}, or {lock}", lock)
+    found = rules.retention_findings(policy, asked, compliance, fix, lock_fix)
+    if not asked:
+        wanted = "the stack asks for none (no immutable_days output)"
+    else:
+        wanted = f"at least the {asked} days the stack asks for" + (", locked (immutableMode compliance)" if compliance else "")
     return from_findings(RETENTION, _about(f"bucket {dest.bucket}", found), f"bucket {dest.bucket} has {rules.describe_retention(policy)}: {wanted}")
-
 
 
 def judge_cold_tier(bucket: Json, dest: Destination, outputs: Mapping[str, Any], managed: bool = True) -> Check:
     cold = _days(outputs, "cold_after_days")
     lifecycle = bucket.get("lifecycle")
     rule_list = (lifecycle.get("rule") if isinstance(lifecycle, dict) else None) or []
-    fix = _bucket_fix(managed, restore("bucket lifecycle rules"), rules.cold_tier_fix(cold or 0))
-    found = rules.cold_tier_findings(rule_list, cold, fix)
-    moved = f"live recordings move to NEARLINE at {cold} days, as the stack asks" if cold else "the stack asks for no move (no coldAfterDays)"
+    found = [Finding(f.rule, f.problem, _bucket_fix(managed, restore("bucket lifecycle rules"), f.fix), f.unknown)
+             for f in rules.cold_tier_findings(rule_list, cold)]
+    # What was read is the lifecycle rules: which class an upload picks is not among them.
+    moved = (f"a lifecycle rule of bucket {dest.bucket} moves live STANDARD recordings to NEARLINE at age {cold}, as the stack asks, "
+             "and no rule moves them to a cheaper class by then or sooner" if cold else
+             "the stack asks for no move (no coldAfterDays)")
     return from_findings(COLD_TIER, _about(f"bucket {dest.bucket}", found), moved)
 
 
@@ -571,11 +587,95 @@ def judge_encryption_key(bucket: Json, dest: Destination, outputs: Mapping[str, 
     fix = _bucket_fix(managed, restore("bucket default key"),
                       f"gcloud storage buckets update gs://{dest.bucket} --default-encryption-key={wanted}" if wanted else
                       "set kmsKeyName in the stack")
-    found = rules.encryption_key_findings(bucket.get("encryption"), wanted, fix=fix)
-    key = rules.default_key(bucket.get("encryption"))
+    encryption = bucket.get("encryption")
+    found = rules.encryption_key_findings(encryption, wanted, fix=fix, same=_key_spellings(wanted, bucket, dest))
+    # The writer picks each upload's encryption; the bucket refuses the kinds that escape the customer's key. An
+    # existing bucket is held to it too (its fix is the direct one): Tavus writes there all the same.
+    enforced = {"csekEnforcement": {"restrictionMode": rules.RESTRICTED}}
+    if wanted:
+        enforced["gmekEnforcement"] = {"restrictionMode": rules.RESTRICTED}
+    direct = (f"gcloud storage buckets update gs://{dest.bucket} --encryption-enforcement-file=FILE, FILE holding "
+              f"{json.dumps(enforced)}")
+    enforce_fix = _bucket_fix(managed, f"{restore('bucket encryption enforcement')}, or {direct}", direct)
+    found += rules.upload_key_findings(encryption, bool(wanted), enforce_fix, enforce_fix)
+    key = rules.default_key(encryption)
+    refused = "a key the writer brings (CSEK)" + (" or Google-managed keys" if wanted else "")
+    default = (f"bucket {dest.bucket}'s default key is {key}, as the stack asks" if wanted else
+               f"bucket {dest.bucket} uses Google-managed keys by default (the stack sets no kmsKeyName)")
     return from_findings(ENCRYPTION_KEY, _about(f"bucket {dest.bucket}", found),
-                         f"bucket {dest.bucket} encrypts new recordings with " + (f"key {key}" if key else "Google-managed keys") +
-                         (", as the stack asks" if wanted else " (the stack sets no kmsKeyName)"))
+                         f"{default}; uploads encrypted with {refused} are refused" + (f"; {rules.OTHER_KMS_KEY}" if wanted else ""))
+
+
+def _key_spellings(wanted: Optional[str], bucket: Json, dest: Destination) -> list[str]:
+    """`wanted` with its project named the other way (id or number), when that project is the stack's: Cloud
+    Storage keeps the key name as it was set, and either names the same key."""
+    if not wanted or not wanted.startswith("projects/"):
+        return []
+    _, project, rest = wanted.split("/", 2)
+    number = bucket.get("projectNumber")
+    numbers = {n for n in (dest.project_number, number) if isinstance(n, str) and n}
+    if project == dest.project_id:
+        return [f"projects/{n}/{rest}" for n in sorted(numbers)]
+    if project in numbers:
+        return [f"projects/{dest.project_id}/{rest}"]
+    return []
+
+
+def _key_project(key: str) -> str:
+    return key.split("/")[1] if key.startswith("projects/") else ""
+
+
+def judge_service_agent(bucket: Read, key_policy: Optional[Read], project_policy: Read, dest: Destination,
+                        outputs: Mapping[str, Any], managed: bool = True) -> Check:
+    """With kms_key_name, the bucket's project's Cloud Storage service agent (from the bucket's projectNumber) holds
+    roles/cloudkms.cryptoKeyEncrypterDecrypter on the key (its IAM policy, or the project's when the key is in the
+    stack's project); a grant on the key ring is not read."""
+    key = outputs.get("kms_key_name")
+    if not isinstance(key, str) or not key:
+        return passed(SERVICE_AGENT, "the stack sets no kmsKeyName: Google-managed keys need no grant")
+    if isinstance(bucket, Unreadable):
+        return _cannot_judge([SERVICE_AGENT], bucket)[0]
+    number = bucket.get("projectNumber")
+    if not isinstance(number, str) or not (number.isascii() and number.isdigit()):
+        return unknown(SERVICE_AGENT, f"bucket {dest.bucket} does not say its project number ({number!r}), so its Cloud Storage "
+                                      "service agent cannot be named")
+    agent = rules.storage_agent(number)
+    direct = (f"gcloud kms keys add-iam-policy-binding {key} --member={agent} "
+              f"--role={gcp_policy.KEY_USER_ROLE}")
+    fix = _bucket_fix(managed, f"{restore('grant of the key to the Cloud Storage service agent')}, or {direct}", direct)
+    if key_policy is None or isinstance(key_policy, Unreadable):
+        if isinstance(key_policy, Unreadable) and key_policy.kind == "missing":
+            return failed(SERVICE_AGENT, f"key {key} (kms_key_name) does not exist: the bucket can neither encrypt new recordings nor "
+                                         "decrypt old ones", "check kmsKeyName: Cloud KMS keys are never deleted, so the name (or its project) is wrong")
+        return _cannot_judge([SERVICE_AGENT], key_policy or Unreadable("error", f"the IAM policy of key {key} was not read"))[0]
+    grants = rules.policy_grants(key_policy, rules.OTHER, key)
+    if isinstance(project_policy, dict) and _key_project(key) in (dest.project_id, dest.project_number):
+        grants += rules.policy_grants(project_policy, rules.PROJECT, dest.project_id)
+    found = rules.service_agent_findings(grants, key, agent, fix)
+    found = [Finding(f.rule, f"{f.problem} (its key ring's IAM policy is not read)", f.fix, f.unknown) for f in found]
+    return from_findings(SERVICE_AGENT, _about(f"bucket {dest.bucket}'s default", found),
+                         f"{agent.removeprefix('serviceAccount:')} holds {gcp_policy.KEY_USER_ROLE} on key {key}: the bucket can use it")
+
+
+def judge_data_access_logs(project_policy: Read, dest: Destination, outputs: Mapping[str, Any]) -> Check:
+    """With audit_logs, the project's own audit configs (its IAM policy's auditConfigs) log Cloud Storage's reads and
+    writes, exempting nobody. Configs a folder or the organisation set for the project are not read."""
+    if outputs.get("audit_logs") is not True:
+        return passed(DATA_ACCESS_LOGS, "the stack asks for no Data Access audit logs (audit_logs is not true)")
+    if isinstance(project_policy, Unreadable):
+        return _cannot_judge([DATA_ACCESS_LOGS], project_policy)[0]
+    project = dest.project_id
+    edit = (f"gcloud projects get-iam-policy {project} --format=json > policy.json, {{}} in its auditConfigs, then "
+            f"gcloud projects set-iam-policy {project} policy.json")
+    fix = f"{restore('Cloud Storage audit config')}, or " + edit.format("add DATA_READ and DATA_WRITE for storage.googleapis.com")
+    configs = as_list(project_policy.get("auditConfigs"))
+    found = [Finding(f.rule, f"{f.problem} (audit configs a folder or the organisation sets are not read)", f.fix, f.unknown)
+             for f in rules.audit_gap_findings(configs, fix)]
+    # The kit's config keeps the exemptions it found (removing them is the owner's call): `pulumi up` would not.
+    found += [Finding(f.rule, f.problem, edit.format(f.fix), f.unknown)
+              for f in rules.audit_exemption_findings(configs)]
+    return from_findings(DATA_ACCESS_LOGS, _about(f"project {project}", found),
+                         f"project {project} logs every read and write of Cloud Storage (DATA_READ, DATA_WRITE), exempting nobody")
 
 
 # --- all the checks from what was read
@@ -598,6 +698,8 @@ class Reads:
     managed_folders: Read
     # Each listed managed folder's IAM policy, by folder name.
     folder_policies: Mapping[str, Read]
+    # The IAM policy of the stack's kms_key_name (None when the stack sets none).
+    key_policy: Optional[Read] = None
 
 
 def judge_all(dest: Destination, reads: Reads, outputs: Optional[Mapping[str, Any]] = None) -> list[Check]:
@@ -663,6 +765,8 @@ def judge_all(dest: Destination, reads: Reads, outputs: Optional[Mapping[str, An
     else:
         checks.append(judge_writer(reads.bucket_policy, dest))
     checks += [grant_checks[2], *bucket_checks[4:]]
+    checks.append(judge_service_agent(reads.bucket, reads.key_policy, reads.project_policy, dest, outputs, managed))
+    checks.append(judge_data_access_logs(reads.project_policy, dest, outputs))
     return checks
 
 
@@ -684,8 +788,9 @@ def verify(
     iam_url: str = IAM_URL,
     storage_url: str = STORAGE_URL,
     crm_url: str = CRM_URL,
+    kms_url: str = KMS_URL,
 ) -> list[Check]:
-    """Check the deployed destination; every id in CHECK_IDS, in order.
+    """Check the deployed destination; every id in CHECK_IDS, in order (a revoked stack's: gcp_revoked.REVOKED_CHECK_IDS).
 
     Raises MissingOutputs for outputs that name nothing readable, and CannotVerify when there are no
     credentials at all or the first read finds no cloud (or no usable credentials) to ask."""
@@ -696,7 +801,7 @@ def verify(
         except (google.auth.exceptions.GoogleAuthError, ValueError) as exc:
             raise CannotVerify(_one_line(f"no Google credentials to read with ({str(exc)[:gcp_reads.MAX_MESSAGE]}): {LOGIN_FIX}")) from None
     with AuthorizedSession(credentials, refresh_timeout=gcp_reads.TIMEOUT_SECONDS) as session:
-        reader = Reader(session, dest, iam_url, storage_url, crm_url)
+        reader = Reader(session, dest, iam_url, storage_url, crm_url, kms_url)
         pool = reader.pool()
         if isinstance(pool, Unreadable) and pool.kind in ("unreachable", "credentials"):
             raise CannotVerify(_one_line(f"{pool.detail}; {pool.fix}"))
@@ -713,5 +818,10 @@ def verify(
             bucket_policy=reader.bucket_policy(),
             managed_folders=(folders := reader.managed_folders()),
             folder_policies={name: reader.managed_folder_policy(name) for name in _folder_names(folders)},
+            key_policy=reader.key_policy(key) if isinstance(key := outputs.get("kms_key_name"), str) and key else None,
         )
+    if outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED:
+        from tavus_recording.verify.gcp_revoked import judge_revoked  # it builds on this module's judges
+
+        return judge_revoked(dest, reads, outputs)
     return judge_all(dest, reads, outputs)

@@ -27,6 +27,7 @@ from tavus_recording.verify.outputs import OutputsError
 IAM_URL = "https://iam.googleapis.com"
 STORAGE_URL = "https://storage.googleapis.com"
 CRM_URL = "https://cloudresourcemanager.googleapis.com"
+KMS_URL = "https://cloudkms.googleapis.com"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 # Per request (connect, then read): an unreachable endpoint turns into "unknown" within seconds.
 TIMEOUT_SECONDS = 8.0
@@ -53,6 +54,8 @@ BUCKET_GET = "storage.buckets.get"
 BUCKET_POLICY_GET = "storage.buckets.getIamPolicy"
 MANAGED_FOLDERS_LIST = "storage.managedFolders.list"
 MANAGED_FOLDER_POLICY_GET = "storage.managedFolders.getIamPolicy"
+# Read only when the stack sets kmsKeyName: who may use the bucket's key.
+KEY_POLICY_GET = "cloudkms.cryptoKeys.getIamPolicy"
 READ_PERMISSIONS: tuple[str, ...] = (
     POOL_GET,
     PROVIDER_GET,
@@ -66,6 +69,7 @@ READ_PERMISSIONS: tuple[str, ...] = (
     BUCKET_POLICY_GET,
     MANAGED_FOLDERS_LIST,
     MANAGED_FOLDER_POLICY_GET,
+    KEY_POLICY_GET,
 )
 # A predefined role that holds each permission, for a caller who would rather not create a
 # custom role (`reader_role_command` creates one with exactly READ_PERMISSIONS).
@@ -82,6 +86,9 @@ READER_ROLES: dict[str, str] = {
     BUCKET_POLICY_GET: "roles/iam.securityReviewer",
     MANAGED_FOLDERS_LIST: "roles/storage.folderAdmin, which can also change managed folders and their IAM",
     MANAGED_FOLDER_POLICY_GET: "roles/storage.folderAdmin, which can also change managed folders and their IAM",
+    # The permission cryptoKeys.getIamPolicy needs (cloud.google.com/kms/docs/reference/permissions-and-roles); Cloud KMS
+    # Admin holds it (cloud.google.com/iam/docs/roles-permissions/cloudkms). Cloud KMS Viewer is said not to: unconfirmed.
+    KEY_POLICY_GET: "roles/cloudkms.admin on the key, which can also change keys and their IAM",
 }
 
 LOGIN_FIX = "gcloud auth application-default login (or point GOOGLE_APPLICATION_CREDENTIALS at a credentials file), then run verify again"
@@ -206,7 +213,7 @@ def _api_message(text: str) -> str:
 # Google answers 403 for a refusal that is not about the permission: user credentials without a
 # quota project, or the API disabled in the quota project. Saying "denied" there would mislead.
 _NOT_A_PERMISSION = re.compile(r"quota project|has not been used in project|SERVICE_DISABLED|API .*is disabled", re.IGNORECASE)
-_SERVICES = {"storage": "storage.googleapis.com", "resourcemanager": "cloudresourcemanager.googleapis.com"}
+_SERVICES = {"storage": "storage.googleapis.com", "resourcemanager": "cloudresourcemanager.googleapis.com", "cloudkms": "cloudkms.googleapis.com"}
 
 
 def _status_problem(status: int, message: str, permission: str, what: str, dest: Destination) -> Unreadable:
@@ -235,12 +242,14 @@ def _status_problem(status: int, message: str, permission: str, what: str, dest:
 class Reader:
     """Every read verify makes; each returns the API's JSON or an `Unreadable`, never raises."""
 
-    def __init__(self, session: AuthorizedSession, dest: Destination, iam_url: str, storage_url: str, crm_url: str) -> None:
+    def __init__(self, session: AuthorizedSession, dest: Destination, iam_url: str, storage_url: str, crm_url: str,
+                 kms_url: str = KMS_URL) -> None:
         self._session = session
         self._dest = dest
         self._iam_url = iam_url.rstrip("/")
         self._storage_url = storage_url.rstrip("/")
         self._crm_url = crm_url.rstrip("/")
+        self._kms_url = kms_url.rstrip("/")
         # An endpoint that failed to answer, or credentials that failed, are not tried again.
         self._blocked: dict[str, Unreadable] = {}
 
@@ -402,6 +411,18 @@ class Reader:
             f"the IAM policy of managed folder {folder} of bucket {self._dest.bucket}",
             lambda: self._json("GET", f"{self._storage_url}/storage/v1/b/{quote(self._dest.bucket, safe='')}/managedFolders/"
                                       f"{quote(folder, safe='')}/iam", params={"optionsRequestedPolicyVersion": "3"}),
+        )
+
+
+    def key_policy(self, key: str) -> Read:
+        """The IAM policy of Cloud KMS key `key` (projects/.../cryptoKeys/<name>): a GET with the version as a query
+        parameter (cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys/getIamPolicy)."""
+        return self._guarded(
+            self._kms_url,
+            KEY_POLICY_GET,
+            f"the IAM policy of key {key}",
+            lambda: self._json("GET", f"{self._kms_url}/v1/{quote(key, safe='/')}:getIamPolicy",
+                               params={"options.requestedPolicyVersion": "3"}),
         )
 
 

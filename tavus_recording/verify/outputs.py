@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from importlib import import_module
 from pathlib import Path
 from typing import IO, Any, Optional
 
@@ -170,12 +171,37 @@ def read_outputs(stack: str = "dev", outputs_file: Optional[Path] = None, cwd: O
     return outputs
 
 
+# tavus_access: revoked exports no recording_storage. A cloud whose verify checks such a stack the other way
+# round (nothing lets Tavus in) is listed here: an output only its stacks export -> its module, whose
+# `revoked_storage(outputs, source)` rebuilds what it reads from the outputs left (its `verify` sees
+# tavus_access and judges so). A cloud not listed stops with exit 2.
+REVOKED_VERIFIERS: dict[str, str] = {
+    "workload_identity_provider": "tavus_recording.verify.gcp_revoked",
+    "identity_id": "tavus_recording.verify.azure_revoked",
+    "bucket_arn": "tavus_recording.verify.aws_revoked",
+}
+
+
+def revoked_storage(outputs: dict[str, Any], source: str) -> Optional[tavus.S3RecordingStorageConfig | tavus.GcsRecordingStorageConfig | tavus.AzureBlobRecordingStorageConfig]:
+    """What a revoked stack's verify reads, from its cloud's module in REVOKED_VERIFIERS; None for a cloud not listed."""
+    module = next((m for marker, m in REVOKED_VERIFIERS.items() if marker in outputs), None)
+    if module is None:
+        return None
+    try:
+        verifier = import_module(module)
+    except ModuleNotFoundError as missing:  # the cloud's SDK is an extra
+        raise OutputsError(f"verifying this revoked stack needs the {missing.name} package: run `make setup` with its cloud in "
+                           "CLOUDS (or pip install -e '.[<cloud>]')") from None
+    return verifier.revoked_storage(outputs, source)
+
+
 def recording_storage(outputs: dict[str, Any], source: str) -> tavus.S3RecordingStorageConfig | tavus.GcsRecordingStorageConfig | tavus.AzureBlobRecordingStorageConfig:
     """The stack's `recording_storage`, checked against the API's shape."""
     value = outputs.get("recording_storage")
     if outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED:
-        # TODO(issue 19): verify a revoked stack the other way round (no role, no grant, pool disabled, no
-        # federated credential, no role assignment) instead of stopping here.
+        revoked = revoked_storage(outputs, source)
+        if revoked is not None:
+            return revoked
         raise OutputsError(
             f"this stack's Tavus access is revoked ({source} has tavus_access: revoked): it exports no recording_storage "
             "and verify cannot yet check that nothing lets Tavus in; to let Tavus write again, set tavusAccess to granted "

@@ -85,10 +85,12 @@ def test_bucket_policy_denies_everything_without_tls():
 
 
 def test_encryption_is_sse_s3_by_default_and_sse_kms_with_bucket_key_given_a_key():
-    assert aws_policy.encryption_rule(None) == {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
+    assert aws_policy.encryption_rule(None) == {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
+                                                "blocked_encryption_types": ["SSE-C"]}
     assert aws_policy.encryption_rule(KEY_ARN) == {
         "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY_ARN},
         "bucket_key_enabled": True,
+        "blocked_encryption_types": ["SSE-C"],
     }
 
 

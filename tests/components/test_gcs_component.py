@@ -183,7 +183,7 @@ def key_run() -> tuple[ProgramRun, GcsRecordingStorage]:
 
 def test_a_key_is_the_buckets_default_key(key_run):
     run, _ = key_run
-    assert run.one("gcp:storage/bucket:Bucket").inputs["encryption"] == {"defaultKmsKeyName": KEY}
+    assert run.one("gcp:storage/bucket:Bucket").inputs["encryption"]["defaultKmsKeyName"] == KEY
 
 
 def test_the_storage_service_agent_may_use_the_key_and_nobody_else(key_run):
@@ -206,7 +206,7 @@ def test_the_bucket_waits_for_the_grant_and_both_are_kept(key_run):
 
 def test_without_a_key_there_is_no_key_and_no_grant(default_run):
     run, _ = default_run
-    assert run.one("gcp:storage/bucket:Bucket").inputs.get("encryption") is None
+    assert "defaultKmsKeyName" not in run.one("gcp:storage/bucket:Bucket").inputs["encryption"]
     assert not run.find(KEY_GRANT)
     assert "gcp:storage/getProjectServiceAccount:getProjectServiceAccount" not in [read.token for read in run.reads]
 

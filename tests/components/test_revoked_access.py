@@ -17,7 +17,7 @@ from components.azure import AzureBlobRecordingStorage
 from components.gcp import GcsRecordingStorage
 from components.settings import config_key, parse_settings
 from settings_checks import error_for, problem_line
-from stack_configs import azure_config, gcs_config, s3_config
+from stack_configs import azure_config, gcs_config, s3_config, stack_config
 from tavus_recording.mock_engine import ProgramRun, resolve, run_component, run_program
 from tavus_recording.plan.summary import summary
 from tavus_recording.verify.outputs import OutputsError, recording_storage
@@ -209,13 +209,32 @@ def test_the_plan_says_plainly_that_access_is_revoked_what_goes_and_what_stays(r
 # --- verify
 
 
-def test_verify_says_the_access_is_revoked_not_deploy_first(runs):
-    outputs = runs["s3", "revoked"].outputs
+@pytest.mark.parametrize("provider", list(CONFIGS))
+def test_verify_reads_a_revoked_stack_from_the_outputs_it_still_exports(runs, provider):
+    # Before: verify stopped with exit 2 ("access is revoked"); now each cloud's verify checks that nothing lets Tavus in.
+    storage = recording_storage(runs[provider, "revoked"].outputs, "stack dev")
+    assert storage.provider == provider
+
+
+def test_verify_of_revoked_outputs_it_cannot_place_stops_plainly():
     with pytest.raises(OutputsError, match="this stack's Tavus access is revoked") as caught:
-        recording_storage(outputs, "stack dev")
+        recording_storage({"tavus_access": "revoked"}, "stack dev")
     assert "deploy" not in str(caught.value)
 
 
 def test_settings_error_is_a_run_error():
     with pytest.raises(pulumi.RunError):
         parse_settings(s3_config(tavusAccess="maybe"))
+
+
+@pytest.mark.parametrize(("stack", "grant"), [("s3-existing", None), ("gcs-existing", "one grant"), ("azure-existing", "one role assignment")])
+def test_the_plan_of_revoked_existing_storage_says_no_grant_is_added(stack, grant):
+    # Before: the Data line still said "this stack adds one grant on it", beside the Access line saying it is removed,
+    # and printed "project None" / "region None".
+    lines = summary(run_program(stack_config(stack, tavusAccess="revoked"), stack=stack))["lines"]
+    data = next(line for line in lines if line.startswith("Data: existing"))
+    assert "None" not in data and "adds" not in data
+    if grant:
+        assert "grants nothing (tavusAccess: revoked)" in data
+        granted = summary(run_program(stack_config(stack), stack=stack))["lines"]
+        assert any(f"adds {grant}" in line for line in granted)

@@ -85,7 +85,7 @@ def test_hardening_settings(default_run):
     encryption = run.one(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     ).inputs
-    assert encryption["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+    assert encryption["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}, "blockedEncryptionTypes": ["SSE-C"]}]
     policy = json.loads(run.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert policy["Statement"][0]["Resource"] == ["arn:aws:s3:::rec-bucket-<random>", "arn:aws:s3:::rec-bucket-<random>/*"]
@@ -184,6 +184,7 @@ def test_kms_variant_encrypts_with_the_key_and_grants_only_its_use():
         {
             "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN},
             "bucketKeyEnabled": True,
+            "blockedEncryptionTypes": ["SSE-C"],
         }
     ]
     statements = json.loads(run.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])["Statement"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 
@@ -149,11 +150,12 @@ def test_gcs_keys_on_an_s3_stack_are_refused():
 _keys = st.sampled_from(
     ["gcp:project", "bucketName", "location", "tavusOidcIssuer", "tavusOidcSubject", "tavusOidcAudience",
      "workloadIdentityPoolId", "serviceAccountId", "retentionDays", "noncurrentVersionDays", "tags", "tavusOidcIssuerr",
-     "projectId"]
+     "projectId", "immutableDays", "immutableMode", "auditLogs"]
 )
 _values = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["", "acme-prod", "US", "https://issuer.example", "gcp-x", "0", "-1", "tavus-writer"]),
+    st.sampled_from(["", "acme-prod", "US", "https://issuer.example", "gcp-x", "0", "-1", "tavus-writer", "30", "compliance",
+                     "governance", "true", "True", "false"]),
     st.sampled_from(["https://issuer.example/\x1b[2J", "api://AzureADTokenExch\u0430nge", "a" * 257, "a" * 1_000_000,
                      str(10**30), "tavus\u2028writer"]),
 )
@@ -230,3 +232,47 @@ def test_a_key_beside_an_existing_bucket_is_refused():
 def test_a_gcs_or_azure_key_on_s3_is_misplaced(key):
     line = problem_line(error_for(s3_config(**{key: "projects/p/locations/us/keyRings/r/cryptoKeys/k"})), f"tavus-recording:{key}")
     assert "applies only to provider" in line
+
+
+# --- noncurrentVersionDays beside immutableDays: versioning goes off under a retention policy
+
+NONCURRENT = "tavus-recording:noncurrentVersionDays"
+
+
+@pytest.mark.parametrize(("immutable", "noncurrent"), [("30", "7"), ("1", "1"), ("365", "30"), ("30", "36500")])
+def test_noncurrent_days_beside_immutable_days_is_refused_in_one_line_naming_both(immutable, noncurrent):
+    # Before: accepted, and the noncurrent-version rule could never apply (Cloud Storage keeps no versions under a
+    # retention policy), so the stack said one thing and did another.
+    message = error_for(gcs_config(immutableDays=immutable, noncurrentVersionDays=noncurrent))
+    line = problem_line(message, NONCURRENT)
+    assert "cannot be used with tavus-recording:immutableDays on gcs" in line and "refuses Object Versioning" in line
+    assert "remove one of the two" in line
+    assert len([line for line in message.splitlines() if line.startswith("  - ")]) == 1
+
+
+@pytest.mark.parametrize("overrides", [
+    {"immutableDays": "30"},
+    {"immutableDays": "30", "noncurrentVersionDays": "0"},
+    {"immutableDays": "0", "noncurrentVersionDays": "7"},
+    {"immutableDays": "", "noncurrentVersionDays": "7"},
+    {"noncurrentVersionDays": "7"},
+    {"immutableDays": "30", "immutableMode": "compliance"},
+])
+def test_either_alone_is_accepted(overrides):
+    parse_settings(gcs_config(**overrides))
+
+
+def test_beside_an_existing_bucket_only_the_ignored_keys_are_named():
+    config = {**gcs_config(existingBucket="acme-by-hand", immutableDays="30", noncurrentVersionDays="7"),
+              "tavus-recording:location": "", "tavus-recording:retentionDays": "0"}
+    message = error_for(config)
+    assert "cannot be used with tavus-recording:existingBucket" in problem_line(message, NONCURRENT)
+    assert "refuses Object Versioning" not in message
+
+
+def test_on_s3_the_two_are_not_refused_by_the_gcs_rule():
+    # S3 Object Lock keeps versioning on, so noncurrent versions still expire there.
+    try:
+        parse_settings(s3_config(immutableDays="30", noncurrentVersionDays="7"))
+    except pulumi.RunError as refused:
+        assert "refuses Object Versioning" not in str(refused)

@@ -233,11 +233,18 @@ def test_day_counts_that_are_not_a_positive_whole_number_are_refused(provider, k
     assert "expected a whole number of days" in line
 
 
-@pytest.mark.parametrize(("value", "days"), [(" 30 ", 30), ("+30", 30), ("00030", 30), ("1_000", 1000), (30.0, 30),
-                                             (True, 1), (False, None)])
-def test_day_counts_as_pydantic_reads_them_are_unchanged(value, days):
-    # Pulumi passes every value as text; these are pydantic's lax readings, kept as they were.
+@pytest.mark.parametrize(("value", "days"), [("00030", 30), (30.0, 30), ("30.00", 30)])
+def test_day_counts_written_as_plain_numbers_are_read(value, days):
     assert parse_settings(s3_config(retentionDays=value)).retention_days == days
+
+
+@pytest.mark.parametrize("key", DAY_KEYS + ["coldAfterDays", "immutableDays"])
+@pytest.mark.parametrize("value", [" 30 ", "30 ", "+30", "1_000", "3_0", "30\u00a0", "\u200b30", True, False, "0 "])
+def test_day_counts_in_odd_spellings_are_refused_not_guessed(key, value):
+    # Before: pydantic's lax int read " 30 " and "1_000", and a YAML `true` as 1 day (a recording deleted tomorrow).
+    line = problem_line(error_for(s3_config(**{key: value})), f"tavus-recording:{key}")
+    assert "expected a whole number of days" in line
+    assert ("from 30 " in line) == (key == "coldAfterDays")
 
 
 # --- audiences: a URI or a plain name, as an OIDC token's `aud` can carry

@@ -17,9 +17,39 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 import boto3
+from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from components import aws_policy, tavus
+
+
+def _answer_blocked_encryption_types() -> None:
+    """moto 5.2.5 keeps a rule's BlockedEncryptionTypes from PutBucketEncryption but leaves it out of
+    GetBucketEncryption (moto/s3/responses.py get_bucket_encryption answers only the default and the bucket key).
+    S3 answers it (botocore s3 service-2 ServerSideEncryptionRule): answer it here too, as S3 does, a list."""
+    from moto.core.responses import ActionResult
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_encryption
+
+    def get_bucket_encryption(self: Any) -> Any:
+        answer = original(self)
+        stored = (self.backend.get_bucket_encryption(self.bucket_name) or {}).get("Rule") or {}
+        blocked = stored.get("BlockedEncryptionTypes")
+        if not isinstance(blocked, dict):
+            return answer
+        types = blocked.get("EncryptionType")
+        rule = {"ApplyServerSideEncryptionByDefault": stored["ApplyServerSideEncryptionByDefault"],
+                "BucketKeyEnabled": str(stored.get("BucketKeyEnabled")).lower() == "true",
+                "BlockedEncryptionTypes": {"EncryptionType": types if isinstance(types, list) else [types]}}
+        return self.serialized(ActionResult({"ServerSideEncryptionConfiguration": {"Rules": [rule]}}))
+
+    if not getattr(S3Response.get_bucket_encryption, "answers_blocked_types", False):
+        get_bucket_encryption.answers_blocked_types = True  # type: ignore[attr-defined]
+        S3Response.get_bucket_encryption = get_bucket_encryption  # type: ignore[method-assign]
+
+
+_answer_blocked_encryption_types()
 
 BUCKET = "acme-tavus-recordings"
 ROLE_NAME = "tavus-recordings-writer"
@@ -27,6 +57,7 @@ REGION = "us-east-1"
 INLINE_POLICY_NAME = "tavus-recordings-writer-policy"
 # Bounds the admin calls to the local server, so a wedged server fails a test instead of hanging it.
 SOCKET_TIMEOUT_SECONDS = 5
+PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
 @dataclass(frozen=True)
@@ -75,11 +106,10 @@ def encryption_configuration(kms_key_arn: Optional[str] = None) -> dict[str, Any
     default = {"SSEAlgorithm": by_default["sse_algorithm"]}
     if "kms_master_key_id" in by_default:
         default["KMSMasterKeyID"] = by_default["kms_master_key_id"]
-    return {
-        "Rules": [
-            {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": rule.get("bucket_key_enabled", False)}
-        ]
-    }
+    found: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": rule.get("bucket_key_enabled", False)}
+    if rule.get("blocked_encryption_types"):
+        found["BlockedEncryptionTypes"] = {"EncryptionType": list(rule["blocked_encryption_types"])}
+    return {"Rules": [found]}
 
 
 def _api_shape(value: Any) -> Any:
@@ -115,14 +145,21 @@ def deploy_destination(
     kms_key_arn: Optional[str] = None,
     retention_days: Optional[int] = None,
     cold_after_days: Optional[int] = None,
+    immutable_days: Optional[int] = None,
+    immutable_mode: Optional[str] = None,
+    audit_logs: bool = False,
 ) -> dict[str, Any]:
-    """The healthy destination, as `S3RecordingStorage` deploys it; returns the stack outputs."""
+    """The healthy destination, as `S3RecordingStorage` deploys it; returns the stack outputs. `immutable_mode`
+    is the kit's word (governance, the default, or compliance)."""
     s3 = session.client("s3", region_name=region)
     iam = session.client("iam", region_name="us-east-1")
 
     create_bucket(s3, bucket, region)
     bucket_arn = f"arn:aws:s3:::{bucket}"
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if immutable_days:
+        # Right after versioning, as the component chains it (moto, unlike S3, refuses it once the bucket holds objects).
+        s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=object_lock_configuration(immutable_days, immutable_mode))
     s3.put_public_access_block(
         Bucket=bucket,
         PublicAccessBlockConfiguration={
@@ -150,7 +187,49 @@ def deploy_destination(
         PolicyName=INLINE_POLICY_NAME,
         PolicyDocument=json.dumps(aws_policy.writer_policy(bucket_arn, kms_key_arn)),
     )
-    return {**stack_outputs(bucket, region, role["Arn"], external_id, retention_days), "cold_after_days": cold_after_days}
+    worm_mode = (immutable_mode or "governance") if immutable_days else None
+    outputs = {**stack_outputs(bucket, region, role["Arn"], external_id, retention_days), "cold_after_days": cold_after_days,
+               "immutable_days": immutable_days, "immutable_mode": worm_mode, "audit_logs": audit_logs}
+    if audit_logs:
+        outputs |= deploy_audit_trail(session, bucket, region, role["Arn"].split(":")[4])
+    return outputs
+
+
+def advanced_selectors(bucket_arn: str) -> list[dict[str, Any]]:
+    """`aws_policy.audit_event_selectors` (pulumi-aws's shape) in the shape boto3's PutEventSelectors takes."""
+    operators = {"field": "Field", "equals": "Equals", "starts_withs": "StartsWith", "ends_withs": "EndsWith",
+                 "not_equals": "NotEquals", "not_starts_withs": "NotStartsWith", "not_ends_withs": "NotEndsWith"}
+    return [{"FieldSelectors": [{operators[k]: v for k, v in field.items()} for field in selector["field_selectors"]]}
+            for selector in aws_policy.audit_event_selectors(bucket_arn)]
+
+
+def deploy_audit_trail(session: boto3.Session, bucket: str, region: str, account: str, selectors: Optional[list[dict[str, Any]]] = None,
+                       basic: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+    """The trail and its log bucket as `S3RecordingStorage` deploys them with auditLogs (or with `selectors`/`basic`
+    in place of the kit's); returns the outputs they add."""
+    s3 = session.client("s3", region_name=region)
+    cloudtrail = session.client("cloudtrail", region_name=region)
+    log_bucket = f"{bucket}-audit-logs"
+    name = aws_policy.audit_trail_name(bucket)
+    trail_arn = aws_policy.audit_trail_arn("aws", region, account, name)
+    create_bucket(s3, log_bucket, region)
+    s3.put_bucket_versioning(Bucket=log_bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(Bucket=log_bucket, PublicAccessBlockConfiguration={flag: True for flag in PUBLIC_ACCESS_FLAGS})
+    s3.put_bucket_policy(Bucket=log_bucket, Policy=json.dumps(aws_policy.audit_log_bucket_policy(f"arn:aws:s3:::{log_bucket}", trail_arn, account)))
+    cloudtrail.create_trail(Name=name, S3BucketName=log_bucket, IsMultiRegionTrail=False, IncludeGlobalServiceEvents=False,
+                            EnableLogFileValidation=True)
+    if basic is not None:
+        cloudtrail.put_event_selectors(TrailName=name, EventSelectors=basic)
+    else:
+        cloudtrail.put_event_selectors(TrailName=name, AdvancedEventSelectors=advanced_selectors(f"arn:aws:s3:::{bucket}") if selectors is None else selectors)
+    cloudtrail.start_logging(Name=name)
+    return {"audit_trail_arn": trail_arn, "audit_log_bucket": log_bucket}
+
+
+def object_lock_configuration(days: int, mode: Optional[str] = None) -> dict[str, Any]:
+    """The design's BucketObjectLockConfiguration (object_lock_enabled Enabled, a default retention in the mode,
+    in capitals, for `days`) in the shape boto3's PutObjectLockConfiguration takes."""
+    return {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": (mode or "governance").upper(), "Days": days}}}
 
 
 def stack_outputs(
@@ -171,3 +250,54 @@ def stack_outputs(
         "storage_managed": True,
         "retention_days": retention_days,
     }
+
+
+class IntelligentTiering:
+    """S3's ListBucketIntelligentTieringConfigurations for verify's reader, from configurations a test puts.
+
+    moto 5.2.5 accepts PutBucketIntelligentTieringConfiguration but keeps nothing: its list always comes back
+    empty. Only that read is answered here (in the API's shape, `page_size` a page with ContinuationToken, as S3
+    pages them); every other call still goes to moto. `denied` answers it AccessDenied instead.
+    """
+
+    def __init__(self, page_size: int = 100) -> None:
+        self.configurations: dict[str, list[dict[str, Any]]] = {}
+        self.page_size = page_size
+        self.denied = False
+        self.calls = 0
+
+    def put(self, bucket: str, configuration_id: str, *tierings: tuple[str, int], status: str = "Enabled",
+            prefix: Optional[str] = None) -> None:
+        configuration: dict[str, Any] = {"Id": configuration_id, "Status": status,
+                                         "Tierings": [{"Days": days, "AccessTier": tier} for tier, days in tierings]}
+        if prefix is not None:
+            configuration["Filter"] = {"Prefix": prefix}
+        self.configurations.setdefault(bucket, []).append(configuration)
+
+    def install(self, monkeypatch: Any) -> "IntelligentTiering":
+        """Answer the read on every S3 client verify's Reader makes (its error handling stays the real one)."""
+        from tavus_recording.verify.aws_reads import Reader
+
+        made = Reader._client
+
+        def client(reader: Reader, service: str, region: str) -> Any:
+            answer = made(reader, service, region)
+            if service == "s3":
+                answer.list_bucket_intelligent_tiering_configurations = self.answer
+            return answer
+
+        monkeypatch.setattr(Reader, "_client", client)
+        return self
+
+    def answer(self, Bucket: str, ContinuationToken: Optional[str] = None) -> dict[str, Any]:  # noqa: N803 (the API's names)
+        self.calls += 1
+        if self.denied:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "ListBucketIntelligentTieringConfigurations")
+        start = int(ContinuationToken or 0)
+        listed = self.configurations.get(Bucket, [])
+        page: dict[str, Any] = {"IsTruncated": start + self.page_size < len(listed)}
+        if listed[start : start + self.page_size]:
+            page["IntelligentTieringConfigurationList"] = listed[start : start + self.page_size]
+        if page["IsTruncated"]:
+            page["NextContinuationToken"] = str(start + self.page_size)
+        return page

@@ -4,7 +4,8 @@ Serves, over TLS (Azure's SDK sends bearer tokens over https only), the GETs of 
 its federated credentials, role assignments listed at any scope (at, above and below it, optionally
 for one principal: `principalId eq`, or `assignedTo()`, which also lists the assignments of the groups it
 is in), role definitions by id, the storage account, its blob service, its lifecycle management policy,
-its object replication policies and a container, and the POST that lists the resources an identity is
+its object replication policies, a container and its immutability policy, the blob service's diagnostic
+settings (Microsoft.Insights), and the POST that lists the resources an identity is
 attached to, at the api-versions the installed SDK sends, from an `ArmState`.
 Bodies are shaped like ARM's: `id`, `name`, `type`, `properties: {...}`, lists as `{"value": [...]}`
 with no `nextLink`, errors as `{"error": {"code", "message"}}`. Any path can be made to answer 403
@@ -39,6 +40,8 @@ API_VERSIONS = {
     "microsoft.managedidentity": "2024-11-30",
     "microsoft.authorization": "2022-04-01",
     "microsoft.storage": "2026-09-01",
+    # Read by a plain GET through the storage client (verify has no monitor SDK), at azure-native's api-version.
+    "microsoft.insights": "2021-05-01-preview",
 }
 # Actions (POST) served at their own api-version: UserAssignedIdentities_ListAssociatedResources exists only in
 # 2021-09-30-preview and 2022-01-31-preview (azure-rest-api-specs, specification/msi/resource-manager).
@@ -53,6 +56,8 @@ CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers"
 ROLE_DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
 MANAGEMENT_POLICY_TYPE = "Microsoft.Storage/storageAccounts/managementPolicies"
 OBJECT_REPLICATION_TYPE = "Microsoft.Storage/storageAccounts/objectReplicationPolicies"
+IMMUTABILITY_POLICY_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies"
+DIAGNOSTIC_SETTING_TYPE = "Microsoft.Insights/diagnosticSettings"
 
 TIMESTAMP = "2026-01-15T10:00:00.0000000Z"
 CALLER_OBJECT_ID = "0f5e3a2d-7c1b-4e9a-8d6f-2b4c6e8a0d1f"
@@ -280,6 +285,49 @@ def associated_resource(resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def immutability_policy(container_id: str, *, days: int, state: str = "Unlocked", append_writes: Optional[bool] = False,
+                        append_writes_all: Optional[bool] = None, etag: str = '"8de3a1b2c3d4e5f"') -> dict[str, Any]:
+    """A container's time-based immutability policy (its one policy is named default)."""
+    return {
+        "id": f"{container_id}/immutabilityPolicies/default",
+        "name": "default",
+        "type": IMMUTABILITY_POLICY_TYPE,
+        "etag": etag,
+        "properties": _present({"immutabilityPeriodSinceCreationInDays": days, "state": state,
+                                "allowProtectedAppendWrites": append_writes, "allowProtectedAppendWritesAll": append_writes_all}),
+    }
+
+
+def no_immutability_policy(container_id: str) -> dict[str, Any]:
+    """What ARM answers the GET of a container's policy when it has none: 200, 0 days, state Deleted (the default state
+    pulumi-azure-native's existence check observed: provider/pkg/openapi/defaults/defaultResourcesState.go, PR #2154)."""
+    return {
+        "id": f"{container_id}/immutabilityPolicies/default",
+        "name": "default",
+        "type": IMMUTABILITY_POLICY_TYPE,
+        "etag": '"0x0"',
+        "properties": {"immutabilityPeriodSinceCreationInDays": 0, "state": "Deleted"},
+    }
+
+
+def diagnostic_setting(resource_id: str, name: str, *, logs: list[dict[str, Any]], storage_account_id: Optional[str] = None,
+                       workspace_id: Optional[str] = None) -> dict[str, Any]:
+    """A diagnostic setting on `resource_id` (DiagnosticSettingsResource, 2021-05-01-preview: logs of category or
+    categoryGroup with enabled and retentionPolicy, and its destinations; azure-rest-api-specs, specification/monitor/
+    .../2021-05-01-preview/examples/listDiagnosticSettings.json)."""
+    return {
+        "id": f"{resource_id}/providers/microsoft.insights/diagnosticSettings/{name}",
+        "type": DIAGNOSTIC_SETTING_TYPE,
+        "name": name,
+        "properties": _present({
+            "storageAccountId": storage_account_id,
+            "workspaceId": workspace_id,
+            "metrics": [],
+            "logs": [{**log, "retentionPolicy": {"enabled": False, "days": 0}} for log in logs],
+        }),
+    }
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -394,6 +442,11 @@ class ArmState:
             return self._associated(key.removesuffix("/listassociatedresources"))
         if key.endswith("/providers/microsoft.authorization/roleassignments"):
             return self._role_assignments(key.removesuffix("/providers/microsoft.authorization/roleassignments"), query)
+        if key.endswith("/providers/microsoft.insights/diagnosticsettings"):
+            parent = key.removesuffix("/providers/microsoft.insights/diagnosticsettings")
+            if parent not in self.resources:
+                return 404, self._not_found(parent)
+            return 200, {"value": [r for k, r in self.resources.items() if k.startswith(key + "/")]}
         for children in ("/federatedidentitycredentials", "/objectreplicationpolicies"):
             if key.endswith(children):
                 parent = key.removesuffix(children)
@@ -402,6 +455,8 @@ class ArmState:
                 return 200, {"value": [r for k, r in self.resources.items() if k.startswith(key + "/") and "/" not in k[len(key) + 1 :]]}
         if key in self.resources:
             return 200, self.resources[key]
+        if key.endswith("/immutabilitypolicies/default") and key.removesuffix("/immutabilitypolicies/default") in self.resources:
+            return 200, no_immutability_policy(path.rstrip("/").removesuffix("/immutabilityPolicies/default"))
         if key.endswith("/managementpolicies/default") and key.removesuffix("/managementpolicies/default") in self.resources:
             # The storage resource provider's answer for an account without a lifecycle policy.
             return 404, _error("ManagementPolicyNotFound", f"No ManagementPolicy found for account {key.split('/')[-3]}")

@@ -114,6 +114,7 @@ def bucket(
     lifecycle_rules: Optional[list[Json]] = None,
     retention_seconds: Optional[int] = None,
     retention_locked: bool = False,
+    encryption: Optional[Json] = None,
 ) -> Json:
     """A Bucket (Storage JSON v1) as `buckets.get` with the default noAcl projection returns it."""
     ubla: Json = {"enabled": uniform_access}
@@ -145,6 +146,10 @@ def bucket(
     }
     if lifecycle_rules:
         found["lifecycle"] = {"rule": [dict(rule) for rule in lifecycle_rules]}
+    if encryption:
+        # Each enforcement config comes back with the time it took effect (service-provided).
+        found["encryption"] = {k: {**v, "effectiveTime": "2026-11-22T10:00:00.000Z"} if k.endswith("EnforcementConfig") else v
+                               for k, v in encryption.items()}
     if retention_seconds is not None:
         # int64 as a string; `isLocked` only once locked.
         policy: Json = {"retentionPeriod": str(retention_seconds), "effectiveTime": "2026-11-22T10:00:00.000Z"}
@@ -248,6 +253,8 @@ class GcpState:
     managed_folders: dict[str, list[Json]] = field(default_factory=dict)
     managed_folder_policies: dict[tuple[str, str], Json] = field(default_factory=dict)
     managed_folders_page_size: int = 50
+    # Cloud KMS keys' IAM policies by key name (projects/.../cryptoKeys/<name>); a key not here does not exist.
+    key_policies: dict[str, Json] = field(default_factory=dict)
 
 
 @dataclass
@@ -397,6 +404,15 @@ ROUTES: list[_Route] = [
         "storage.managedFolders.getIamPolicy",
         lambda s, p: ("Policy", _managed_folder_policy(s, p["bucket"], p["folder"])),
     ),
+    (
+        "GET",
+        # Cloud KMS v1 (cryptoKeys.getIamPolicy is a GET, its version a query parameter); its Policy is google.iam.v1's,
+        # the same as Resource Manager's, whose schema the answer is held to.
+        re.compile(r"^/v1/(?P<key>projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/:]+):getIamPolicy$"),
+        "cloudkms",
+        "cloudkms.cryptoKeys.getIamPolicy",
+        lambda s, p: ("Policy", _found(s.key_policies, p["key"], f"CryptoKey {p['key']}")),
+    ),
 ]
 
 
@@ -484,6 +500,8 @@ def error_body(api: str, status: int, message: str, permission: str = "") -> Jso
 
 
 def _denied_message(api: str, permission: str, path: str) -> str:
+    if api == "cloudkms":
+        return f"Permission '{permission}' denied on resource '{path.removeprefix('/v1/').removesuffix(':getIamPolicy')}' (or it may not exist)."
     if api == "crm":
         return "The caller does not have permission"
     if api == "storage":
@@ -568,6 +586,7 @@ def running(fake: FakeGcp) -> Iterator[FakeGcp]:
 
 
 def schemas(api: str) -> dict[str, Json]:
-    """The vendored discovery-document schemas for `api` ("iam", "crm" or "storage")."""
-    name = {"iam": "google_iam_v1.json", "crm": "google_cloudresourcemanager_v1.json", "storage": "google_storage_v1.json"}[api]
+    """The vendored discovery-document schemas for `api` ("iam", "crm", "storage", or "cloudkms": its Policy is CRM's)."""
+    name = {"iam": "google_iam_v1.json", "crm": "google_cloudresourcemanager_v1.json", "storage": "google_storage_v1.json",
+            "cloudkms": "google_cloudresourcemanager_v1.json"}[api]
     return json.loads((SCHEMAS / name).read_text())["schemas"]

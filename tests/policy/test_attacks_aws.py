@@ -300,7 +300,8 @@ def managed(name: str, document: Any) -> Resource:
 
 
 def sse(key: str, bucket: str = BUCKET, **deps: list[str]) -> Resource:
-    return Resource(SSE, "sse", {"bucket": bucket, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key}}]}, deps)
+    return Resource(SSE, "sse", {"bucket": bucket, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key},
+                                                              "blockedEncryptionTypes": ["SSE-C"]}]}, deps)
 
 
 PERMISSION_POLICIES = ("aws.role.permissions", "aws.role.permissions.stack")
@@ -383,7 +384,8 @@ for _name, _st in EXTRA_GRANTS.items():
 perm_stack_attack("kms grant on a key while the stack's encryption is SSE-S3 (AES256)",
                   [role(), role_policy(writer(allow(["kms:Decrypt", "kms:GenerateDataKey"], OTHER_KEY))),
                    Resource(S3_BUCKET, "bucket", {"bucket": BUCKET, "arn": BUCKET_ARN}),
-                   Resource(SSE, "sse", {"bucket": BUCKET, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]})])
+                   Resource(SSE, "sse", {"bucket": BUCKET, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"},
+                                                                       "blockedEncryptionTypes": ["SSE-C"]}]})])
 perm_stack_attack("kms grants on two different keys (no SSE-KMS in the stack)",
                   [role(), role_policy(writer(allow("kms:Decrypt", OTHER_KEY), allow("kms:Decrypt", FOREIGN_KEY)))])
 perm_rule_attack("kms grant on another key, verify-style keys=[] (SSE-S3)", [writer(allow("kms:Decrypt", OTHER_KEY))], [BUCKET], [])
@@ -789,7 +791,8 @@ def key_attack(name: str, stack: list[Resource], note: str = "") -> None:
 
 key_attack("inline Bucket serverSideEncryptionConfiguration naming a disabled key", recording_stack(
     Resource(KMS_KEY, "key", {"arn": KEY_ARN, "keyId": KEY_ID, "isEnabled": False}),
-    bucket_props={"serverSideEncryptionConfiguration": {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}}}))
+    bucket_props={"serverSideEncryptionConfiguration": {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN},
+                                                                 "blockedEncryptionTypes": ["SSE-C"]}}}))
 key_attack("encryption names a disabled key by key id", recording_stack(Resource(KMS_KEY, "key", {"arn": KEY_ARN, "keyId": KEY_ID, "isEnabled": False}), sse(KEY_ID)))
 key_attack("aws-native kms Key enabled: false, by dependency", recording_stack(
     Resource(NATIVE_KMS_KEY, "key", {"arn": KEY_ARN, "keyId": KEY_ID, "enabled": False}), sse(UNKNOWN, rules=["key"])))

@@ -490,7 +490,8 @@ def test_lifecycle_that_deletes_current_recordings_early_is_mandatory():
 def test_a_disabled_key_under_the_recordings_is_mandatory():
     key = Resource("aws:kms/key:Key", "key", {"arn": KEY_ARN, "isEnabled": False})
     encryption = Resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "sse",
-                          {"bucket": "recordings", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}]})
+                          {"bucket": "recordings", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN},
+                                                              "blockedEncryptionTypes": ["SSE-C"]}]})
     only(analyze_stack(recording_stack(key, encryption)), "aws.kms.key")
     key.props["isEnabled"] = True
     assert analyze_stack(recording_stack(key, encryption)) == []

@@ -88,11 +88,12 @@ def gcs_key_stack(encryption: Any, grant_member: Any = AGENT, declared: Any = GC
 
 
 def test_gcs_the_kits_key_and_grant_pass():
-    assert not {"gcs.bucket.encryption_key", "gcs.kms.service_agent"} & reported(gcs_key_stack({"defaultKmsKeyName": GCS_KEY}))
+    assert not {"gcs.bucket.encryption_key", "gcs.kms.service_agent"} & reported(gcs_key_stack(tg.kit_encryption(GCS_KEY)))
 
 
 def test_gcs_another_key_or_none_is_reported_mandatory():
-    for encryption in (None, {"defaultKmsKeyName": GCS_KEY.replace("recordings", "other")}):
+    keyless = {k: v for k, v in tg.kit_encryption(GCS_KEY).items() if k != "defaultKmsKeyName"}
+    for encryption in (keyless, {**tg.kit_encryption(GCS_KEY), "defaultKmsKeyName": GCS_KEY.replace("recordings", "other")}):
         diagnostics = [d for d in analyze_stack(gcs_key_stack(encryption)) if d.policy == "gcs.bucket.encryption_key"]
         assert len(diagnostics) == 1 and diagnostics[0].level == "mandatory" and f"not the stack's {GCS_KEY}" in diagnostics[0].message
 
@@ -107,7 +108,7 @@ def test_gcs_require_customer_key_refuses_googles_keys():
     config = {"gcs.bucket.encryption_key": {"requireCustomerKey": True}}
     assert "gcs.bucket.encryption_key" in reported(tg.kit(), config)
     assert "gcs.bucket.encryption_key" not in reported(tg.kit())
-    assert "gcs.bucket.encryption_key" not in reported(gcs_key_stack({"defaultKmsKeyName": GCS_KEY}), config)
+    assert "gcs.bucket.encryption_key" not in reported(gcs_key_stack(tg.kit_encryption(GCS_KEY)), config)
 
 
 # --- Azure: azure.account.cold_tier, azure.account.encryption_key
@@ -153,3 +154,79 @@ def test_azure_the_kits_key_passes_and_another_key_or_the_writer_identity_is_rep
 def test_azure_require_customer_key(required, expected):
     config = {"azure.account.encryption_key": {"requireCustomerKey": required}}
     assert ("azure.account.encryption_key" in reported(azure_stack([]), config)) is expected
+
+
+# --- red-team findings on the cold tier (issue 19): narrowed, displaced or missing moves
+
+
+def gcs_move(**condition: Any) -> dict[str, Any]:
+    return {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"},
+            "condition": {"age": 60, "withState": "LIVE", "matchesStorageClasses": ["STANDARD"], **condition}}
+
+
+@pytest.mark.parametrize("rule,reported_", [
+    (gcs_move(daysSinceCustomTime=0, sendDaysSinceCustomTimeIfZero=True), True),
+    (gcs_move(daysSinceNoncurrentTime=0, sendDaysSinceNoncurrentTimeIfZero=True), True),
+    (gcs_move(customTimeBefore="2030-01-01"), True),
+    (gcs_move(noncurrentTimeBefore="2030-01-01"), True),
+    (gcs_move(withState="ANY"), True),
+    # What pulumi-gcp does not send (a 0 without its flag, empty text) or what every recording meets.
+    (gcs_move(daysSinceCustomTime=0, daysSinceNoncurrentTime=0, customTimeBefore="", sendDaysSinceCustomTimeIfZero=False), False),
+    (gcs_move(matchesPrefixes=[""]), False),
+])
+def test_gcs_a_move_narrowed_by_a_condition_the_provider_sends_is_not_the_stacks(rule, reported_):
+    lifecycle = [r for r in gcs_rules() if r["action"]["type"] != "SetStorageClass"] + [rule]
+    assert ("gcs.bucket.cold_tier" in reported(tg.kit(bucket={"lifecycleRules": lifecycle}, component={"coldAfterDays": 60}))) is reported_
+
+
+@pytest.mark.parametrize("storage_class,age,reported_", [("COLDLINE", 30, True), ("ARCHIVE", 60, True), ("NEARLINE", 30, True),
+                                                         ("ARCHIVE", 400, False), ("COLDLINE", 61, False)])
+def test_gcs_a_cheaper_or_sooner_move_takes_the_stacks_place(storage_class, age, reported_):
+    other = {"action": {"type": "SetStorageClass", "storageClass": storage_class}, "condition": {"age": age, "withState": "LIVE"}}
+    stack = tg.kit(bucket={"lifecycleRules": [*gcs_rules(60), other]}, component={"coldAfterDays": 60})
+    diagnostics = [d for d in analyze_stack(stack) if d.policy == "gcs.bucket.cold_tier"]
+    assert bool(diagnostics) is reported_
+    assert all(d.level == "advisory" and f"to {storage_class}" in d.message for d in diagnostics)
+
+
+def azure_cool(**filters: Any) -> dict[str, Any]:
+    rule = azure_policy.management_policy("recordings", 30, 365, 60)["rules"][-1]
+    return {**rule, "definition": {**rule["definition"], "filters": {**rule["definition"]["filters"], **filters}}}
+
+
+@pytest.mark.parametrize("rule,reported_", [
+    (azure_cool(blob_index_match=[{"name": "k", "op": "==", "value": "v"}]), True),
+    (azure_cool(prefix_match=["RECORDINGS/"]), True),
+    ({**azure_cool(), "enabled": "false"}, True),
+    (azure_cool(prefix_match=["rec"]), False),
+    ({**azure_cool(), "definition": {**azure_cool()["definition"],
+                                     "actions": {"base_blob": {"tier_to_cool": {"days_after_creation_greater_than": 60}}}}}, False),
+])
+def test_azure_a_narrowed_cool_move_is_not_the_stacks(rule, reported_):
+    assert ("azure.account.cold_tier" in reported(azure_stack([rule], 60))) is reported_
+
+
+def test_azure_a_move_to_cold_by_the_stacks_age_takes_its_place():
+    colder = {**azure_cool(), "name": "colder",
+              "definition": {**azure_cool()["definition"], "actions": {"base_blob": {"tier_to_cold": {"days_after_modification_greater_than": 30}}}}}
+    diagnostics = [d for d in analyze_stack(azure_stack([azure_cool(), colder], 60)) if d.policy == "azure.account.cold_tier"]
+    assert len(diagnostics) == 1 and diagnostics[0].level == "advisory" and "(rule colder)" in diagnostics[0].message
+
+
+def without_management_policy(cold: Any) -> list[Resource]:
+    stack = [r for r in azure_stack([], cold) if r.type != tz.LIFECYCLE]
+    if cold is None:
+        for resource in stack:
+            if resource.type == tz.COMPONENT:
+                resource.props.pop("coldAfterDays", None)
+    return stack
+
+
+def test_azure_an_account_with_no_management_policy_has_no_move_either():
+    diagnostics = [d for d in analyze_stack(without_management_policy(90)) if d.policy == "azure.account.cold_tier"]
+    assert len(diagnostics) == 1 and "has no lifecycle rule moving current recordings to Cool 90 days" in diagnostics[0].message
+    config = {"azure.account.cold_tier": {"enforcementLevel": "mandatory", "coldAfterDays": 60}}
+    diagnostics = [d for d in analyze_stack(without_management_policy(None), config) if d.policy == "azure.account.cold_tier"]
+    assert len(diagnostics) == 1 and diagnostics[0].level == "mandatory" and "Cool 60 days" in diagnostics[0].message
+    assert "azure.account.cold_tier" not in reported(without_management_policy(None))
+    assert "azure.account.cold_tier" not in reported(without_management_policy(UNKNOWN), config)

@@ -246,6 +246,14 @@ def kit_lifecycle() -> list[dict[str, Any]]:
     ]
 
 
+def kit_encryption(key: Optional[str] = None) -> dict[str, Any]:
+    """The bucket's encryption as the kit sets it: uploads with a key the writer brings refused; with `key`, that is
+    the default and Google-managed keys are refused too (components.gcp_policy.bucket_encryption)."""
+    found: dict[str, Any] = {"customerSuppliedEncryptionEnforcementConfig": {"restrictionMode": "FullyRestricted"},
+                             "googleManagedEncryptionEnforcementConfig": {"restrictionMode": "FullyRestricted" if key else "NotRestricted"}}
+    return {**found, "defaultKmsKeyName": key} if key else found
+
+
 def kit(*extra: Resource, condition: Optional[str] = None, bucket: Optional[dict[str, Any]] = None,
         component: Optional[dict[str, Any]] = None) -> list[Resource]:
     """What GcsRecordingStorage deploys (its outputs, as a stack policy sees them), and `extra`."""
@@ -260,7 +268,8 @@ def kit(*extra: Resource, condition: Optional[str] = None, bucket: Optional[dict
         Resource(SA_BINDING, "impersonation", {"serviceAccountId": WRITER_NAME, "role": WI_USER, "members": [PRINCIPAL]},
                  {"serviceAccountId": ["writer"], "members": ["pool"]}),
         Resource(GCS_BUCKET, "bucket", {"name": BUCKET, "project": PROJECT, "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced",
-                                        "versioning": {"enabled": True}, "lifecycleRules": kit_lifecycle(), **(bucket or {})}),
+                                        "versioning": {"enabled": True}, "lifecycleRules": kit_lifecycle(), "encryption": kit_encryption(),
+                                        **(bucket or {})}),
         Resource(BUCKET_MEMBER, "object-creator", {"bucket": BUCKET, "role": CREATOR, "member": WRITER}, {"bucket": ["bucket"], "member": ["writer"]}),
         *extra,
     ]
@@ -498,7 +507,8 @@ def preview_kit(*extra: Resource) -> list[Resource]:
         Resource(ACCOUNT, "writer", {"accountId": "writer", "email": UNKNOWN, "name": UNKNOWN, "member": UNKNOWN}),
         Resource(SA_BINDING, "impersonation", {"serviceAccountId": UNKNOWN, "role": WI_USER, "members": [UNKNOWN]},
                  {"serviceAccountId": ["writer"], "members": ["pool"]}),
-        Resource(GCS_BUCKET, "bucket", {"name": BUCKET, "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced", "lifecycleRules": UNKNOWN_ARRAY_VALUE}),
+        Resource(GCS_BUCKET, "bucket", {"name": BUCKET, "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced", "lifecycleRules": UNKNOWN_ARRAY_VALUE,
+                                        "encryption": kit_encryption()}),
         Resource(BUCKET_MEMBER, "object-creator", {"bucket": BUCKET, "role": CREATOR, "member": UNKNOWN}, {"bucket": ["bucket"], "member": ["writer"]}),
         *extra,
     ]

@@ -25,10 +25,10 @@ def test_s3_component_can_be_hosted_as_a_provider():
     definition = result["component_definitions"]["S3RecordingStorage"]
     assert set(definition.inputs) == {
         "bucketName", "existingBucket", "existingBucketRegion", "externalId", "kmsKeyArn", "retentionDays", "noncurrentVersionDays", "coldAfterDays",
-        "tags", "tavusAccess"
+        "tags", "tavusAccess", "immutableDays", "immutableMode", "auditLogs"
     }
     assert all(prop.optional for prop in definition.inputs.values())
-    assert {"recordingStorage", "bucketArn", "roleArn", "tavusAccess"} <= set(definition.outputs)
+    assert {"recordingStorage", "bucketArn", "roleArn", "tavusAccess", "auditTrailArn", "auditLogBucket"} <= set(definition.outputs)
 
 
 def test_requirements_txt_is_the_aws_install_from_pyproject():

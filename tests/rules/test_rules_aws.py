@@ -6,10 +6,12 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Optional
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from components import aws_policy
 from tavus_recording.rules import aws as rules
+from tavus_recording.rules.aws import tiers
 from tavus_recording.rules.findings import violations
 
 TAVUS = "291871421005"
@@ -266,3 +268,148 @@ def test_lifecycle_in_the_apis_own_casing():
     assert rules.lifecycle_findings(live, None)
     assert rules.lifecycle_findings([{"ID": "x", "Status": "Enabled", "Expiration": {"Days": 400}}], 365) == []
     assert [f.unknown for f in rules.lifecycle_findings(live, None, retention_known=False)] == [True]
+
+
+# --- aws.bucket.cold_tier: S3's, Pulumi's and CloudFormation's (aws-native) shapes of one lifecycle -------------
+
+COLD = 90
+MISSING = "has no lifecycle rule moving current recordings to GLACIER_IR after 90 days"
+
+
+def cold_problems(rules_: list, cold: Any = COLD, tierings: Any = ()) -> list[str]:
+    return [f.problem for f in tiers.cold_tier_findings(rules_, cold) + tiers.intelligent_tiering_findings(tierings)]
+
+
+def archived(rules_: list, tierings: Any = ()) -> list[str]:
+    return [p for p in cold_problems(rules_, None, tierings) if MISSING not in p]
+
+
+def kit_move(**more: Any) -> dict[str, Any]:
+    return {"ID": "cold", "Status": "Enabled", "Filter": {}, "Transitions": [{"Days": COLD, "StorageClass": "GLACIER_IR"}], **more}
+
+
+def legacy_move(**more: Any) -> dict[str, Any]:
+    """aws.s3.Bucket's inline lifecycleRules (pulumi-aws 7.51 BucketLifecycleRuleArgs: enabled, prefix, tags)."""
+    return {"id": "cold", "enabled": True, "transitions": [{"days": COLD, "storageClass": "GLACIER_IR"}], **more}
+
+
+def native_move(**more: Any) -> dict[str, Any]:
+    """aws-native's Rule, which is CloudFormation's AWS::S3::Bucket Rule: Transitions[].TransitionInDays, and the
+    prefix, tag and size filters on the rule itself (no Filter)."""
+    return {"id": "cold", "status": "Enabled", "transitions": [{"storageClass": "GLACIER_IR", "transitionInDays": COLD}], **more}
+
+
+# CloudFormation's singular Transition / NoncurrentVersionTransition (one object each), in aws-native's camelCase
+# and CloudFormation's PascalCase, by days or by date (docs.aws.amazon.com/AWSCloudFormation, aws-properties-s3-bucket-rule).
+@pytest.mark.parametrize("rule", [
+    {"id": "x", "status": "Enabled", "transition": {"storageClass": "GLACIER", "transitionInDays": 1}},
+    {"id": "x", "status": "Enabled", "transition": {"storageClass": "DEEP_ARCHIVE", "transitionDate": "2030-01-01T00:00:00Z"}},
+    {"id": "x", "status": "Enabled", "noncurrentVersionTransition": {"storageClass": "DEEP_ARCHIVE", "transitionInDays": 1}},
+    {"Id": "x", "Status": "Enabled", "Transition": {"StorageClass": "GLACIER", "TransitionInDays": 30}},
+    {"Id": "x", "Status": "Enabled", "NoncurrentVersionTransition": {"StorageClass": "GLACIER", "TransitionInDays": "7"}},
+])
+def test_an_aws_native_single_move_to_an_archive_class_is_found(rule):
+    assert [p for p in archived([kit_move(), rule]) if "(rule x)" in p and "must wait hours" in p]
+
+
+@pytest.mark.parametrize("rule", [
+    native_move(),
+    native_move(transitions=[{"storageClass": "GLACIER_IR", "transitionInDays": "90"}]),
+    {"id": "cold", "status": "Enabled", "transition": {"storageClass": "GLACIER_IR", "transitionInDays": COLD}},
+    {"Id": "cold", "Status": "Enabled", "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": COLD}]},
+])
+def test_the_stacks_move_in_aws_native_shape_counts(rule):
+    assert cold_problems([rule]) == []
+
+
+@pytest.mark.parametrize("rule", [
+    native_move(transitions=[{"storageClass": "GLACIER_IR", "transitionInDays": 120}]),
+    {"id": "cold", "status": "Enabled", "transition": {"storageClass": "GLACIER_IR", "transitionDate": "2030-01-01T00:00:00Z"}},
+    {"id": "cold", "status": "Disabled", "transition": {"storageClass": "GLACIER_IR", "transitionInDays": COLD}},
+    {"id": "cold", "status": "Enabled", "noncurrentVersionTransition": {"storageClass": "GLACIER_IR", "transitionInDays": COLD}},
+])
+def test_an_aws_native_move_at_another_age_by_date_disabled_or_of_old_versions_is_not_the_stacks(rule):
+    assert any(MISSING in p for p in cold_problems([rule]))
+
+
+# A rule that reaches only some recordings is not the stack's whole-bucket move, in every shape that can narrow it.
+@pytest.mark.parametrize("rule", [
+    legacy_move(tags={"k": "v"}),
+    legacy_move(prefix="conversations/"),
+    native_move(tagFilters=[{"key": "k", "value": "v"}]),
+    native_move(objectSizeGreaterThan="10000000000"),
+    native_move(objectSizeGreaterThan="131072"),
+    native_move(objectSizeLessThan="1048576"),
+    native_move(prefix="conversations/"),
+    {"Id": "cold", "Status": "Enabled", "TagFilters": [{"Key": "k", "Value": "v"}],
+     "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": COLD}]},
+    kit_move(Filter={"ObjectSizeGreaterThan": 131072}),
+    kit_move(Filter={"ObjectSizeGreaterThan": 10_000_000_000}),
+    kit_move(Filter={"ObjectSizeLessThan": 5000}),
+    kit_move(Filter={"Tag": {"Key": "k", "Value": "v"}}),
+    kit_move(Filter={"And": {"Prefix": "", "ObjectSizeGreaterThan": 1_000_000, "ObjectSizeLessThan": 9_000_000}}),
+    kit_move(Filter={"And": {"Prefix": "c/", "Tags": [{"Key": "k", "Value": "v"}]}}),
+    kit_move(Filter={"ObjectSizeGreaterThan": "not a number"}),
+    {"id": "cold", "status": "Enabled", "filter": {"and": {"tags": {"k": "v"}, "objectSizeGreaterThan": 0}},
+     "transitions": [{"days": COLD, "storageClass": "GLACIER_IR"}]},
+])
+def test_a_narrowed_move_is_not_the_stacks_whole_bucket_move(rule):
+    assert any(MISSING in p for p in cold_problems([rule]))
+
+
+# S3 Lifecycle moves no object under 128 KB to GLACIER_IR by default (TransitionDefaultMinimumObjectSize, either value):
+# a size floor at or under it leaves out nothing the move would take.
+@pytest.mark.parametrize("rule", [
+    kit_move(Filter={"ObjectSizeGreaterThan": 0}),
+    kit_move(Filter={"ObjectSizeGreaterThan": 131071}),
+    kit_move(Filter={"ObjectSizeGreaterThan": "131071"}),
+    kit_move(Filter={"Prefix": ""}),
+    kit_move(Filter={"And": {"Prefix": "", "ObjectSizeGreaterThan": 1}}),
+    native_move(objectSizeGreaterThan="0"),
+    native_move(objectSizeGreaterThan="131071", prefix="", tagFilters=[]),
+    legacy_move(prefix="", tags={}),
+    {"id": "cold", "status": "Enabled", "filter": {"prefix": None, "tag": None, "and": None, "objectSizeGreaterThan": None},
+     "transitions": [{"days": COLD, "storageClass": "GLACIER_IR"}]},
+])
+def test_a_size_floor_under_s3s_own_128_kb_or_an_empty_filter_is_still_the_whole_bucket(rule):
+    assert cold_problems([rule]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=10**13), st.sampled_from(["api", "native", "and"]))
+def test_property_a_size_floor_narrows_exactly_from_128_kb(size, shape):
+    rule = {"api": kit_move(Filter={"ObjectSizeGreaterThan": size}),
+            "native": native_move(objectSizeGreaterThan=str(size)),
+            "and": kit_move(Filter={"And": {"Prefix": "", "ObjectSizeGreaterThan": size}})}[shape]
+    assert (any(MISSING in p for p in cold_problems([rule]))) == (size >= 128 * 1024)
+
+
+# Intelligent-Tiering's opt-in tiers archive recordings left unread, by S3's, Pulumi's or CloudFormation's names.
+ARCHIVE_TIERINGS = [
+    {"Id": "archive", "Status": "Enabled", "Tierings": [{"Days": 90, "AccessTier": "ARCHIVE_ACCESS"}]},
+    {"Id": "archive", "Status": "Enabled", "Filter": {"Prefix": "c/"}, "Tierings": [{"Days": 180, "AccessTier": "DEEP_ARCHIVE_ACCESS"}]},
+    {"name": "archive", "bucket": BUCKET, "tierings": [{"accessTier": "ARCHIVE_ACCESS", "days": 90},
+                                                        {"accessTier": "DEEP_ARCHIVE_ACCESS", "days": 180}]},
+    {"id": "archive", "status": "Enabled", "tagFilters": [{"key": "k", "value": "v"}],
+     "tierings": [{"accessTier": "DEEP_ARCHIVE_ACCESS", "days": 180}]},
+    {"Id": "archive", "Status": "Enabled", "Tierings": {"Days": 90, "AccessTier": "archive_access"}},
+]
+
+
+@pytest.mark.parametrize("tiering", ARCHIVE_TIERINGS)
+def test_an_intelligent_tiering_archive_tier_is_found(tiering):
+    it_move = {"ID": "it", "Status": "Enabled", "Filter": {}, "Transitions": [{"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}]}
+    problems = archived([kit_move(), it_move], [tiering])
+    assert problems and all("Intelligent-Tiering configuration archive" in p and "must wait hours" in p for p in problems)
+    assert "remove" in tiers.cold_tier_fix(COLD) and "ARCHIVE_ACCESS" in tiers.cold_tier_fix(COLD)
+
+
+@pytest.mark.parametrize("tiering", [
+    {"Id": "off", "Status": "Disabled", "Tierings": [{"Days": 90, "AccessTier": "ARCHIVE_ACCESS"}]},
+    {"name": "off", "status": "Disabled", "tierings": [{"accessTier": "DEEP_ARCHIVE_ACCESS", "days": 180}]},
+    {"Id": "none", "Status": "Enabled", "Tierings": []},
+])
+def test_a_move_to_intelligent_tiering_without_an_archive_tier_reads_instantly(tiering):
+    it_move = {"ID": "it", "Status": "Enabled", "Filter": {}, "Transitions": [{"Days": 0, "StorageClass": "INTELLIGENT_TIERING"}]}
+    assert cold_problems([kit_move(), it_move], COLD, [tiering]) == []
+    assert cold_problems([kit_move(), it_move], COLD) == []

@@ -616,3 +616,240 @@ def test_unconfigured_the_rules_still_never_pass_a_credential_that_pins_nobody(c
     judged = violations(f for _, f in rules.federation_findings(found))
     if len(found) > 1 or any(_unpinned(c) for c in found):
         assert judged, found
+
+
+# --- WORM (azure.container.immutability) and audit logs (azure.account.diagnostic_logs), issue 19
+
+SPELLINGS = {
+    "ARM": lambda days, **more: {"immutabilityPeriodSinceCreationInDays": days, "state": "Unlocked", **more},
+    "azure-native Python": lambda days, **more: {"immutability_period_since_creation_in_days": days, "state": "Unlocked",
+                                                 **{k.replace("allowProtected", "allow_protected_").replace("AppendWrites", "append_writes")
+                                                    .replace("All", "_all"): v for k, v in more.items()}},
+}
+
+
+@pytest.mark.parametrize("spell", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_immutability_reads_every_spelling_of_the_policy(spell):
+    assert rules.immutability_findings(spell(30), 30) == []
+    assert "fewer than the 30" in rules.immutability_findings(spell(29), 30)[0].problem
+    assert "(allowProtectedAppendWrites)" in rules.immutability_findings(spell(30, allowProtectedAppendWrites=True), 30)[0].problem
+    assert "AppendWritesAll" in rules.immutability_findings(spell(30, allowProtectedAppendWritesAll=True), 30)[0].problem
+
+
+@pytest.mark.parametrize("policy", [None, {}, {"immutabilityPeriodSinceCreationInDays": 0, "state": "Deleted"},
+                                    {"immutabilityPeriodSinceCreationInDays": 30, "state": "deleted"}],
+                         ids=["absent", "empty", "ARM's answer without a policy", "deleted, in another case"])
+def test_a_container_without_a_policy_has_none(policy):
+    (finding,) = rules.immutability_findings(policy, 30)
+    assert "has no immutability policy" in finding.problem and not finding.unknown
+
+
+@pytest.mark.parametrize("state, live, mode, fails", [
+    ("Unlocked", True, "compliance", True), ("unlocked", True, "COMPLIANCE", True), (None, True, "compliance", True),
+    ("Locked", True, "compliance", False), ("locked", True, "compliance", False),
+    ("Unlocked", False, "compliance", False),  # the pack never sees the lock
+    ("Unlocked", True, "governance", False), ("Unlocked", True, None, False),
+])
+def test_only_a_live_compliance_policy_must_be_locked(state, live, mode, fails):
+    policy = {"immutabilityPeriodSinceCreationInDays": 30, **({"state": state} if state else {})}
+    found = rules.immutability_findings(policy, 30, mode, live=live)
+    assert bool(found) is fails
+    assert all("lock it" in f.fix for f in found)
+
+
+@given(st.integers(1, 36500), st.one_of(st.integers(-5, 40000), st.floats(allow_nan=False, allow_infinity=False), st.none(),
+                                         st.text(max_size=5), st.booleans()))
+def test_a_period_passes_exactly_when_it_is_a_number_at_least_the_stacks(wanted, days):
+    found = rules.immutability_findings({"immutabilityPeriodSinceCreationInDays": days, "state": "Unlocked"}, wanted)
+    number = isinstance(days, (int, float)) and not isinstance(days, bool)
+    assert (found == []) is (number and days >= wanted)
+    assert rules.immutability_findings({"immutabilityPeriodSinceCreationInDays": days}, None) == []
+
+
+def setting(*logs: dict[str, Any], **destination: Any) -> rules.DiagnosticSetting:
+    return rules.DiagnosticSetting("s", {"logs": list(logs), **(destination or {"storageAccountId": "/subscriptions/s/x"})})
+
+
+READ, WRITE, DELETE = ({"category": c, "enabled": True} for c in rules.AUDIT_CATEGORIES)
+
+
+@pytest.mark.parametrize("settings_", [
+    [setting(READ, WRITE, DELETE)],
+    [setting({"category": "storageread", "enabled": True}, WRITE, DELETE)],
+    [setting({"categoryGroup": "allLogs", "enabled": True})],
+    [setting({"category_group": "ALLLOGS", "enabled": True}, workspace_id="/w")],
+    [setting(READ), setting(WRITE, DELETE, eventHubAuthorizationRuleId="/e")],
+], ids=["the three", "a category in another case", "allLogs", "azure-native spelling", "split over two settings"])
+def test_settings_that_send_the_three_categories_somewhere_pass(settings_):
+    assert rules.diagnostic_findings(settings_, True) == []
+
+
+@pytest.mark.parametrize("settings_, words", [
+    ([], "has no diagnostic setting"),
+    ([setting(WRITE, DELETE)], "StorageRead (reads)"),
+    ([setting({**READ, "enabled": "true"}, WRITE, DELETE)], "StorageRead"),
+    ([setting({"categoryGroup": "audit", "enabled": True})], "category group audit"),
+    ([setting(READ, WRITE, DELETE, storageAccountId="", workspaceId="  ")], "names no destination"),
+    ([setting({"categoryGroup": "allLogs", "enabled": False})], "StorageDelete (deletes)"),
+    ([setting(READ, WRITE, DELETE, storageAccountId=None)], "names no destination"),
+], ids=["none", "read left out", "enabled as text", "the audit group", "blank destinations", "allLogs off", "null destination"])
+def test_settings_that_miss_a_category_or_a_destination_fail(settings_, words):
+    (finding,) = rules.diagnostic_findings(settings_, True)
+    assert words in finding.problem and finding.rule == "azure.account.diagnostic_logs"
+    assert rules.diagnostic_findings(settings_, False) == []
+
+
+CATEGORY_SPELLINGS = st.sampled_from([("StorageRead", "StorageRead"), ("storageread", "StorageRead"), ("StorageWrite", "StorageWrite"),
+                                      ("STORAGEDELETE", "StorageDelete"), ("StorageDelete", "StorageDelete"),
+                                      ("Transaction", None), ("StorageRead ", None), ("", None)])
+
+
+@st.composite
+def log_settings(draw: Any) -> tuple[dict[str, Any], set[str]]:
+    """A log entry and the audit categories it provably enables (the tag, not the string, is the oracle's)."""
+    enabled = draw(st.sampled_from([True, False, "true", None]))
+    if draw(st.booleans()):
+        group = draw(st.sampled_from(["allLogs", "alllogs", "audit", "AllLogs ", ""]))
+        covers: set[str] = set(rules.AUDIT_CATEGORIES) if group.lower() == "alllogs" else set()
+        entry: dict[str, Any] = {"categoryGroup": group}
+    else:
+        spelled, meant = draw(CATEGORY_SPELLINGS)
+        covers = {str(meant)} if meant else set()
+        entry = {"category": spelled}
+    if enabled is not None:
+        entry["enabled"] = enabled
+    return entry, covers if enabled is True else set()
+
+
+@given(st.lists(st.tuples(st.lists(log_settings(), max_size=4), st.sampled_from([("storageAccountId", "/subscriptions/s/a"),
+                                                                                 ("workspaceId", "/w"), ("workspaceId", ""),
+                                                                                 ("storageAccountId", None), (None, None)])),
+                max_size=3))
+def test_settings_pass_exactly_when_their_destinations_get_all_three_categories(drawn):
+    settings_ = [rules.DiagnosticSetting(f"s{i}", {"logs": [entry for entry, _ in logs], **({key: value} if key else {})})
+                 for i, (logs, (key, value)) in enumerate(drawn)]
+    delivered = {c for logs, (key, value) in drawn if key and value for _, covers in logs for c in covers}
+    assert (rules.diagnostic_findings(settings_, True) == []) is (delivered == set(rules.AUDIT_CATEGORIES))
+
+
+# --- the cold tier (coldAfterDays): the stack's move to Cool, and what takes its place ------------
+
+COLD_DAYS = 90
+COLD_CONTAINER = "recordings"
+
+
+def cold_rule(actions: dict[str, Any], name: str = "move-recordings-to-cool", enabled: Any = True, **filters: Any) -> dict[str, Any]:
+    rule: dict[str, Any] = {"name": name, "type": "Lifecycle",
+                            "definition": {"filters": {"blobTypes": ["blockBlob"], "prefixMatch": [f"{COLD_CONTAINER}/"], **filters},
+                                           "actions": actions}}
+    if enabled is not None:
+        rule["enabled"] = enabled
+    return rule
+
+
+def to_cool(days: Any = COLD_DAYS, field: str = "daysAfterModificationGreaterThan") -> dict[str, Any]:
+    return {"baseBlob": {"tierToCool": {field: days}}}
+
+
+def cold_ids(rules_: list[Any]) -> list[str]:
+    return [f.rule for f in rules.cold_tier_findings(rules_, COLD_CONTAINER, COLD_DAYS)]
+
+
+def test_the_kits_cool_move_passes():
+    assert cold_ids(management_policy(COLD_CONTAINER, 30, 365, COLD_DAYS)["rules"]) == []
+    assert cold_ids([cold_rule(to_cool())]) == []
+
+
+# A blob index tag filter is ANDed with the rest: only tagged recordings move (Tavus tags none). Azure matches
+# prefixes case-sensitively, and container names are lower case, so an upper-case prefix matches nothing.
+@pytest.mark.parametrize("filters", [
+    {"blobIndexMatch": [{"name": "k", "op": "==", "value": "v"}]},
+    {"blob_index_match": [{"name": "project", "op": "==", "value": "x"}]},
+    {"BlobIndexMatch": [{"Name": "k", "Op": "==", "Value": "v"}]},
+    {"prefixMatch": ["RECORDINGS/"]}, {"prefixMatch": ["Recordings/"]}, {"prefixMatch": ["REC"]},
+    {"prefixMatch": ["recordings/2026/"]}, {"prefixMatch": ["other/"]}, {"blobTypes": ["appendBlob"]},
+])
+def test_a_narrowed_cool_move_is_not_the_stacks(filters):
+    found = rules.cold_tier_findings([cold_rule(to_cool(), **filters)], COLD_CONTAINER, COLD_DAYS)
+    assert [f.rule for f in found] == ["azure.account.cold_tier"] and "has no lifecycle rule moving current recordings" in found[0].problem
+
+
+# ARM types `enabled` as a boolean ("Rule is enabled if set to true", storage.json ManagementPolicyRule): only true,
+# or its documented default (absent), carries the move; a string is not proof.
+@pytest.mark.parametrize("enabled", [False, "false", "False", "true", 0, 1, "yes"])
+def test_a_cool_move_not_plainly_enabled_is_not_the_stacks(enabled):
+    assert cold_ids([cold_rule(to_cool(), enabled=enabled)]) == ["azure.account.cold_tier"]
+
+
+@pytest.mark.parametrize("rule", [
+    cold_rule(to_cool(), enabled=None),
+    cold_rule(to_cool(), prefixMatch=["rec"]), cold_rule(to_cool(), prefixMatch=["other/", "recordings/"]),
+    cold_rule(to_cool(), prefixMatch=[]), cold_rule(to_cool(), blobIndexMatch=[]),
+    cold_rule(to_cool(), blobTypes=["blockBlob", "appendBlob"]),
+    # DateAfterModification, which tierToCool takes, has daysAfterCreationGreaterThan (storage.json): a recording is
+    # written once, so it is created and last modified the same day.
+    cold_rule(to_cool(field="daysAfterCreationGreaterThan")),
+    cold_rule({"base_blob": {"tier_to_cool": {"days_after_creation_greater_than": COLD_DAYS}}}),
+    cold_rule(to_cool("90")), cold_rule(to_cool(90.0)),
+])
+def test_safe_look_alikes_of_the_cool_move_pass(rule):
+    assert cold_ids([rule]) == []
+
+
+@pytest.mark.parametrize("rule", [
+    cold_rule(to_cool(field="daysAfterLastAccessTimeGreaterThan")),
+    cold_rule(to_cool("9e1")), cold_rule(to_cool("ninety")), cold_rule(to_cool(True)),
+    cold_rule({"version": {"tierToCool": {"daysAfterCreationGreaterThan": COLD_DAYS}}}),
+])
+def test_a_cool_move_at_another_time_or_of_other_blobs_is_not_the_stacks(rule):
+    found = rules.cold_tier_findings([rule], COLD_CONTAINER, COLD_DAYS)
+    assert {f.rule for f in found} == {"azure.account.cold_tier"}
+    assert any("has no lifecycle rule moving current recordings" in f.problem for f in found)
+
+
+def test_deciding_what_a_rule_reaches_still_ignores_case():
+    archive = cold_rule({"baseBlob": {"tierToArchive": {"daysAfterModificationGreaterThan": 1}}}, name="deep", prefixMatch=["RECORDINGS/"])
+    found = rules.cold_tier_findings([archive], COLD_CONTAINER, None)
+    assert [f.rule for f in found] == ["azure.account.cold_tier"] and "to the Archive tier (rule deep)" in found[0].problem
+
+
+# Of several actions on one blob, lifecycle management applies the least expensive (learn.microsoft.com,
+# lifecycle-management-policy-configure): a move to Cold by the stack's age takes the place of the move to Cool.
+@pytest.mark.parametrize("rule", [
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": 30}}}, name="colder"),
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterCreationGreaterThan": COLD_DAYS}}}, name="colder"),
+    cold_rule({"base_blob": {"tier_to_cold": {"days_after_last_access_time_greater_than": 60}}}, name="colder"),
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": "soon"}}}, name="colder"),
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": 30}}}, name="colder",
+              blobIndexMatch=[{"name": "k", "op": "==", "value": "v"}]),
+    cold_rule({"baseBlob": {"tierToCool": {"daysAfterModificationGreaterThan": 30}}}, name="colder"),
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": 30}}}, name="colder", enabled="false"),
+    cold_rule({"baseBlob": {"tierToCool": {"daysAfterModificationGreaterThan": COLD_DAYS},
+                            "tierToCold": {"daysAfterModificationGreaterThan": COLD_DAYS}}}, name="colder"),
+])
+def test_a_cheaper_or_sooner_move_of_current_recordings_takes_the_stacks_place(rule):
+    found = rules.cold_tier_findings([cold_rule(to_cool()), rule], COLD_CONTAINER, COLD_DAYS)
+    assert [f.rule for f in found] == ["azure.account.cold_tier"]
+    assert "(rule colder), instead of the stack's move to Cool 90 days after they are written" in found[0].problem
+
+
+@pytest.mark.parametrize("rule", [
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": 180}}}, name="later"),
+    cold_rule({"baseBlob": {"tierToCool": {"daysAfterModificationGreaterThan": COLD_DAYS}}}, name="same", prefixMatch=["recordings/a"]),
+    cold_rule({"version": {"tierToCold": {"daysAfterCreationGreaterThan": 1}}}, name="versions"),
+    cold_rule({"snapshot": {"tierToCold": {"daysAfterCreationGreaterThan": 1}}}, name="snapshots"),
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": 1}}}, name="off", enabled=False),
+    cold_rule({"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": 1}}}, name="elsewhere", prefixMatch=["other/"]),
+])
+def test_a_move_that_cannot_take_the_stacks_place_passes(rule):
+    assert cold_ids([cold_rule(to_cool()), rule]) == []
+    assert rules.cold_tier_findings([rule], COLD_CONTAINER, None) == []
+
+
+@given(st.text(alphabet="recordingsRECORDINGS/", min_size=1, max_size=14))
+@example("RECORDINGS/")
+@example("Rec")
+@example("recordings/")
+def test_a_cool_move_is_the_stacks_only_when_its_prefix_is_a_case_exact_start_of_the_containers_path(prefix):
+    found = cold_ids([cold_rule(to_cool(), prefixMatch=[prefix])])
+    assert (found == []) is f"{COLD_CONTAINER}/".startswith(prefix)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from components import gcp_policy
@@ -597,6 +597,114 @@ def test_a_retention_policy_must_last_as_long_as_the_stack_asks():
     assert rules.retention_findings({"retentionPeriod": 31 * 86400}, 30) == []
 
 
+# Spellings of an unlocked policy of enough days: absent, false, a string, null (pulumi-gcp and the JSON API send a bool).
+UNLOCKED = [{}, {"isLocked": False}, {"isLocked": "false"}, {"isLocked": None}, {"isLocked": 1}, {"isLocked": "yes"}]
+LOCKED = [{"isLocked": True}, {"isLocked": "true"}, {"isLocked": "True"}]
+
+
+@pytest.mark.parametrize("lock", UNLOCKED)
+@pytest.mark.parametrize("period", [str(30 * 86400), 30 * 86400, str(400 * 86400), float(30 * 86400)])
+def test_compliance_needs_a_locked_policy_whatever_its_period_is_spelled(period, lock):
+    policy = {"retentionPeriod": period, **lock}
+    found = rules.retention_findings(policy, 30, compliance=True)
+    assert ids(found) == ["gcs.bucket.retention"] and "not locked" in found[0].problem and "compliance" in found[0].problem
+    assert "is_locked" in found[0].fix and "irreversible" in found[0].fix
+    # Governance asks for no lock: the same policy passes.
+    assert rules.retention_findings(policy, 30) == []
+
+
+@pytest.mark.parametrize("lock", [*UNLOCKED, *LOCKED])
+def test_a_locked_policy_is_stricter_than_governance_asks_and_a_short_one_fails_either_way(lock):
+    assert rules.retention_findings({"retentionPeriod": str(30 * 86400), **lock}, 30) == []
+    for compliance in (False, True):
+        short = rules.retention_findings({"retentionPeriod": str(29 * 86400 + 86399), **lock}, 30, compliance)
+        assert ids(short) == ["gcs.bucket.retention"] and "shorter than the 30 days" in short[0].problem
+
+
+@pytest.mark.parametrize("lock", LOCKED)
+def test_a_locked_policy_of_enough_days_passes_compliance(lock):
+    assert rules.retention_findings({"retentionPeriod": str(30 * 86400), **lock}, 30, compliance=True) == []
+    assert rules.retention_findings({"retentionPeriod": 3_155_759_999, **lock}, 36500, compliance=True) == []
+
+
+@pytest.mark.parametrize("policy", [None, {}, {"isLocked": True}, {"retentionPeriod": ""}, {"retentionPeriod": "-86400"},
+                                    {"retentionPeriod": "30d"}, {"retentionPeriod": True}, "x", [1]])
+def test_a_policy_without_a_readable_period_is_no_policy_even_locked_in_compliance(policy):
+    found = rules.retention_findings(policy, 30, compliance=True)
+    assert ids(found) == ["gcs.bucket.retention"] and "no retention policy" in found[0].problem
+
+
+def test_without_immutable_days_nothing_is_asked_even_in_compliance():
+    assert rules.retention_findings(None, None, compliance=True) == []
+    assert rules.retention_findings({"retentionPeriod": "1"}, 0, compliance=True) == []
+
+
+periods = st.one_of(st.integers(-1, 3_155_760_000), st.integers(0, 3_155_760_000).map(str), st.floats(allow_nan=True),
+                   st.text(max_size=12), st.none(), st.booleans())
+locks = st.sampled_from([True, False, None, "true", "false", "TRUE", 1, 0, "", "locked"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(periods, locks, st.integers(1, 36500), st.booleans())
+@example(float("nan"), True, 30, False)
+@example(float("inf"), True, 30, True)
+@example("٣٠٠٠٠٠٠", True, 30, False)
+def test_a_retention_policy_passes_only_when_long_enough_and_locked_where_compliance_asks(period, lock, days, compliance):
+    policy = {"retentionPeriod": period, "isLocked": lock}
+    seconds = int(period) if isinstance(period, str) and period.isascii() and period.isdigit() else (
+        period if isinstance(period, (int, float)) and not isinstance(period, bool) else None)
+    long_enough = seconds is not None and seconds == seconds and seconds / 86400 >= days
+    locked = lock is True or (isinstance(lock, str) and lock.lower() == "true")
+    found = rules.retention_findings(policy, days, compliance)
+    assert (found == []) is (long_enough and (locked or not compliance))
+    assert all(f.rule == "gcs.bucket.retention" and not f.unknown for f in found)
+
+
+# --- gcs.project.data_access_logs
+
+SERVICES = ["storage.googleapis.com", "allServices", "Storage.googleapis.com", "storage.googleapis.com ", "bigquery.googleapis.com",
+            "allservices", "", None]
+LOG_TYPES = ["DATA_READ", "DATA_WRITE", "ADMIN_READ", "data_read", "Data_Write", "DATA_READ ", "", None, 1]
+audit_entries = st.lists(st.fixed_dictionaries({
+    "service": st.sampled_from(SERVICES),
+    "auditLogConfigs": st.lists(st.fixed_dictionaries({"logType": st.sampled_from(LOG_TYPES)}), max_size=4),
+}), max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(audit_entries)
+def test_cloud_storage_is_logged_only_when_its_own_or_all_services_config_enables_both_data_types_exactly(configs):
+    enabled = {c["logType"] for entry in configs if entry["service"] in ("storage.googleapis.com", "allServices")
+               for c in entry["auditLogConfigs"]}
+    gaps = rules.audit_gap_findings(configs)
+    assert (gaps == []) is ({"DATA_READ", "DATA_WRITE"} <= enabled)
+    assert all(f.rule == "gcs.project.data_access_logs" and not f.unknown for f in gaps)
+
+
+@pytest.mark.parametrize("exempted", [["serviceAccount:" + WRITER], ["allUsers"], "user:ops@acme.example", ["domain:acme.example", "group:x@y"]])
+@pytest.mark.parametrize("service", ["storage.googleapis.com", "allServices"])
+def test_an_exemption_from_a_data_log_type_is_a_finding_naming_the_members(exempted, service):
+    configs = [{"service": service, "auditLogConfigs": [{"logType": "DATA_READ", "exemptedMembers": exempted}, {"logType": "DATA_WRITE"}]}]
+    [finding] = rules.audit_log_findings(configs)
+    assert all(m in finding.problem for m in ([exempted] if isinstance(exempted, str) else exempted)) and "DATA_READ" in finding.problem
+
+
+def test_exemptions_that_do_not_touch_recordings_are_not_findings():
+    both = [{"logType": "DATA_READ", "exemptedMembers": []}, {"logType": "DATA_WRITE", "exemptedMembers": None}]
+    assert rules.audit_log_findings([{"service": "storage.googleapis.com", "auditLogConfigs": both}]) == []
+    admin = [*both, {"logType": "ADMIN_READ", "exemptedMembers": ["user:ops@acme.example"]}]
+    assert rules.audit_log_findings([{"service": "storage.googleapis.com", "auditLogConfigs": admin}]) == []
+    other = {"service": "bigquery.googleapis.com", "auditLogConfigs": [{"logType": "DATA_READ", "exemptedMembers": ["user:x@y"]}]}
+    assert rules.audit_log_findings([{"service": "allServices", "auditLogConfigs": both}, other]) == []
+
+
+@pytest.mark.parametrize("junk", [None, "x", [1], [{"service": "storage.googleapis.com", "auditLogConfigs": "DATA_READ"}],
+                                  [{"service": "storage.googleapis.com", "auditLogConfigs": [None, "DATA_READ", {"logType": ["DATA_READ"]}]}]])
+def test_unreadable_audit_configs_log_nothing_and_never_crash(junk):
+    configs = junk if isinstance(junk, list) else [junk]
+    assert ids(rules.audit_log_findings(configs)) == ["gcs.project.data_access_logs"]
+
+
 def test_copies_may_go_only_to_the_stacks_own_buckets():
     def job(spec: str = "transferSpec", **sink: Any) -> dict[str, Any]:
         return {spec: {"gcsDataSource": {"bucketName": BUCKET}, **sink}}
@@ -737,3 +845,132 @@ def test_brackets_nested_past_the_bound_prove_nothing_without_recursing():
 def test_inline_keys_are_reported_whatever_the_issuer():
     assert ids(rules.jwks_findings({"jwksJson": '{"keys": []}'})) == ["gcs.provider.issuer"]
     assert rules.jwks_findings({"issuerUri": "https://x"}) == []
+
+
+# --- the cold tier (coldAfterDays): the stack's NEARLINE move, and a move that takes its place ------
+
+COLD_DAYS = 90
+# The API's shape (verify reads it) and pulumi-gcp's (the pack reads it), of the kit's move.
+API_MOVE = {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"},
+            "condition": {"age": COLD_DAYS, "isLive": True, "matchesStorageClass": ["STANDARD"]}}
+PULUMI_MOVE = {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"},
+               "condition": {"age": COLD_DAYS, "withState": "LIVE", "matchesStorageClasses": ["STANDARD"]}}
+# What the provider reads back into the state of a rule that sets none of them (sent as nothing).
+TF_DEFAULTS = {"createdBefore": "", "customTimeBefore": "", "daysSinceCustomTime": 0, "daysSinceNoncurrentTime": 0,
+               "matchesPrefixes": [], "matchesSuffixes": [], "noncurrentTimeBefore": "", "numNewerVersions": 0,
+               "sendAgeIfZero": False, "sendDaysSinceCustomTimeIfZero": False, "sendDaysSinceNoncurrentTimeIfZero": False,
+               "sendNumNewerVersionsIfZero": False}
+
+
+def with_condition(move: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {**move, "condition": {**move["condition"], **extra}}
+
+
+def cold_findings(rules_: list[Any], pulumi: bool) -> list[Finding]:
+    return rules.cold_tier_findings(rules_, COLD_DAYS, pulumi=pulumi)
+
+
+def test_the_kits_move_passes_in_either_shape():
+    assert cold_findings([API_MOVE], pulumi=False) == []
+    assert cold_findings([PULUMI_MOVE], pulumi=True) == []
+    assert cold_findings([with_condition(PULUMI_MOVE, **TF_DEFAULTS)], pulumi=True) == []
+
+
+# Present in the API's answer, each condition holds only for some objects (conditions are ANDed): a Custom-Time
+# Tavus never sets, or a noncurrent version, which a live-only move never matches. Even a 0 is a condition there.
+@pytest.mark.parametrize("extra", [
+    {"daysSinceCustomTime": 0}, {"daysSinceCustomTime": 30}, {"customTimeBefore": "2030-01-01"},
+    {"daysSinceNoncurrentTime": 0}, {"daysSinceNoncurrentTime": 1}, {"noncurrentTimeBefore": "2030-01-01"},
+    {"daysSinceCustomTime": 0, "daysSinceNoncurrentTime": 0},
+])
+def test_a_custom_time_or_noncurrent_condition_on_the_move_narrows_it_in_the_apis_answer(extra):
+    found = cold_findings([with_condition(API_MOVE, **extra)], pulumi=False)
+    assert ids(found) == ["gcs.bucket.cold_tier"] and "has no lifecycle rule moving live recordings to NEARLINE" in found[0].problem
+
+
+# pulumi-gcp sends a 0 only with its send*IfZero flag (its docs: a 0 alone is "ignored"); any other value always.
+@pytest.mark.parametrize("extra", [
+    {"daysSinceCustomTime": 0, "sendDaysSinceCustomTimeIfZero": True},
+    {"daysSinceNoncurrentTime": 0, "sendDaysSinceNoncurrentTimeIfZero": True},
+    {**TF_DEFAULTS, "sendDaysSinceCustomTimeIfZero": True},
+    {"daysSinceCustomTime": 7}, {"daysSinceNoncurrentTime": 7, "sendDaysSinceNoncurrentTimeIfZero": False},
+    {"customTimeBefore": "2020-01-01"}, {"noncurrentTimeBefore": "2030-01-01"}, {"noAge": True},
+])
+def test_a_custom_time_or_noncurrent_condition_the_provider_sends_narrows_the_pulumi_move(extra):
+    assert ids(cold_findings([with_condition(PULUMI_MOVE, **extra)], pulumi=True)) == ["gcs.bucket.cold_tier"]
+
+
+@pytest.mark.parametrize("extra", [
+    {"daysSinceCustomTime": 0}, {"daysSinceNoncurrentTime": 0, "sendDaysSinceNoncurrentTimeIfZero": False},
+    {"customTimeBefore": "", "noncurrentTimeBefore": None}, {"matchesPrefixes": [""]}, {"matchesSuffixes": ["", ".mp4"]},
+    {"numNewerVersions": 0, "sendNumNewerVersionsIfZero": True}, {"age": "90"},
+])
+def test_conditions_that_match_every_live_recording_leave_the_pulumi_move_whole(extra):
+    assert cold_findings([with_condition(PULUMI_MOVE, **extra)], pulumi=True) == []
+
+
+@pytest.mark.parametrize("extra", [{"matchesPrefix": [""]}, {"matchesPrefix": ["", "recordings/"]}, {"matchesSuffix": [""]},
+                                   {"numNewerVersions": 0}, {"age": "90"}])
+def test_conditions_that_match_every_live_recording_leave_the_api_move_whole(extra):
+    assert cold_findings([with_condition(API_MOVE, **extra)], pulumi=False) == []
+
+
+@pytest.mark.parametrize("condition", [
+    {"age": COLD_DAYS, "withState": "ANY", "isLive": True}, {"age": COLD_DAYS, "withState": "LIVE", "isLive": False},
+    {"age": COLD_DAYS, "withState": "ARCHIVED", "isLive": True}, {"age": COLD_DAYS, "withState": "ANY"},
+    {"age": COLD_DAYS, "isLive": "false"}, {"age": COLD_DAYS},
+])
+def test_a_move_is_live_only_when_no_spelling_says_otherwise(condition):
+    move = {**API_MOVE, "condition": condition}
+    assert ids(cold_findings([move], pulumi=False)) == ["gcs.bucket.cold_tier"]
+    assert ids(cold_findings([move], pulumi=True)) == ["gcs.bucket.cold_tier"]
+
+
+def cheaper(storage_class: str, **condition: Any) -> dict[str, Any]:
+    return {"action": {"type": "SetStorageClass", "storageClass": storage_class}, "condition": condition}
+
+
+# Cloud Storage, when several SetStorageClass rules match an object at once, applies the one to the class with the
+# lowest at-rest price (cloud.google.com/storage/docs/lifecycle, "Lifecycle configuration"); a sooner move goes first.
+@pytest.mark.parametrize("rule,pulumi", [
+    (cheaper("COLDLINE", age=30, isLive=True), False),
+    (cheaper("ARCHIVE", age=COLD_DAYS), False),
+    (cheaper("ARCHIVE", age=COLD_DAYS, matchesStorageClass=["STANDARD", "NEARLINE"]), False),
+    (cheaper("COLDLINE", matchesPrefix=["recordings/2026/"]), False),
+    (cheaper("ARCHIVE", age=0, withState="ANY"), True),  # age 0 without sendAgeIfZero is no age: at once
+    (cheaper("COLDLINE", age=60, withState="LIVE", matchesStorageClasses=["STANDARD"]), True),
+    (cheaper("NEARLINE", age=30, withState="LIVE"), True),  # the same class, sooner than the stack asks
+    (cheaper("ARCHIVE", age="soon"), False),
+])
+def test_a_cheaper_or_sooner_move_that_takes_the_stacks_place_is_reported_even_beside_it(rule, pulumi):
+    move = PULUMI_MOVE if pulumi else API_MOVE
+    found = cold_findings([move, rule], pulumi=pulumi)
+    assert ids(found) == ["gcs.bucket.cold_tier"]
+    assert f"to {rule['action']['storageClass']}" in found[0].problem and "lifecycle rule 2" in found[0].problem
+    assert "instead of the stack's move to NEARLINE at age 90" in found[0].problem
+
+
+@pytest.mark.parametrize("rule,pulumi", [
+    (cheaper("COLDLINE", age=365, isLive=True), False),  # after the stack's move: a second, later move
+    (cheaper("ARCHIVE", age=30, matchesStorageClass=["NEARLINE"]), False),  # only what is NEARLINE already
+    (cheaper("ARCHIVE", age=30, isLive=False), False),  # noncurrent versions only
+    (cheaper("ARCHIVE", age=30, withState="ARCHIVED"), True),
+    (cheaper("COLDLINE", age=30, daysSinceNoncurrentTime=5), False),
+    (cheaper("COLDLINE", age=30, numNewerVersions=1), False),
+    (cheaper("COLDLINE", age=30, daysSinceNoncurrentTime=0, sendDaysSinceNoncurrentTimeIfZero=True, withState="ANY"), True),
+    (cheaper("NEARLINE", age=COLD_DAYS, isLive=True, matchesPrefix=["recordings/"]), False),  # the same move, for some
+    ({"action": {"type": "Delete"}, "condition": {"age": 30}}, False),  # the lifecycle rule's business, not this one's
+])
+def test_a_move_that_cannot_take_the_stacks_place_is_not_reported(rule, pulumi):
+    move = PULUMI_MOVE if pulumi else API_MOVE
+    assert cold_findings([move, rule], pulumi=pulumi) == []
+
+
+def test_without_cold_after_days_no_move_is_asked_or_judged():
+    assert rules.cold_tier_findings([cheaper("ARCHIVE", age=1)], None) == []
+
+
+@given(st.dictionaries(st.sampled_from(["daysSinceCustomTime", "daysSinceNoncurrentTime", "customTimeBefore", "noncurrentTimeBefore"]),
+                       st.one_of(st.integers(0, 10**6), st.text(min_size=1, max_size=12)), min_size=1))
+def test_any_custom_time_or_noncurrent_condition_the_api_answers_with_narrows_the_move(extra):
+    assert ids(cold_findings([with_condition(API_MOVE, **extra)], pulumi=False)) == ["gcs.bucket.cold_tier"]

@@ -463,7 +463,7 @@ def test_a_kept_retention_passes_and_a_shorter_rule_fails(aws):
 def test_the_stacks_cold_tier_passes_and_drift_fails(aws):
     outputs = deploy_destination(aws, retention_days=365, cold_after_days=90)
     checks = run(outputs, aws)
-    assert failing(checks) == set() and "move to GLACIER_IR after 90 days" in checks["aws.bucket.cold_tier"].detail
+    assert failing(checks) == set() and "lifecycle rules move current recordings to GLACIER_IR after 90 days" in checks["aws.bucket.cold_tier"].detail
     # The move changed to 120 days, outside Pulumi: the stack's move is gone.
     s3(aws).put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=lifecycle_configuration(30, 365, 120))
     check = run(outputs, aws)["aws.bucket.cold_tier"]
@@ -508,7 +508,8 @@ def test_a_missing_bucket_fails_exists_and_skips_the_bucket_settings(aws, output
     assert f"bucket {BUCKET} does not exist" in checks["aws.bucket.exists"].detail
     skipped_bucket = {"aws.bucket.region", "aws.bucket.versioning", "aws.bucket.public_access_block", "aws.bucket.ownership",
                       "aws.bucket.encryption", "aws.kms.key", "aws.bucket.tls_only", "aws.bucket.access", "aws.bucket.replication",
-                      "aws.bucket.lifecycle", "aws.bucket.cold_tier"}
+                      "aws.bucket.lifecycle", "aws.bucket.cold_tier", "aws.bucket.object_lock",
+                      "aws.bucket.audit_trail"}
     # The role's S3 grants are still judged; whether it needs a KMS grant depends on the bucket.
     assert unknown_ids(checks) == skipped_bucket | {"aws.role.permissions", "aws.role.can_write"}
     assert "KMS grants not judged: bucket" in checks["aws.role.permissions"].detail
@@ -674,7 +675,8 @@ def test_a_bucket_key_given_as_an_alias_leaves_the_kms_grant_unknown(aws):
     s3(aws).put_bucket_encryption(
         Bucket=BUCKET,
         ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/recordings"}}]
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/recordings"},
+                       "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
         },
     )
     checks = run(outputs, aws)
@@ -707,12 +709,13 @@ def test_reader_policy_is_read_only_and_scoped_to_the_role_and_bucket():
     policy = reader_policy(ROLE_ARN, BUCKET)
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert all(a.split(":")[1].startswith(("Get", "List", "Describe")) for a in actions)
-    assert len(actions) == len(set(actions)) == 23
+    assert len(actions) == len(set(actions)) == 28
     resources = {s["Sid"]: s["Resource"] for s in policy["Statement"]}
     assert resources == {
         "ReadTavusWriterRole": ROLE_ARN,
         "ReadAttachedPolicies": "arn:aws:iam::*:policy/*",
         "ReadRecordingBucketSettings": BUCKET_ARN,
+        "ReadAuditTrail": "arn:aws:cloudtrail:*:*:trail/*",
         "ReadReplicationDestinations": "arn:aws:s3:::*",
         "ReadRecordingKey": "arn:aws:kms:*:*:key/*",
         "ReadServiceControlPolicies": "*",
@@ -847,7 +850,8 @@ def test_bucket_location_constraint_to_region(constraint, region):
 def test_the_fake_prints_the_outputs_the_program_exports_and_talks_to_loopback_only(outputs):
     assert set(outputs) == {
         "bucket_name", "bucket_arn", "role_arn", "legacy_properties", "recording_storage", "conversation_properties",
-        "recording_storage_json", "storage_managed", "retention_days", "cold_after_days",
+        "recording_storage_json", "storage_managed", "retention_days", "cold_after_days", "immutable_days", "immutable_mode",
+        "audit_logs",
     }
     assert outputs["bucket_arn"] == BUCKET_ARN and outputs["role_arn"] == ROLE_ARN
     assert outputs["conversation_properties"]["recording_storage"] == outputs["recording_storage"]

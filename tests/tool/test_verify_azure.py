@@ -72,7 +72,7 @@ CUSTOM = "5a5a5a5a-0000-4000-8000-000000000001"
 BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 TOKEN = "arm-token-0123456789"
 # azure-native names the account's HTTPS switch after the create call's parameter; ARM answers with this.
-ARM_ACCOUNT_NAMES = {"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly"}
+ARM_ACCOUNT_NAMES: dict[str, str] = {"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly"}
 # No retries and short timeouts, so a test of an unreachable endpoint takes seconds.
 FAST: dict[str, Any] = {"retry_total": 0, "connection_timeout": 2, "read_timeout": 5}
 
@@ -116,7 +116,12 @@ class Kit:
 
 @pytest.fixture(scope="module")
 def kit() -> Kit:
-    run = run_program(azure_config(), stack="azure")
+    return deploy(azure_config())
+
+
+def deploy(config: dict[str, str]) -> Kit:
+    """ARM's view of what the program deploys for `config` (the `azure` example stack's, changed)."""
+    run = run_program(config, stack="azure")
     outputs = realise(run.outputs)
     assert "<" not in json.dumps(outputs), "a placeholder the test does not know"
 
@@ -125,7 +130,10 @@ def kit() -> Kit:
         return realise(registration.id), realise(registration.outputs)
 
     identity_id, identity = one("azure-native:managedidentity:UserAssignedIdentity")
-    account_id, account = one("azure-native:storage:StorageAccount")
+    # The recordings account (with auditLogs the kit makes a second one, for the logs).
+    (recordings,) = [r for r in run.find("azure-native:storage:StorageAccount") if r.name.endswith("-account")]
+    account_id: str = realise(recordings.id)
+    account: dict[str, Any] = realise(recordings.outputs)
     container_id, container = one("azure-native:storage:BlobContainer")
     _, service = one("azure-native:storage:BlobServiceProperties")
     _, lifecycle = one("azure-native:storage:ManagementPolicy")
@@ -168,6 +176,14 @@ def kit() -> Kit:
         arm.management_policy(account_id, lifecycle["policy"]["rules"]),
         arm.container(account_id, container["name"], public_access=container["publicAccess"]),
     ]
+    # WORM and audit logs (issue 19), when the stack asks for them; azure-native cannot lock a policy: ARM answers Unlocked.
+    for policy in (realise(r.outputs) for r in run.find("azure-native:storage:BlobContainerImmutabilityPolicy")):
+        resources.append(arm.immutability_policy(container_id, days=policy["immutabilityPeriodSinceCreationInDays"],
+                                                 append_writes=policy.get("allowProtectedAppendWrites"),
+                                                 append_writes_all=policy.get("allowProtectedAppendWritesAll")))
+    for setting in (realise(r.outputs) for r in run.find("azure-native:monitor:DiagnosticSetting")):
+        resources.append(arm.diagnostic_setting(setting["resourceUri"], setting["name"], logs=setting["logs"],
+                                                storage_account_id=setting.get("storageAccountId"), workspace_id=setting.get("workspaceId")))
     assert container_id == outputs["container_id"] and identity_id == outputs["identity_id"]
     return Kit(outputs=outputs, resources=resources)
 
@@ -251,8 +267,10 @@ def test_the_kits_deployment_passes_every_check(check):
         "azure.account.lifecycle",
         "azure.account.cold_tier",
         "azure.account.replication",
+        "azure.account.diagnostic_logs",
         "azure.container.exists",
         "azure.container.public_access",
+        "azure.container.immutability",
         "azure.container.access",
     ]
 
@@ -671,8 +689,10 @@ def test_a_missing_account_fails_exists_and_skips_its_settings_and_container(che
         "azure.account.versioning",
         "azure.account.lifecycle",
         "azure.account.replication",
+        "azure.account.diagnostic_logs",
         "azure.container.exists",
         "azure.container.public_access",
+        "azure.container.immutability",
         "azure.container.access",
     }
     assert f"storage account {kit.storage.storage_account} was not found" in run.checks["azure.account.exists"].detail
@@ -681,7 +701,7 @@ def test_a_missing_account_fails_exists_and_skips_its_settings_and_container(che
 def test_a_missing_container_fails_exists_and_skips_what_needs_it(check, kit):
     run = check(lambda state, kit: state.remove(kit.container_id))
     assert run.failing() == {"azure.container.exists"}
-    assert run.unknown() == {"azure.container.public_access", "azure.container.access"}
+    assert run.unknown() == {"azure.container.public_access", "azure.container.immutability", "azure.container.access"}
     assert "was not found" in run.checks["azure.container.exists"].detail
 
 
@@ -804,8 +824,10 @@ def test_a_denied_read_makes_only_its_checks_unknown_naming_the_action(check, ki
 
 
 def test_read_permissions_are_the_actions_verify_reads_with(kit):
+    # The immutability policy and the diagnostic settings are read only when the stack asks for them (issue 19 tests).
     assert set(reads.READ_PERMISSIONS) | set(reads.BEYOND_READER_PERMISSIONS) == (
-        {action for action, _ in read_paths(kit).values()} | {reads.ROLE_DEFINITIONS_READ})
+        {action for action, _ in read_paths(kit).values()} | {reads.ROLE_DEFINITIONS_READ, reads.IMMUTABILITY_POLICY_READ,
+                                                              reads.DIAGNOSTIC_SETTINGS_READ})
     assert reads.BEYOND_READER_PERMISSIONS == ("Microsoft.ManagedIdentity/userAssignedIdentities/listAssociatedResources/action",)
     assert set(reads.READ_PERMISSIONS) == {
         "Microsoft.ManagedIdentity/userAssignedIdentities/read",
@@ -817,6 +839,8 @@ def test_read_permissions_are_the_actions_verify_reads_with(kit):
         "Microsoft.Storage/storageAccounts/blobServices/containers/read",
         "Microsoft.Storage/storageAccounts/managementPolicies/read",
         "Microsoft.Storage/storageAccounts/objectReplicationPolicies/read",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies/read",
+        "Microsoft.Insights/diagnosticSettings/read",
     }
 
 
@@ -1078,6 +1102,34 @@ def test_the_stacks_cool_move_passes_and_its_drift_or_an_archive_move_fails(chec
     assert "pulumi up --refresh" in run.checks["azure.account.cold_tier"].fix
 
 
+def _reshape(rule: dict[str, Any], filters: dict[str, Any] = {}, cool: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    definition = rule["definition"]
+    actions = {"baseBlob": {"tierToCool": cool}} if cool is not None else definition["actions"]
+    return {**rule, "definition": {"filters": {**definition["filters"], **filters}, "actions": actions}}
+
+
+@pytest.mark.parametrize("rules_", [
+    [_reshape(cool_after(60), {"blobIndexMatch": [{"name": "k", "op": "==", "value": "v"}]})],
+    [_reshape(cool_after(60), {"prefixMatch": ["RECORDINGS/"]})],
+    [_reshape(cool_after(60), {"prefixMatch": ["Recordings/"]})],
+    [cool_after(60), {**cool_after(30), "name": "colder",
+                      "definition": {**cool_after(30)["definition"], "actions": {"baseBlob": {"tierToCold": {"daysAfterModificationGreaterThan": 30}}}}}],
+])
+def test_a_narrowed_or_displaced_cool_move_fails(check, kit, rules_):
+    run = check(lifecycle(rules_), outputs={**kit.outputs, "cold_after_days": 60})
+    assert run.failing() == {"azure.account.cold_tier"}
+
+
+@pytest.mark.parametrize("rule", [cool_after(60), _reshape(cool_after(60), cool={"daysAfterCreationGreaterThan": 60}),
+                                  _reshape(cool_after(60), cool={"daysAfterModificationGreaterThan": "60"}),
+                                  _reshape(cool_after(60), {"prefixMatch": ["rec"]})])
+def test_safe_look_alikes_of_the_cool_move_pass_and_the_pass_says_only_what_was_read(check, kit, rule):
+    run = check(lifecycle([rule]), outputs={**kit.outputs, "cold_after_days": 60})
+    detail = run.checks["azure.account.cold_tier"].detail
+    assert run.failing() == set() and "lifecycle rules only: an upload can still set its own tier" in detail
+    assert "instant" not in detail and "stay" not in detail
+
+
 def _encrypt(identity: Callable[[Kit], str], version: str = "") -> Callable[[arm.ArmState, Kit], None]:
     def drift(state: arm.ArmState, kit: Kit) -> None:
         properties = {"keyname": "recordings", "keyvaulturi": "https://acme-keys.vault.azure.net/"}
@@ -1090,13 +1142,219 @@ def _encrypt(identity: Callable[[Kit], str], version: str = "") -> Callable[[arm
 
 
 def test_the_account_key_is_the_stacks_and_not_reached_as_the_writer(check, kit):
-    outputs = {**kit.outputs, "key_vault_key_uri": KEY_URI}
+    separate = kit.identity_id.rsplit("/", 1)[0] + "/tavus-recordings-encryption"
+    outputs = {**kit.outputs, "key_vault_key_uri": KEY_URI, "encryption_identity_id": separate}
     run = check(outputs=outputs)
     assert run.failing() == {"azure.account.encryption_key"}
     assert "Microsoft-managed keys" in run.checks["azure.account.encryption_key"].detail
-    separate = kit.identity_id.rsplit("/", 1)[0] + "/tavus-recordings-encryption"
-    assert check(_encrypt(lambda k: separate), outputs=outputs).failing() == set()
+    run = check(_encrypt(lambda k: separate), outputs=outputs)
+    assert run.failing() == set() and run.unknown() == set()
     run = check(_encrypt(lambda k: separate, "0123456789abcdef0123456789abcdef"), outputs=outputs)
     assert run.failing() == {"azure.account.encryption_key"} and "asks for the newest version" in run.checks["azure.account.encryption_key"].detail
     run = check(_encrypt(lambda k: k.identity_id), outputs=outputs)
     assert run.failing() == {"azure.account.encryption_key"} and "as Tavus's writer identity" in run.checks["azure.account.encryption_key"].detail
+
+
+# --- WORM and audit logs (issue 19)
+
+STORAGE_READ, STORAGE_WRITE, STORAGE_DELETE = ({"category": c, "enabled": True} for c in ("StorageRead", "StorageWrite", "StorageDelete"))
+LOG_ACCOUNT = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/audit/providers/Microsoft.Storage/storageAccounts/acmeaudit"
+
+
+def asks(kit: Kit, days: Optional[int] = 30, mode: Optional[str] = "governance", audit: bool = False) -> dict[str, Any]:
+    """The outputs of a stack with immutableDays (and its mode in force) and auditLogs."""
+    return {**kit.outputs, "immutable_days": days, "immutable_mode": mode if days else None, "audit_logs": audit}
+
+
+def worm(days: int = 30, state: str = "Unlocked", **kwargs: Any) -> Callable[[arm.ArmState, Kit], None]:
+    return lambda state_, kit: state_.put(arm.immutability_policy(kit.container_id, days=days, state=state, **kwargs))
+
+
+def policy_path(kit: Kit) -> str:
+    return f"{kit.container_id}/immutabilityPolicies/default"
+
+
+def test_the_stacks_immutability_policy_passes(check, kit):
+    run = check(worm(30), outputs=asks(kit))
+    assert run.failing() == set() and run.unknown() == set()
+    assert "at least 30 days (policy Unlocked" in run.checks["azure.container.immutability"].detail
+    # Compliance: locked. A longer period passes (a locked one can only grow).
+    assert check(worm(30, "Locked"), outputs=asks(kit, mode="compliance")).failing() == set()
+    assert check(worm(400, "Locked"), outputs=asks(kit, mode="compliance")).failing() == set()
+
+
+WORM_DRIFTS = {
+    "the period shortened": (worm(7), asks, "keeps blobs unchangeable for 7 days, fewer than the 30"),
+    "the policy deleted": (None, asks, "has no immutability policy"),
+    "protected appends allowed": (worm(30, append_writes=True), asks, "allowProtectedAppendWrites"),
+    "protected appends to every blob allowed": (worm(30, append_writes=None, append_writes_all=True), asks,
+                                                "allowProtectedAppendWritesAll"),
+    "unlocked in compliance mode": (worm(30), lambda kit: asks(kit, mode="compliance"), "in state Unlocked, not Locked"),
+}
+
+
+@pytest.mark.parametrize("drift, outputs, words", WORM_DRIFTS.values(), ids=WORM_DRIFTS.keys())
+def test_each_immutability_drift_fails_its_check(check, kit, drift, outputs, words):
+    run = check(drift, outputs=outputs(kit))
+    assert run.failing() == {"azure.container.immutability"} and run.unknown() == set()
+    found = run.checks["azure.container.immutability"]
+    assert words in found.detail and found.detail.startswith(f"container {kit.storage.container} ")
+
+
+def test_an_unlocked_compliance_policy_is_fixed_by_the_lock_with_its_etag_and_the_rest_by_pulumi_up(check, kit):
+    run = check(worm(30, etag='"8dfeed"'), outputs=asks(kit, mode="compliance"))
+    fix = run.checks["azure.container.immutability"].fix
+    assert fix.startswith("az storage container immutability-policy lock") and "--if-match '\"8dfeed\"'" in fix
+    assert "irreversible" in fix and "pulumi" not in fix
+    fix = check(worm(7), outputs=asks(kit)).checks["azure.container.immutability"].fix
+    assert fix.startswith("run `pulumi up --refresh`") and "az storage container immutability-policy create" in fix and "--period 30" in fix
+
+
+def test_a_stack_without_immutable_days_reads_no_policy(check, kit):
+    run = check(worm(1))
+    assert run.checks["azure.container.immutability"].ok is True and "asks for no immutability policy" in run.checks["azure.container.immutability"].detail
+    assert policy_path(kit).lower() not in {r.path.lower() for r in run.fake.received}
+
+
+def test_a_denied_policy_read_is_unknown_naming_the_action(check, kit):
+    run = check(lambda state, kit: state.deny(policy_path(kit), reads.IMMUTABILITY_POLICY_READ), outputs=asks(kit))
+    assert run.unknown() == {"azure.container.immutability"} and run.failing() == set()
+    assert f"{reads.IMMUTABILITY_POLICY_READ} denied" in run.checks["azure.container.immutability"].detail
+    assert "--role Reader" in run.checks["azure.container.immutability"].fix
+
+
+def blob_service(kit: Kit) -> str:
+    return f"{kit.account_id}/blobServices/default"
+
+
+def logs(*entries: dict[str, Any], name: str = "tavus-recordings-audit", **destination: Any) -> Callable[[arm.ArmState, Kit], None]:
+    where = destination or {"storage_account_id": LOG_ACCOUNT}
+    return lambda state, kit: state.put(arm.diagnostic_setting(blob_service(kit), name, logs=list(entries), **where))
+
+
+def test_the_stacks_diagnostic_setting_passes_and_is_read_by_a_plain_get(check, kit):
+    run = check(logs(STORAGE_READ, STORAGE_WRITE, STORAGE_DELETE), outputs=asks(kit, days=None, audit=True))
+    assert run.failing() == set() and run.unknown() == set()
+    assert f"through tavus-recordings-audit (to {LOG_ACCOUNT})" in run.checks["azure.account.diagnostic_logs"].detail
+    (read,) = [r for r in run.fake.received if "diagnosticSettings" in r.path]
+    assert read.method == "GET" and read.path == f"{blob_service(kit)}/providers/Microsoft.Insights/diagnosticSettings"
+    assert read.query["api-version"] == "2021-05-01-preview" and read.headers["authorization"] == f"Bearer {TOKEN}"
+    # allLogs is every category of the blob service.
+    assert check(logs({"categoryGroup": "allLogs", "enabled": True}), outputs=asks(kit, days=None, audit=True)).failing() == set()
+
+
+AUDIT_DRIFTS = {
+    "no setting": (None, "has no diagnostic setting on its blob service"),
+    "StorageRead disabled": (logs({**STORAGE_READ, "enabled": False}, STORAGE_WRITE, STORAGE_DELETE), "StorageRead (reads)"),
+    "StorageRead left out": (logs(STORAGE_WRITE, STORAGE_DELETE), "StorageRead (reads)"),
+    "the audit group instead of the categories": (logs({"categoryGroup": "audit", "enabled": True}), "category group audit"),
+    "no destination": (logs(STORAGE_READ, STORAGE_WRITE, STORAGE_DELETE, workspace_id=""), "names no destination"),
+    "on the account instead of its blob service": (
+        lambda state, kit: state.put(arm.diagnostic_setting(kit.account_id, "account", logs=[STORAGE_READ], storage_account_id=LOG_ACCOUNT)),
+        "has no diagnostic setting on its blob service"),
+}
+
+
+@pytest.mark.parametrize("drift, words", AUDIT_DRIFTS.values(), ids=AUDIT_DRIFTS.keys())
+def test_each_audit_log_drift_fails_its_check(check, kit, drift, words):
+    run = check(drift, outputs=asks(kit, days=None, audit=True))
+    assert run.failing() == {"azure.account.diagnostic_logs"} and run.unknown() == set()
+    found = run.checks["azure.account.diagnostic_logs"]
+    assert words in found.detail and found.detail.startswith(f"account {kit.storage.storage_account} ")
+    assert found.fix.startswith("run `pulumi up --refresh`")
+
+
+def test_audit_logs_off_reads_no_setting_and_a_denied_read_is_unknown(check, kit):
+    run = check()
+    assert run.checks["azure.account.diagnostic_logs"].ok is True
+    assert not [r for r in run.fake.received if "diagnosticSettings" in r.path]
+    listing_ = f"{blob_service(kit)}/providers/Microsoft.Insights/diagnosticSettings"
+    run = check(lambda state, kit: state.deny(listing_, reads.DIAGNOSTIC_SETTINGS_READ), outputs=asks(kit, days=None, audit=True))
+    assert run.unknown() == {"azure.account.diagnostic_logs"} and run.failing() == set()
+    assert f"{reads.DIAGNOSTIC_SETTINGS_READ} denied" in run.checks["azure.account.diagnostic_logs"].detail
+
+
+# DiagnosticSettingsResource at 2021-05-01-preview (azure-rest-api-specs, specification/monitor/resource-manager/
+# Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json): no SDK model to check it against here.
+DIAGNOSTIC_FIELDS = {"id", "name", "type", "systemData", "properties"}
+DIAGNOSTIC_PROPERTIES = {"storageAccountId", "serviceBusRuleId", "eventHubAuthorizationRuleId", "eventHubName", "metrics", "logs",
+                         "workspaceId", "marketplacePartnerId", "logAnalyticsDestinationType"}
+LOG_SETTINGS = {"category", "categoryGroup", "enabled", "retentionPolicy"}
+
+
+def test_the_fakes_policy_and_settings_have_only_fields_the_api_defines(kit):
+    for body in (arm.immutability_policy(kit.container_id, days=30, append_writes_all=True), arm.no_immutability_policy(kit.container_id)):
+        assert unknown_fields(body, storage_models.ImmutabilityPolicy) == []
+    setting = arm.diagnostic_setting(blob_service(kit), "s", logs=[STORAGE_READ, {"categoryGroup": "allLogs", "enabled": True}],
+                                     storage_account_id=LOG_ACCOUNT, workspace_id="w")
+    assert set(setting) <= DIAGNOSTIC_FIELDS and set(setting["properties"]) <= DIAGNOSTIC_PROPERTIES
+    assert all(set(log) <= LOG_SETTINGS for log in setting["properties"]["logs"])
+
+
+@pytest.fixture(scope="module")
+def worm_kit() -> Kit:
+    return deploy(azure_config(immutableDays="30", auditLogs="true"))
+
+
+def test_the_kits_worm_and_audit_deployment_passes_every_check_and_a_compliance_one_waits_for_the_lock(worm_kit, tmp_path, ca):
+    outputs = worm_kit.outputs
+    assert (outputs["immutable_days"], outputs["immutable_mode"], outputs["audit_logs"]) == (30, "governance", True)
+    run = verify_with(worm_kit, worm_kit.state(), tmp_path, ca)
+    assert {i: c.detail for i, c in run.checks.items() if c.ok is not True} == {}
+    paths = {r.path.lower() for r in run.fake.received}
+    assert f"{worm_kit.container_id}/immutabilityPolicies/default".lower() in paths
+    assert f"{worm_kit.account_id}/blobServices/default/providers/Microsoft.Insights/diagnosticSettings".lower() in paths
+    # Compliance: `pulumi up` leaves the policy unlocked (azure-native cannot lock), so verify fails it until the lock.
+    compliance = deploy(azure_config(immutableDays="30", immutableMode="compliance"))
+    run = verify_with(compliance, compliance.state(), tmp_path, ca)
+    assert run.failing() == {"azure.container.immutability"}
+    assert run.checks["azure.container.immutability"].fix.startswith("az storage container immutability-policy lock")
+
+
+# --- the account's encryption identity is the stack's own (issue 19: the output encryption_identity_id)
+
+
+def test_the_account_reaches_its_key_as_the_stacks_own_encryption_identity(check, kit):
+    own = kit.identity_id.rsplit("/", 1)[0] + "/tavus-recordings-encryption"
+    outputs = {**kit.outputs, "key_vault_key_uri": KEY_URI, "encryption_identity_id": own}
+    run = check(_encrypt(lambda k: own), outputs=outputs)
+    assert run.failing() == set() and run.unknown() == set()
+    # Another identity (not the writer), or the account's system-assigned one: not the stack's.
+    other = kit.identity_id.rsplit("/", 1)[0] + "/someone-elses"
+    run = check(_encrypt(lambda k: other), outputs=outputs)
+    assert run.failing() == {"azure.account.encryption_key"}
+    assert f"reaches its key as identity {other}, not the stack's own encryption identity {own}" in run.checks["azure.account.encryption_key"].detail
+    def system_assigned(state: arm.ArmState, kit: Kit) -> None:
+        _encrypt(lambda k: own)(state, kit)
+        del state.get(kit.account_id)["properties"]["encryption"]["identity"]
+
+    run = check(system_assigned, outputs=outputs)
+    assert "as its system-assigned identity" in run.checks["azure.account.encryption_key"].detail
+    # The same id in another case is the same identity (ARM ids compare case-insensitively).
+    assert check(_encrypt(lambda k: own.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")), outputs=outputs).failing() == set()
+
+
+def test_a_key_without_the_encryption_identity_output_is_unknown_never_passing(check, kit):
+    own = kit.identity_id.rsplit("/", 1)[0] + "/tavus-recordings-encryption"
+    before = {k: v for k, v in kit.outputs.items() if k != "encryption_identity_id"}
+    run = check(_encrypt(lambda k: own), outputs={**before, "key_vault_key_uri": KEY_URI})
+    assert run.unknown() == {"azure.account.encryption_key"} and "predate encryption_identity_id" in run.checks["azure.account.encryption_key"].detail
+    # The writer identity still fails, whatever cannot be compared.
+    assert check(_encrypt(lambda k: k.identity_id), outputs={**before, "key_vault_key_uri": KEY_URI}).failing() == {"azure.account.encryption_key"}
+    # No key: nothing to compare.
+    assert check(outputs=before).failing() == set() and check(outputs=before).unknown() == set()
+
+
+def test_a_policy_answered_404_reads_as_none_not_unknown(kit, tmp_path, ca):
+    # Should an api-version answer a container without a policy with 404 rather than 0 days in state Deleted.
+    class NoPolicy(arm.ArmState):
+        def answer(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+            if path.lower().endswith("/immutabilitypolicies/default"):
+                return 404, {"error": {"code": "ImmutabilityPolicyNotFound", "message": "The immutability policy was not found."}}
+            return super().answer(path, query)
+
+    state = NoPolicy()
+    state.put(*copy.deepcopy(kit.resources))
+    run = verify_with(kit, state, tmp_path, ca, outputs=asks(kit))
+    assert run.failing() == {"azure.container.immutability"} and run.unknown() == set()
+    assert "has no immutability policy" in run.checks["azure.container.immutability"].detail

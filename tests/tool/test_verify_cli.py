@@ -107,6 +107,17 @@ def test_tavus_without_a_key_or_replica_cannot_run(tmp_path):
     assert result.returncode == 2 and "--replica-id" in result.stderr
 
 
+def test_tavus_is_never_asked_about_a_revoked_stack(tmp_path):
+    # Before: --tavus on a revoked stack built a destination with no role and sent it to Tavus.
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"tavus_access": "revoked", "bucket_name": "acme-tavus-recordings",
+                                "bucket_arn": "arn:aws:s3:::acme-tavus-recordings"}))
+    result = verify("--outputs", str(path), "--tavus", env={"TAVUS_API_KEY": "k" * 32, "TAVUS_REPLICA_ID": "r1",
+                                                          "TAVUS_API_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 2 and "tavus_access: revoked" in result.stderr and "without --tavus" in result.stderr
+    assert "k" * 32 not in result.stderr + result.stdout
+
+
 def test_stack_and_outputs_together_are_refused(tmp_path):
     result = verify("--stack", "dev", "--outputs", str(tmp_path / "x.json"))
     assert result.returncode == 2 and "not both" in result.stderr

@@ -37,6 +37,7 @@ from tavus_recording.verify.gcp import (
     BUCKET_IDS,
     BUCKET_PROJECT,
     CHECK_IDS,
+    DATA_ACCESS_LOGS,
     GRANT_IDS,
     IMPERSONATION,
     KEYS,
@@ -186,6 +187,7 @@ def build_kit() -> Kit:
                 uniform_access=bucket["uniformBucketLevelAccess"],
                 public_access_prevention=bucket["publicAccessPrevention"],
                 lifecycle_rules=[api_lifecycle_rule(rule) for rule in bucket["lifecycleRules"]],
+                encryption=bucket.get("encryption"),
             )
         },
         bucket_policies={
@@ -211,6 +213,7 @@ def verify(kit: Kit, fake: api.FakeGcp, outputs: Optional[dict[str, Any]] = None
         iam_url=fake.url,
         storage_url=fake.url,
         crm_url=fake.url,
+        kms_url=fake.url,
     )
 
 
@@ -761,6 +764,110 @@ def test_a_retention_policy_removed_or_shortened_fails(kit: Kit, fake: api.FakeG
     assert fix == f"gcloud storage buckets update gs://{kit.bucket} --retention-period=2592000s {UNMANAGED}"
 
 
+@pytest.mark.parametrize("period", [str(30 * 86400), 30 * 86400, str(31 * 86400)])
+def test_a_compliance_stack_needs_its_policy_locked_and_governance_allows_a_lock(kit: Kit, fake: api.FakeGcp, period: Any):
+    compliance = {**kit.outputs, "immutable_days": 30, "immutable_mode": "compliance"}
+    governance = {**compliance, "immutable_mode": "governance"}
+    policy = {"retentionPeriod": period, "effectiveTime": "2026-11-22T10:00:00.000Z"}
+    fake.state.buckets[kit.bucket]["retentionPolicy"] = policy
+    # The JSON API leaves isLocked out of an unlocked policy; false is the same.
+    assert_only(verify(kit, fake, compliance), False, (RETENTION,), "not locked", "compliance")
+    assert by_id(verify(kit, fake, governance))[RETENTION].ok is True
+    policy["isLocked"] = False
+    assert_only(verify(kit, fake, compliance), False, (RETENTION,), "not locked")
+    fix = by_id(verify(kit, fake, compliance))[RETENTION].fix
+    assert verify_gcp.PULUMI_UP in fix and f"gcloud storage buckets update gs://{kit.bucket} --lock-retention-period" in fix
+    policy["isLocked"] = True
+    fake.received.clear()  # a fresh request budget for the fake
+    checks = by_id(verify(kit, fake, compliance))
+    assert checks[RETENTION].ok is True and "(locked)" in checks[RETENTION].detail and "locked (immutableMode compliance)" in checks[RETENTION].detail
+    # A locked policy is stricter than governance asks: it passes too.
+    assert by_id(verify(kit, fake, governance))[RETENTION].ok is True
+
+
+def test_a_locked_policy_shortened_or_removed_still_fails_and_a_compliance_bucket_the_stack_only_looked_up_gets_the_lock_command(
+        kit: Kit, fake: api.FakeGcp):
+    compliance = {**kit.outputs, "immutable_days": 30, "immutable_mode": "compliance"}
+    fake.state.buckets[kit.bucket]["retentionPolicy"] = {"retentionPeriod": str(29 * 86400), "isLocked": True}
+    assert_only(verify(kit, fake, compliance), False, (RETENTION,), "29 days (locked)", "shorter than the 30 days")
+    fake.state.buckets[kit.bucket]["retentionPolicy"] = {"retentionPeriod": str(30 * 86400)}
+    fix = by_id(verify(kit, fake, {**unmanaged(kit), "immutable_days": 30, "immutable_mode": "compliance"}))[RETENTION].fix
+    assert fix == f"gcloud storage buckets update gs://{kit.bucket} --lock-retention-period (irreversible) {UNMANAGED}"
+    fake.state.buckets[kit.bucket]["retentionPolicy"] = {"retentionPeriod": "not a number", "isLocked": True}
+    assert_only(verify(kit, fake, compliance), False, (RETENTION,), "no retention policy")
+
+
+# --- is every read and write logged (audit_logs)
+
+
+def audit_configs(kit: Kit, fake: api.FakeGcp, *configs: dict[str, Any]) -> None:
+    fake.state.project_policies[kit.project]["auditConfigs"] = list(configs)
+
+
+def storage_audit(*log_types: str, service: str = "storage.googleapis.com", exempt: Optional[dict[str, list[str]]] = None) -> dict[str, Any]:
+    """An auditConfigs entry as the Resource Manager API returns it (exemptedMembers left out when empty)."""
+    exempt = exempt or {}
+    return {"service": service, "auditLogConfigs": [{"logType": t, **({"exemptedMembers": exempt[t]} if t in exempt else {})} for t in log_types]}
+
+
+def test_a_stack_that_asks_for_audit_logs_passes_with_the_kits_config_and_fails_without_it(kit: Kit, fake: api.FakeGcp):
+    outputs = {**kit.outputs, "audit_logs": True}
+    # What the kit's IAMAuditConfig deploys, merged with an ADMIN_READ the project had.
+    audit_configs(kit, fake, storage_audit("ADMIN_READ", "DATA_READ", "DATA_WRITE"))
+    checks = by_id(verify(kit, fake, outputs))
+    assert checks[DATA_ACCESS_LOGS].ok is True and "exempting nobody" in checks[DATA_ACCESS_LOGS].detail
+    fake.received.clear()
+    audit_configs(kit, fake)
+    assert_only(verify(kit, fake, outputs), False, (DATA_ACCESS_LOGS,), "does not log DATA_READ and DATA_WRITE", "are not read")
+    fix = by_id(verify(kit, fake, outputs))[DATA_ACCESS_LOGS].fix
+    assert verify_gcp.PULUMI_UP in fix and f"gcloud projects set-iam-policy {kit.project} policy.json" in fix
+
+
+@pytest.mark.parametrize("configs, missing", [
+    ([storage_audit("DATA_WRITE")], "DATA_READ"),
+    ([storage_audit("DATA_READ")], "DATA_WRITE"),
+    ([storage_audit("ADMIN_READ")], "DATA_READ and DATA_WRITE"),
+    ([storage_audit("data_read", "data_write")], "DATA_READ and DATA_WRITE"),
+    ([storage_audit("DATA_READ", "DATA_WRITE", service="bigquery.googleapis.com")], "DATA_READ and DATA_WRITE"),
+    ([storage_audit("DATA_READ", "DATA_WRITE", service="storage.googleapis.com.evil")], "DATA_READ and DATA_WRITE"),
+])
+def test_a_data_log_type_missing_fails(kit: Kit, fake: api.FakeGcp, configs: list[dict[str, Any]], missing: str):
+    audit_configs(kit, fake, *configs)
+    assert_only(verify(kit, fake, {**kit.outputs, "audit_logs": True}), False, (DATA_ACCESS_LOGS,), f"does not log {missing} ")
+
+
+@pytest.mark.parametrize("configs", [
+    [storage_audit("DATA_READ", "DATA_WRITE", service="allServices")],
+    [storage_audit("DATA_READ", service="allServices"), storage_audit("DATA_WRITE")],
+    [storage_audit("DATA_WRITE", "ADMIN_READ", service="allServices"), storage_audit("DATA_READ", "DATA_WRITE")],
+])
+def test_all_services_covers_cloud_storage(kit: Kit, fake: api.FakeGcp, configs: list[dict[str, Any]]):
+    audit_configs(kit, fake, *configs)
+    assert by_id(verify(kit, fake, {**kit.outputs, "audit_logs": True}))[DATA_ACCESS_LOGS].ok is True
+
+
+@pytest.mark.parametrize("service", ["storage.googleapis.com", "allServices"])
+@pytest.mark.parametrize("log_type", ["DATA_READ", "DATA_WRITE"])
+def test_an_exemption_of_the_writer_fails_naming_it(kit: Kit, fake: api.FakeGcp, service: str, log_type: str):
+    writer = f"serviceAccount:{kit.email}"
+    audit_configs(kit, fake, storage_audit("DATA_READ", "DATA_WRITE", service=service, exempt={log_type: [writer, "user:ops@acme.example"]}))
+    checks = by_id(verify(kit, fake, {**kit.outputs, "audit_logs": True}))
+    check = checks[DATA_ACCESS_LOGS]
+    assert check.ok is False and writer in check.detail and "user:ops@acme.example" in check.detail and log_type in check.detail
+    # `pulumi up` keeps an exemption the project had: the fix is the direct edit.
+    assert verify_gcp.PULUMI_UP not in check.fix and f"remove {writer}" in check.fix
+
+
+def test_audit_logs_not_asked_for_pass_whatever_the_project_logs_and_an_unreadable_policy_is_unknown(kit: Kit, fake: api.FakeGcp):
+    audit_configs(kit, fake, storage_audit("DATA_WRITE", exempt={"DATA_WRITE": ["user:ops@acme.example"]}))
+    assert by_id(verify(kit, fake, {**kit.outputs, "audit_logs": False}))[DATA_ACCESS_LOGS].ok is True
+    assert by_id(verify(kit, fake, {k: v for k, v in kit.outputs.items() if k != "audit_logs"}))[DATA_ACCESS_LOGS].ok is True
+    fake.received.clear()
+    fake.fail(f"/v1/projects/{kit.project}:getIamPolicy", 403)
+    check = by_id(verify(kit, fake, {**kit.outputs, "audit_logs": True}))[DATA_ACCESS_LOGS]
+    assert check.ok is None and "resourcemanager.projects.getIamPolicy denied" in check.detail
+
+
 def test_the_stacks_cold_move_passes_and_its_drift_fails(kit: Kit, fake: api.FakeGcp):
     outputs = {**kit.outputs, "cold_after_days": 60}
     # The kit's bucket has no move yet: the stack asks for one.
@@ -775,17 +882,127 @@ def test_the_stacks_cold_move_passes_and_its_drift_fails(kit: Kit, fake: api.Fak
     assert verify_gcp.PULUMI_UP in by_id(verify(kit, fake, outputs))[verify_gcp.COLD_TIER].fix
 
 
+@pytest.mark.parametrize("narrowing", [{"daysSinceCustomTime": 0}, {"daysSinceNoncurrentTime": 0}, {"customTimeBefore": "2030-01-01"},
+                                       {"noncurrentTimeBefore": "2030-01-01"}])
+def test_a_move_narrowed_to_objects_with_a_custom_time_or_to_noncurrent_ones_is_not_the_stacks(kit: Kit, fake: api.FakeGcp,
+                                                                                             narrowing: dict[str, Any]):
+    outputs = {**kit.outputs, "cold_after_days": 60}
+    move = {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"},
+            "condition": {"age": 60, "matchesStorageClass": ["STANDARD"], "isLive": True, **narrowing}}
+    fake.state.buckets[kit.bucket].setdefault("lifecycle", {"rule": []})["rule"].append(move)
+    assert_only(verify(kit, fake, outputs), False, (verify_gcp.COLD_TIER,), "no lifecycle rule moving live recordings to NEARLINE")
+
+
+@pytest.mark.parametrize("other,reported", [
+    ({"action": {"type": "SetStorageClass", "storageClass": "COLDLINE"}, "condition": {"age": 30, "isLive": True}}, True),
+    ({"action": {"type": "SetStorageClass", "storageClass": "ARCHIVE"}, "condition": {"age": 60}}, True),
+    ({"action": {"type": "SetStorageClass", "storageClass": "ARCHIVE"}, "condition": {"age": 365, "isLive": True}}, False),
+    ({"action": {"type": "SetStorageClass", "storageClass": "ARCHIVE"}, "condition": {"age": 1, "isLive": False}}, False),
+])
+def test_a_cheaper_move_by_the_stacks_age_takes_its_place_and_the_pass_says_what_was_read(kit: Kit, fake: api.FakeGcp,
+                                                                                        other: dict[str, Any], reported: bool):
+    outputs = {**kit.outputs, "cold_after_days": 60}
+    move = {"action": {"type": "SetStorageClass", "storageClass": "NEARLINE"},
+            "condition": {"age": 60, "matchesStorageClass": ["STANDARD"], "isLive": True}}
+    fake.state.buckets[kit.bucket].setdefault("lifecycle", {"rule": []})["rule"].extend([move, other])
+    if reported:
+        assert_only(verify(kit, fake, outputs), False, (verify_gcp.COLD_TIER,), f"to {other['action']['storageClass']}",
+                    "instead of the stack's move to NEARLINE at age 60")
+        assert verify_gcp.PULUMI_UP in by_id(verify(kit, fake, outputs))[verify_gcp.COLD_TIER].fix
+    else:
+        detail = by_id(verify(kit, fake, outputs))[verify_gcp.COLD_TIER].detail
+        assert_only(verify(kit, fake, outputs), True, ())
+        assert "a lifecycle rule of bucket" in detail and "NEARLINE at age 60" in detail
+
+
+STORAGE_AGENT = f"serviceAccount:service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
+
+
+def key_grant(member: str = STORAGE_AGENT, role: str = gcp_policy.KEY_USER_ROLE, **extra: Any) -> dict[str, Any]:
+    return {"role": role, "members": [member], **extra}
+
+
+def keyed_encryption(key: str) -> dict[str, Any]:
+    """The bucket's encryption as the kit sets it with kmsKeyName: the key, and CSEK and Google-managed keys refused."""
+    restricted = {"restrictionMode": "FullyRestricted", "effectiveTime": "2026-11-22T10:00:00.000Z"}
+    return {"defaultKmsKeyName": key, "customerSuppliedEncryptionEnforcementConfig": dict(restricted),
+            "googleManagedEncryptionEnforcementConfig": dict(restricted)}
+
+
 def test_the_buckets_default_key_is_the_stacks(kit: Kit, fake: api.FakeGcp):
     key = f"projects/{kit.project}/locations/us/keyRings/rec/cryptoKeys/recordings"
     outputs = {**kit.outputs, "kms_key_name": key}
+    # What the kit's CryptoKeyIAMMember grants.
+    fake.state.key_policies[key] = api.iam_policy([key_grant()])
     assert_only(verify(kit, fake, outputs), False, (verify_gcp.ENCRYPTION_KEY,), "Google-managed keys", f"not the stack's {key}")
-    fake.state.buckets[kit.bucket]["encryption"] = {"defaultKmsKeyName": key}
+    fake.state.buckets[kit.bucket]["encryption"] = keyed_encryption(key)
     checks = by_id(verify(kit, fake, outputs))
     assert all(c.ok for c in checks.values()) and key in checks[verify_gcp.ENCRYPTION_KEY].detail
-    fake.state.buckets[kit.bucket]["encryption"] = {"defaultKmsKeyName": key.replace("recordings", "other")}
+    fake.state.buckets[kit.bucket]["encryption"] = keyed_encryption(key.replace("recordings", "other"))
     assert_only(verify(kit, fake, outputs), False, (verify_gcp.ENCRYPTION_KEY,), "cryptoKeys/other")
     fix = by_id(verify(kit, fake, {**unmanaged(kit), "kms_key_name": key}))[verify_gcp.ENCRYPTION_KEY].fix
     assert fix == f"gcloud storage buckets update gs://{kit.bucket} --default-encryption-key={key} {UNMANAGED}"
+
+
+KEY = "projects/acme-keys/locations/us/keyRings/rec/cryptoKeys/recordings"
+
+
+@pytest.fixture
+def keyed(kit: Kit, fake: api.FakeGcp) -> dict[str, Any]:
+    """The stack with kmsKeyName (a key in another project), deployed: the bucket's default key and the agent's grant."""
+    fake.state.buckets[kit.bucket]["encryption"] = keyed_encryption(KEY)
+    fake.state.key_policies[KEY] = api.iam_policy([key_grant(), key_grant("group:kms-admins@acme.example", "roles/cloudkms.admin")])
+    return {**kit.outputs, "kms_key_name": KEY}
+
+
+def test_the_storage_agents_grant_on_the_key_passes_and_is_read_with_the_api_version(kit: Kit, fake: api.FakeGcp, keyed: dict[str, Any]):
+    checks = by_id(verify(kit, fake, keyed))
+    assert [c for c in checks.values() if c.ok is not True] == []
+    assert STORAGE_AGENT.removeprefix("serviceAccount:") in checks[verify_gcp.SERVICE_AGENT].detail
+    [read] = [r for r in fake.received if r.path.endswith(":getIamPolicy") and "cryptoKeys" in r.path]
+    assert read.method == "GET" and read.query == {"options.requestedPolicyVersion": ["3"]} and read.schema == ("cloudkms", "Policy")
+    schemas = api.schemas("cloudkms")  # google.iam.v1.Policy, as Resource Manager's document spells it
+    assert schema_problems(read.answer, schemas["Policy"], schemas, "Policy") == []
+
+
+@pytest.mark.parametrize("bindings", [
+    [],
+    [key_grant(role="roles/cloudkms.cryptoKeyEncrypter")],
+    [key_grant(role="roles/cloudkms.cryptoKeyDecrypter")],
+    [key_grant(condition={"title": "t", "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"})],
+    [key_grant("serviceAccount:service-999999999999@gs-project-accounts.iam.gserviceaccount.com")],
+    [key_grant(f"serviceAccount:{PROJECT_NUMBER}@cloudservices.gserviceaccount.com")],
+    [key_grant("serviceAccount:tavus-recordings-gcs@acme-recordings-prod.iam.gserviceaccount.com")],
+])
+def test_a_key_the_storage_agent_cannot_use_fails(kit: Kit, fake: api.FakeGcp, keyed: dict[str, Any], bindings: list[dict[str, Any]]):
+    fake.state.key_policies[KEY] = api.iam_policy(bindings, version=3)
+    assert_only(verify(kit, fake, keyed), False, (verify_gcp.SERVICE_AGENT,), f"service-{PROJECT_NUMBER}@gs-project-accounts", KEY)
+    fix = by_id(verify(kit, fake, keyed))[verify_gcp.SERVICE_AGENT].fix
+    assert verify_gcp.PULUMI_UP in fix and f"gcloud kms keys add-iam-policy-binding {KEY} --member={STORAGE_AGENT}" in fix
+
+
+def test_a_project_wide_grant_counts_only_in_the_key_s_own_project(kit: Kit, fake: api.FakeGcp, keyed: dict[str, Any]):
+    own_key = KEY.replace("acme-keys", kit.project)
+    fake.state.key_policies = {KEY: api.iam_policy([]), own_key: api.iam_policy([])}
+    fake.state.project_policies[kit.project]["bindings"].append(key_grant())
+    assert by_id(verify(kit, fake, keyed))[verify_gcp.SERVICE_AGENT].ok is False
+    fake.received.clear()
+    fake.state.buckets[kit.bucket]["encryption"] = keyed_encryption(own_key)
+    assert by_id(verify(kit, fake, {**keyed, "kms_key_name": own_key}))[verify_gcp.SERVICE_AGENT].ok is True
+
+
+def test_a_key_that_cannot_be_read_is_unknown_and_a_missing_key_fails(kit: Kit, fake: api.FakeGcp, keyed: dict[str, Any]):
+    fake.fail(f"/v1/{KEY}:getIamPolicy", 403)
+    check = by_id(verify(kit, fake, keyed))[verify_gcp.SERVICE_AGENT]
+    assert check.ok is None and "cloudkms.cryptoKeys.getIamPolicy denied" in check.detail and "cloudkms.cryptoKeys.getIamPolicy" in check.fix
+    fake.received.clear()
+    fake.errors.clear()
+    del fake.state.key_policies[KEY]
+    assert_only(verify(kit, fake, keyed), False, (verify_gcp.SERVICE_AGENT,), "does not exist")
+    # No key asked for: nothing read, nothing needed.
+    fake.received.clear()
+    assert by_id(verify(kit, fake))[verify_gcp.SERVICE_AGENT].ok is True
+    assert not [r for r in fake.received if "cryptoKeys" in r.path]
 
 
 def test_without_retention_days_any_deletion_of_live_recordings_fails(kit: Kit, fake: api.FakeGcp):
@@ -833,12 +1050,14 @@ READS: dict[str, tuple[Callable[[Kit], str], tuple[str, ...], str]] = {
     "service account keys": (lambda k: f"/v1/projects/{k.project}/serviceAccounts/{k.email}/keys", (KEYS,), "iam.serviceAccountKeys.list"),
     "HMAC keys": (lambda k: f"/storage/v1/projects/{k.project}/hmacKeys", (KEYS,), "storage.hmacKeys.list"),
     "project policy": (lambda k: f"/v1/projects/{k.project}:getIamPolicy", (IMPERSONATION, *GRANT_IDS), "resourcemanager.projects.getIamPolicy"),
-    "bucket": (lambda k: f"/storage/v1/b/{k.bucket}", BUCKET_IDS, "storage.buckets.get"),
+    # (the stack sets kmsKeyName here: the test adds it; the service agent is named from the bucket's project number)
+    "bucket": (lambda k: f"/storage/v1/b/{k.bucket}", (*BUCKET_IDS, verify_gcp.SERVICE_AGENT), "storage.buckets.get"),
     "bucket policy": (lambda k: f"/storage/v1/b/{k.bucket}/iam", (WRITER, *GRANT_IDS), "storage.buckets.getIamPolicy"),
     "managed folders": (lambda k: f"/storage/v1/b/{k.bucket}/managedFolders", GRANT_IDS, "storage.managedFolders.list"),
     # (read only when the bucket has a managed folder: the test adds one)
     "a managed folder's policy": (lambda k: f"/storage/v1/b/{k.bucket}/managedFolders/recordings//iam", GRANT_IDS,
                                   "storage.managedFolders.getIamPolicy"),
+    "the key's policy": (lambda k: f"/v1/{KEY}:getIamPolicy", (verify_gcp.SERVICE_AGENT,), "cloudkms.cryptoKeys.getIamPolicy"),
 }
 
 
@@ -846,8 +1065,10 @@ READS: dict[str, tuple[Callable[[Kit], str], tuple[str, ...], str]] = {
 def test_a_denied_read_makes_only_its_checks_unknown_naming_the_permission(kit: Kit, fake: api.FakeGcp, read: str):
     path, ids, permission = READS[read]
     add_folder(kit, fake.state, "recordings/")
+    fake.state.buckets[kit.bucket]["encryption"] = keyed_encryption(KEY)
+    fake.state.key_policies[KEY] = api.iam_policy([key_grant()])
     fake.fail(path(kit), 403)
-    checks = verify(kit, fake)
+    checks = verify(kit, fake, {**kit.outputs, "kms_key_name": KEY})
     assert_only(checks, None, ids, f"{permission} denied")
     assert all(permission in check.fix for check in checks if check.id in ids)
     # Google's own words are kept.

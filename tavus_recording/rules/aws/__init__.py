@@ -14,19 +14,26 @@ trust        who can assume the role (and its session length)
 grants       what the role can do
 exposure     who else reaches the recordings, and whether they last
 can_write    whether anything stops Tavus writing (verify)
-tiers        that recordings stay instantly readable (coldAfterDays)
+tiers        the classes lifecycle rules and Intelligent-Tiering move recordings to (coldAfterDays)
+worm         that recordings cannot be deleted early (immutableDays: Object Lock)
+audit        that every read and write is logged (auditLogs: a CloudTrail trail)
+encryption   that uploads under a key the writer brings (SSE-C) are refused
 """
 
 from tavus_recording.rules.aws.can_write import key_policy_blockers, write_blockers
+from tavus_recording.rules.aws.audit import Trail, audit_trail_findings, audit_trail_fix, trail_findings
 from tavus_recording.rules.aws.catalog import (
+    AUDIT_TRAIL,
     BUCKET_ACCESS,
     CAN_WRITE,
     COLD_TIER,
+    ENCRYPTION,
     FORCE_DESTROY,
     KEY,
     LEAST_PRIVILEGE,
     LIFECYCLE,
     MAX_SESSION,
+    OBJECT_LOCK,
     PERMISSIONS,
     PUBLIC_ACCESS_BLOCK,
     REPLICATION,
@@ -34,6 +41,7 @@ from tavus_recording.rules.aws.catalog import (
     TRUST,
     VERSIONING,
 )
+from tavus_recording.rules.aws.encryption import SSE_C_FIX, blocks_sse_c, sse_c_findings
 from tavus_recording.rules.aws.exposure import (
     acl_findings,
     bucket_policy_findings,
@@ -51,12 +59,14 @@ from tavus_recording.rules.aws.statements import (
     principal_entries,
     statements,
 )
-from tavus_recording.rules.aws.tiers import ARCHIVE_CLASSES, cold_tier_findings, cold_tier_fix
+from tavus_recording.rules.aws.tiers import ARCHIVE_CLASSES, cold_tier_findings, cold_tier_fix, intelligent_tiering_findings
 from tavus_recording.rules.aws.trust import is_tavus_trust, session_findings, trust_findings
+from tavus_recording.rules.aws.worm import object_lock_findings, object_lock_fix
 
 __all__ = [
-    "ARCHIVE_CLASSES", "BUCKET_ACCESS", "CAN_WRITE", "COLD_TIER", "cold_tier_findings", "cold_tier_fix", "FORCE_DESTROY", "KEY", "LEAST_PRIVILEGE", "LIFECYCLE", "MAX_SESSION", "PERMISSIONS",
+    "ARCHIVE_CLASSES", "AUDIT_TRAIL", "Trail", "audit_trail_findings", "audit_trail_fix", "trail_findings", "BUCKET_ACCESS", "CAN_WRITE", "COLD_TIER", "cold_tier_findings", "cold_tier_fix", "intelligent_tiering_findings", "FORCE_DESTROY", "KEY", "LEAST_PRIVILEGE", "LIFECYCLE", "MAX_SESSION", "OBJECT_LOCK", "object_lock_findings", "object_lock_fix", "PERMISSIONS",
     "PUBLIC_ACCESS_BLOCK", "REPLICATION", "RULES", "TRUST", "VERSIONING",
+    "ENCRYPTION", "SSE_C_FIX", "blocks_sse_c", "sse_c_findings",
     "PolicyDoc", "acl_findings", "arn_account", "bucket_policy_findings", "buckets_named", "could_be_tavus", "is_deny",
     "is_tavus_trust", "key_findings", "key_policy_blockers", "keys_named", "lifecycle_findings", "lower_keys", "names_tavus",
     "permission_findings", "principal_entries", "replication_findings", "s3_bucket_of", "session_findings", "statements",

@@ -44,10 +44,12 @@ class Target:
         return f"{self.action} on {self.prefix}*" if self.prefix else f"{self.action} on {self.exact}"
 
 
-def targets(bucket: str, key: Optional[str]) -> list[Target]:
+def targets(bucket: str, key: Optional[str], actions: Optional[Sequence[str]] = None) -> list[Target]:
+    """What each writer action acts on (only `actions`, when given)."""
     arn = f"arn:aws:s3:::{bucket}"
     found = [Target(a, arn) for a in BUCKET_LEVEL_ACTIONS] + [Target(a, arn, f"{arn}/") for a in OBJECT_LEVEL_ACTIONS]
-    return found + [Target(a, key) for a in KMS_WRITER_ACTIONS] if key else found
+    found += [Target(a, key) for a in KMS_WRITER_ACTIONS] if key else []
+    return [t for t in found if actions is None or t.action in actions]
 
 
 def _normalised_condition(condition: Any) -> dict[str, dict[str, list[str]]]:
@@ -143,8 +145,9 @@ def write_blockers(
     resource_policies: Sequence[PolicyDoc] = (),
     guardrails: Sequence[PolicyDoc] = (),
     role_id: Optional[str] = None,
+    actions: Optional[Sequence[str]] = None,
 ) -> list[Finding]:
-    """Why Tavus's role may be unable to write: a writer action no policy allows on every object, a boundary
+    """Why Tavus's role may be unable to write (`actions`: only those of the writer actions): a writer action no policy allows on every object, a boundary
     or guardrail (SCP/RCP level) that does not allow it, or a Deny anywhere that matches it. Unreadable
     documents, partial grants and Denies that cannot be evaluated offline are unknowns, never a pass."""
     found: list[Finding] = []
@@ -153,7 +156,7 @@ def write_blockers(
     for doc in everything:
         if doc.document is None:
             found.append(Finding(CAN_WRITE.id, f"cannot be proved to write: {doc.label} could not be read ({doc.reason})", doc.remedy, unknown=True))
-    for target in targets(bucket, key):
+    for target in targets(bucket, key, actions):
         granted = _allowed(identity, target)
         if granted == "none" and all(doc.document is not None for doc in identity):
             found.append(Finding(CAN_WRITE.id, f"is not allowed {target}: no policy on the role grants it", "grant it in the role's inline policy"))

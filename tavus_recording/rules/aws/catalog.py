@@ -106,12 +106,42 @@ FORCE_DESTROY = Rule(
 )
 COLD_TIER = Rule(
     "aws.bucket.cold_tier",
-    "recordings stay instantly readable",
+    "the bucket's settings archive no recordings",
     "Lifecycle rules on a bucket Tavus writes to must not move recordings (current or noncurrent) to GLACIER or "
-    "DEEP_ARCHIVE, which need hours of restore before a read, and must keep the stack's coldAfterDays move of "
-    "current versions to GLACIER_IR, at that many days, for the whole bucket.",
+    "DEEP_ARCHIVE, and its Intelligent-Tiering configurations must not turn on the ARCHIVE_ACCESS or DEEP_ARCHIVE_ACCESS "
+    "tier, all of which need hours of restore before a read; the lifecycle must keep the stack's coldAfterDays move of "
+    "current versions to GLACIER_IR, at that many days, for the whole bucket. The storage class an upload asks for "
+    "is the writer's choice and is not checked.",
     ADVISORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
+OBJECT_LOCK = Rule(
+    "aws.bucket.object_lock",
+    "recordings cannot be deleted early",
+    "With immutableDays, a bucket Tavus writes to must keep S3 Object Lock on with a default retention of at least "
+    "that many days, in COMPLIANCE mode when immutableMode is compliance: without it any recording can be deleted or "
+    "overwritten at once; a shorter period, or governance (which an administrator can bypass), lets them go sooner.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+AUDIT_TRAIL = Rule(
+    "aws.bucket.audit_trail",
+    "every read and write is logged",
+    "With auditLogs (or requireAuditLogs), a CloudTrail trail in the bucket's region must log the data events of every "
+    "object of a bucket Tavus writes to, reads and writes both, with log file validation on and logging started: "
+    "without it nobody can tell who read, wrote or deleted a recording, or prove a log untouched.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+ENCRYPTION = Rule(
+    "aws.bucket.encryption",
+    "uploads under the writer's own key refused",
+    "A bucket Tavus writes to must block uploads encrypted with a key the writer brings (SSE-C in its encryption "
+    "rule's BlockedEncryptionTypes): the writer picks each upload's encryption, and a recording under a key only the "
+    "writer holds is one you cannot read. A stack that sets no encryption rule leaves S3's own setting, which only "
+    "verify reads.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
 RULES = (TRUST, MAX_SESSION, PERMISSIONS, LEAST_PRIVILEGE, CAN_WRITE, BUCKET_ACCESS, REPLICATION, LIFECYCLE, KEY,
-         VERSIONING, PUBLIC_ACCESS_BLOCK, FORCE_DESTROY, COLD_TIER)
+         VERSIONING, PUBLIC_ACCESS_BLOCK, FORCE_DESTROY, COLD_TIER, OBJECT_LOCK, AUDIT_TRAIL, ENCRYPTION)

@@ -13,12 +13,14 @@ pack pulumi-gcp's properties), so a finding reads the same before a deploy and a
 One module per job, every name importers use re-exported here: `catalog` (the rules), `vocabulary`
 (roles, members, grants, policy documents), `provider` (condition, issuer, mapping), `impersonation`
 (and keys), `permissions`, `exposure` (who else reaches the recordings; bucket settings) and `lifecycle`
-(lifecycle, batch jobs, retention, transfers) and `tiers` (the cold class, the bucket's key and its service agent).
+(lifecycle, batch jobs, retention, transfers), `tiers` (the cold class, the bucket's key and its service agent)
+and `audit` (the project's Data Access audit logs).
 """
 
 from tavus_recording.rules.gcp.catalog import (
     BUCKET_ACCESS,
     COLD_TIER,
+    DATA_ACCESS_LOGS,
     ENCRYPTION_KEY,
     FORCE_DESTROY,
     IMPERSONATION,
@@ -36,6 +38,13 @@ from tavus_recording.rules.gcp.catalog import (
     TAVUS_SUBJECT,
     TRANSFER,
     UNIFORM_ACCESS,
+)
+from tavus_recording.rules.gcp.audit import (
+    audit_exemption_findings,
+    audit_gap_findings,
+    audit_log_findings,
+    audit_log_fix,
+    logged_types,
 )
 from tavus_recording.rules.gcp.exposure import (
     PROJECT_ONLY_ACLS,
@@ -64,7 +73,10 @@ from tavus_recording.rules.gcp.lifecycle import (
     describe_retention,
     lifecycle_findings,
     lifecycle_fix,
+    LOCK_FIX,
     retention_findings,
+    retention_fix,
+    retention_locked,
     retention_period_days,
     transfer_findings,
 )
@@ -87,13 +99,18 @@ from tavus_recording.rules.gcp.provider import (
     subject_spellings,
 )
 from tavus_recording.rules.gcp.tiers import (
+    OTHER_KMS_KEY,
+    RESTRICTED,
     cold_tier_findings,
     cold_tier_fix,
     default_key,
     encryption_key_findings,
     is_storage_agent,
+    kms_key_name,
+    restriction,
     service_agent_findings,
     storage_agent,
+    upload_key_findings,
 )
 from tavus_recording.rules.gcp.vocabulary import (
     BUCKET,
@@ -215,6 +232,9 @@ __all__ = [
     "retention_period_days",
     "describe_retention",
     "retention_findings",
+    "LOCK_FIX",
+    "retention_fix",
+    "retention_locked",
     "transfer_findings",
     "COLD_TIER",
     "ENCRYPTION_KEY",
@@ -223,7 +243,18 @@ __all__ = [
     "cold_tier_fix",
     "default_key",
     "encryption_key_findings",
+    "OTHER_KMS_KEY",
+    "RESTRICTED",
     "is_storage_agent",
+    "kms_key_name",
+    "restriction",
     "service_agent_findings",
     "storage_agent",
+    "upload_key_findings",
+    "DATA_ACCESS_LOGS",
+    "audit_exemption_findings",
+    "audit_gap_findings",
+    "audit_log_findings",
+    "audit_log_fix",
+    "logged_types",
 ]

@@ -97,8 +97,9 @@ LIFECYCLE = Rule(
 RETENTION = Rule(
     "gcs.bucket.retention",
     "the retention policy holds",
-    "A bucket Tavus writes to must keep the retention policy the stack asks for (immutableDays): removing or "
-    "shortening it lets recordings be deleted early.",
+    "A bucket Tavus writes to must keep a retention policy of at least the stack's immutableDays, locked when its "
+    "immutableMode is compliance: removing or shortening it lets recordings be deleted early, and anyone with "
+    "storage.buckets.update can shorten or remove an unlocked one.",
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
@@ -135,16 +136,20 @@ COLD_TIER = Rule(
     "gcs.bucket.cold_tier",
     "recordings move to the class asked for",
     "Lifecycle rules on a bucket Tavus writes to must keep the stack's coldAfterDays move of live recordings from "
-    "STANDARD to NEARLINE, at that age, and only of live ones (every Cloud Storage class reads instantly, so no "
-    "other move is refused).",
+    "STANDARD to NEARLINE, at that age, and only of live ones, with no move to a cheaper class by then or to NEARLINE "
+    "sooner, which Cloud Storage would apply instead (every Cloud Storage class reads instantly, so no later move is "
+    "refused).",
     ADVISORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
 ENCRYPTION_KEY = Rule(
     "gcs.bucket.encryption_key",
     "whose key encrypts the recordings",
-    "A bucket Tavus writes to must encrypt new recordings with the stack's kmsKeyName by default (and, with "
-    "requireCustomerKey, with some Cloud KMS key): another key, or Google's, is not the one your key policy governs.",
+    "A bucket Tavus writes to must have the stack's kmsKeyName as its default key (and, with requireCustomerKey, some "
+    "Cloud KMS key), and must refuse uploads encrypted with a key the writer brings (CSEK) and, with a customer key, "
+    "with Google-managed keys: the writer picks each upload's encryption, a CSEK recording is readable only by that "
+    "key's holder, and another key, or Google's, is not the one your key policy governs. A writer can still name "
+    "another Cloud KMS key per upload; the organisation policy constraints/gcp.restrictCmekCryptoKeyProjects limits which.",
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
@@ -154,10 +159,19 @@ SERVICE_AGENT = Rule(
     "The project's Cloud Storage service agent must hold roles/cloudkms.cryptoKeyEncrypterDecrypter on the "
     "bucket's default key: without it every upload to the bucket fails, and no recording can be read.",
     MANDATORY,
-    (PREVIEW, AFTER_DEPLOY),
+    (PREVIEW, AFTER_DEPLOY, LIVE),
+)
+DATA_ACCESS_LOGS = Rule(
+    "gcs.project.data_access_logs",
+    "every read and write is logged",
+    "With auditLogs (or the pack's requireAuditLogs), the recordings bucket's project must log Cloud Storage's Data "
+    "Access audit logs, DATA_READ and DATA_WRITE (for storage.googleapis.com or allServices), exempting nobody: a "
+    "read or write that is not logged leaves no trace of who took or changed a recording.",
+    MANDATORY,
+    (PREVIEW, AFTER_DEPLOY, LIVE),
 )
 RULES = (PROVIDER_CONDITION, PROVIDER_ISSUER, PROVIDER_MAPPING, IMPERSONATION, KEYS, PERMISSIONS, LEAST_PRIVILEGE,
          BUCKET_ACCESS, LIFECYCLE, RETENTION, TRANSFER, PUBLIC_ACCESS_PREVENTION, UNIFORM_ACCESS, FORCE_DESTROY,
-         COLD_TIER, ENCRYPTION_KEY, SERVICE_AGENT)
+         COLD_TIER, ENCRYPTION_KEY, SERVICE_AGENT, DATA_ACCESS_LOGS)
 
 TAVUS_SUBJECT = "<Tavus's subject>"

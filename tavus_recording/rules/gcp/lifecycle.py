@@ -106,28 +106,49 @@ def batch_job_findings(job: Mapping[str, Any], buckets: Iterable[str]) -> list[F
 def retention_period_days(policy: Any) -> Optional[float]:
     """A bucket retention policy's period in days (`retentionPeriod` is seconds), or None."""
     seconds = _number(policy.get("retentionPeriod")) if isinstance(policy, Mapping) else None
-    return None if seconds is None else seconds / 86400
+    # NaN is no period (and compares false with every number, so it would pass a "shorter than" test).
+    return None if seconds is None or math.isnan(seconds) else seconds / 86400
+
+
+def retention_locked(policy: Any) -> bool:
+    """Whether a retention policy is locked (`isLocked`: a boolean in the API and in pulumi-gcp's props)."""
+    locked = policy.get("isLocked") if isinstance(policy, Mapping) else None
+    return locked is True or (isinstance(locked, str) and locked.lower() == "true")
 
 
 def describe_retention(policy: Any) -> str:
     days = retention_period_days(policy)
     if days is None:
         return "no retention policy"
-    locked = isinstance(policy, Mapping) and policy.get("isLocked") is True
-    return f"a retention policy of {days:g} days ({'locked' if locked else 'not locked'})"
+    return f"a retention policy of {days:g} days ({'locked' if retention_locked(policy) else 'not locked'})"
 
 
-def retention_findings(policy: Any, immutable_days: Optional[int], fix: Optional[str] = None) -> list[Finding]:
-    """A retention policy removed or shorter than the `immutable_days` the stack asks for."""
+def retention_fix(immutable_days: int) -> str:
+    return f"set the bucket's retention policy to {immutable_days} days (retention_policy.retention_period = {immutable_days * 86400})"
+
+
+LOCK_FIX = ("lock the retention policy (retention_policy.is_locked = true; irreversible: the period can then only grow and the bucket "
+            "cannot be deleted while it holds objects younger than it)")
+
+
+def retention_findings(policy: Any, immutable_days: Optional[int], compliance: bool = False, fix: Optional[str] = None,
+                       lock_fix: Optional[str] = None) -> list[Finding]:
+    """A retention policy removed or shorter than the `immutable_days` the stack asks for, or (`compliance`,
+    immutableMode compliance) not locked. A longer or locked policy is stricter than asked, never a finding:
+    a locked policy can only grow, and governance only means an unlocked one is allowed."""
     if not immutable_days:
         return []
     days = retention_period_days(policy)
-    fix = fix or f"set the bucket's retention policy to {immutable_days} days (retention_policy.retention_period = {immutable_days * 86400})"
+    fix = fix or retention_fix(immutable_days)
     if days is None:
         return [Finding(RETENTION.id, f"has no retention policy, but the stack holds recordings for {immutable_days} days (immutableDays)", fix)]
     if days < immutable_days:
         return [Finding(RETENTION.id, f"has {describe_retention(policy)}, shorter than the {immutable_days} days the stack asks for "
                                       "(immutableDays)", fix)]
+    if compliance and not retention_locked(policy):
+        return [Finding(RETENTION.id, f"has {describe_retention(policy)}, but the stack asks for compliance (immutableMode): anyone with "
+                                      "storage.buckets.update can still shorten or remove an unlocked policy and then delete recordings",
+                        lock_fix or LOCK_FIX)]
     return []
 
 

@@ -1,0 +1,290 @@
+"""`verify` for S3 WORM retention and audit logs (issue 19), against a moto server with real boto3 calls: the kit's
+Object Lock and trail verify green, and each drift fails `aws.bucket.object_lock` or `aws.bucket.audit_trail` alone,
+saying what it found. moto authorizes the CloudTrail reads against "*", not the trail's ARN, so the reader test
+adds them on "*" too.
+
+moto refuses PutObjectLockConfiguration once a bucket holds objects (S3 allows it), so every drift here is
+made on the kit's bucket before anything is written to it. moto authorizes GetObjectLockConfiguration as
+s3:ListBucket, so the denied read is shown with a reader that answers AccessDenied for it (so are the CloudTrail
+reads). moto's PutEventSelectors with basic selectors keeps the advanced ones (CloudTrail replaces them), so basic
+selectors are tested on a trail that never had advanced ones.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from fakes.aws_destination import BUCKET, REGION, advanced_selectors, create_bucket, deploy_audit_trail, deploy_destination
+from moto.core import DEFAULT_ACCOUNT_ID, enable_iam_authentication
+import test_verify_aws as base  # its fixtures and helpers (its tests are not collected here)
+
+from components import aws_policy
+from tavus_recording.verify import aws as verify_aws
+from tavus_recording.verify.aws_reads import Reader, Unread
+
+POLICY = "aws.bucket.object_lock"
+moto, shared_session, aws, outputs = base.moto, base.shared_session, base.aws, base.outputs
+run, failing, unknown_ids, s3 = base.run, base.failing, base.unknown_ids, base.s3
+
+
+def put_lock(session: boto3.Session, bucket: str = BUCKET, **retention: Any) -> None:
+    configuration: dict[str, Any] = {"ObjectLockEnabled": "Enabled"}
+    if retention:
+        configuration["Rule"] = {"DefaultRetention": retention}
+    s3(session).put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=configuration)
+
+
+@pytest.mark.parametrize("days, mode, shown", [(30, None, "GOVERNANCE"), (30, "governance", "GOVERNANCE"), (400, "compliance", "COMPLIANCE")])
+def test_the_kits_lock_verifies_green_in_both_modes(aws, days, mode, shown):
+    checks = run(deploy_destination(aws, retention_days=400, immutable_days=days, immutable_mode=mode), aws)
+    assert failing(checks) == set() and unknown_ids(checks) == set()
+    assert f"locked for {days} days in {shown} mode" in checks[POLICY].detail
+
+
+def test_a_stack_without_immutable_days_reads_nothing_and_passes(aws, outputs):
+    assert "immutable_days" in outputs and outputs["immutable_days"] is None
+    checks = run(outputs, aws)
+    assert checks[POLICY].ok is True and "sets no immutableDays" in checks[POLICY].detail
+    # Stacks deployed before the output existed: the same.
+    older = {k: v for k, v in outputs.items() if k not in ("immutable_days", "immutable_mode")}
+    assert run(older, aws)[POLICY].ok is True
+
+
+DRIFTS = {
+    "shorter": (dict(Mode="GOVERNANCE", Days=7), "locks recordings for 7 days, fewer than 30 days: they can be deleted sooner"),
+    "rule removed": ({}, "has Object Lock on but no default retention"),
+}
+
+
+@pytest.mark.parametrize("retention", [dict(Mode="GOVERNANCE", Days=31), dict(Mode="GOVERNANCE", Years=1), dict(Mode="COMPLIANCE", Days=30)])
+def test_a_longer_or_stronger_lock_passes(aws, retention):
+    outputs = deploy_destination(aws, retention_days=365, immutable_days=30)
+    put_lock(aws, **retention)
+    assert run(outputs, aws)[POLICY].ok is True
+
+
+def test_a_period_in_years_shorter_than_the_stacks_days_fails(aws):
+    outputs = deploy_destination(aws, retention_days=800, immutable_days=400)
+    put_lock(aws, Mode="GOVERNANCE", Years=1)
+    check = run(outputs, aws)[POLICY]
+    assert check.ok is False and "locks recordings for 1 year(s), fewer than 400 days" in check.detail
+
+
+@pytest.mark.parametrize("name", DRIFTS)
+def test_each_drift_of_the_lock_fails_only_its_check(aws, name):
+    outputs = deploy_destination(aws, retention_days=365, immutable_days=30)
+    retention, problem = DRIFTS[name]
+    put_lock(aws, **retention)
+    checks = run(outputs, aws)
+    assert failing(checks) == {POLICY} and unknown_ids(checks) == set()
+    assert problem in checks[POLICY].detail and checks[POLICY].detail.startswith("the bucket ")
+    assert "pulumi up --refresh" in checks[POLICY].fix
+    assert f"aws s3api put-object-lock-configuration --bucket {BUCKET}" in checks[POLICY].fix and '"Days":30' in checks[POLICY].fix
+
+
+def test_governance_where_the_stack_asks_compliance_fails(aws):
+    outputs = deploy_destination(aws, retention_days=365, immutable_days=30, immutable_mode="compliance")
+    # moto, unlike S3, lets a compliance default be rewritten on an empty bucket: the drift an admin makes.
+    put_lock(aws, Mode="GOVERNANCE", Days=30)
+    check = run(outputs, aws)[POLICY]
+    assert check.ok is False and "BypassGovernanceRetention" in check.detail and '"Mode":"COMPLIANCE"' in check.fix
+
+
+def test_a_bucket_whose_lock_was_never_turned_on_fails_as_off_not_unknown(aws):
+    outputs = {**deploy_destination(aws, retention_days=365), "immutable_days": 30, "immutable_mode": "governance"}
+    check = run(outputs, aws)[POLICY]
+    assert check.ok is False and "has Object Lock off" in check.detail
+
+
+def test_another_buckets_lock_does_not_count(aws):
+    outputs = {**deploy_destination(aws, retention_days=365), "immutable_days": 30, "immutable_mode": "governance"}
+    create_bucket(s3(aws), "acme-other", "us-east-1")
+    s3(aws).put_bucket_versioning(Bucket="acme-other", VersioningConfiguration={"Status": "Enabled"})
+    put_lock(aws, bucket="acme-other", Mode="GOVERNANCE", Days=30)
+    assert run(outputs, aws)[POLICY].ok is False
+
+
+def test_an_existing_buckets_lock_gets_only_the_direct_fix(aws):
+    outputs = {**deploy_destination(aws, retention_days=365), "immutable_days": 30, "immutable_mode": "governance",
+               "storage_managed": False}
+    check = run(outputs, aws)[POLICY]
+    assert check.ok is False and "pulumi up" not in check.fix and "put-object-lock-configuration" in check.fix
+
+
+@pytest.mark.parametrize("days, mode", [("30", "governance"), (True, None), (0, None), (30, "Legal-hold"), (30, 1)])
+def test_outputs_that_are_not_the_kits_leave_it_unknown(aws, days, mode):
+    outputs = {**deploy_destination(aws, retention_days=365, immutable_days=30), "immutable_days": days, "immutable_mode": mode}
+    check = run(outputs, aws)[POLICY]
+    assert check.ok is None and "not checked: the output immutable_" in check.detail
+
+
+class DenyingReader(Reader):
+    """Reads as the credentials allow, except `operation`, which AWS answers AccessDenied."""
+
+    def __init__(self, session: boto3.Session, operation: str) -> None:
+        super().__init__(session)
+        self.operation = operation
+
+    def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
+        if operation == self.operation:
+            return Unread(f"{verify_aws.ACTIONS[operation]} denied: add it to your reader policy", "grant it", "AccessDenied")
+        return super().call(service, region, operation, **kwargs)
+
+
+def test_a_denied_read_of_the_lock_is_unknown_never_ok(aws, monkeypatch):
+    outputs = deploy_destination(aws, retention_days=365, immutable_days=30)
+    monkeypatch.setattr(verify_aws, "Reader", lambda session: DenyingReader(session, "get_object_lock_configuration"))
+    checks = run(outputs, aws)
+    assert unknown_ids(checks) == {POLICY} and failing(checks) == set()
+    assert "s3:GetBucketObjectLockConfiguration denied" in checks[POLICY].detail
+
+
+# --- aws.bucket.audit_trail
+
+AUDIT = "aws.bucket.audit_trail"
+BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
+TRAIL_NAME = aws_policy.audit_trail_name(BUCKET)
+
+
+def cloudtrail(session: boto3.Session) -> Any:
+    return session.client("cloudtrail", region_name=REGION)
+
+
+def kit_fields(**changed: Any) -> list[dict[str, Any]]:
+    """The kit's selector in the API's shape, with field selectors replaced (by field name) or added."""
+    fields = [f for f in advanced_selectors(BUCKET_ARN)[0]["FieldSelectors"] if f["Field"] not in changed]
+    return [{"FieldSelectors": fields + [{"Field": k.replace("_", "."), **v} for k, v in changed.items()]}]
+
+
+def test_the_kits_trail_verifies_green(aws):
+    outputs = deploy_destination(aws, retention_days=365, immutable_days=30, audit_logs=True)
+    checks = run(outputs, aws)
+    assert failing(checks) == set() and unknown_ids(checks) == set()
+    assert f"trail {TRAIL_NAME} logs every read and write of {BUCKET_ARN}/*" in checks[AUDIT].detail
+
+
+def test_a_stack_without_audit_logs_reads_no_trail(aws, outputs):
+    assert outputs["audit_logs"] is False and run(outputs, aws)[AUDIT].ok is True
+    older = {k: v for k, v in outputs.items() if k != "audit_logs"}
+    assert "sets no auditLogs" in run(older, aws)[AUDIT].detail
+
+
+def _selectors(selectors: list[dict[str, Any]]) -> Any:
+    return lambda session: cloudtrail(session).put_event_selectors(TrailName=TRAIL_NAME, AdvancedEventSelectors=selectors)
+
+
+AUDIT_DRIFTS = {
+    "logging stopped": (lambda session: cloudtrail(session).stop_logging(Name=TRAIL_NAME), "is not logging (stopped)"),
+    "validation off": (lambda session: cloudtrail(session).update_trail(Name=TRAIL_NAME, EnableLogFileValidation=False),
+                       "log file validation off"),
+    "trail deleted": (lambda session: cloudtrail(session).delete_trail(Name=TRAIL_NAME), "does not exist"),
+    "another bucket": (_selectors(kit_fields(resources_ARN={"StartsWith": ["arn:aws:s3:::other/"]})), "does not reach every object"),
+    "a prefix": (_selectors(kit_fields(resources_ARN={"StartsWith": [f"{BUCKET_ARN}/calls/"]})), "does not reach every object"),
+    "reads only": (_selectors(kit_fields(readOnly={"Equals": ["true"]})), "does not log the writes of every recording"),
+    "writes only": (_selectors(kit_fields(readOnly={"Equals": ["false"]})), "does not log the reads of every recording"),
+    "management events only": (_selectors([{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]),
+                               "does not select data events"),
+    "log bucket public access block off": (
+        lambda session: s3(session).delete_public_access_block(Bucket=f"{BUCKET}-audit-logs"),
+        f"log bucket {BUCKET}-audit-logs has BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets off"),
+    "log bucket shared with another account": (
+        lambda session: s3(session).put_bucket_policy(Bucket=f"{BUCKET}-audit-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "s3:GetObject",
+             "Resource": f"arn:aws:s3:::{BUCKET}-audit-logs/*"}]})),
+        "log bucket policy statement 'Partner' lets another account (222233334444) reach the audit logs"),
+    "logs delivered elsewhere": (lambda session: (create_bucket(s3(session), "acme-elsewhere", REGION),
+                                                  cloudtrail(session).update_trail(Name=TRAIL_NAME, S3BucketName="acme-elsewhere")),
+                                 f"delivers its logs to 'acme-elsewhere', not the stack's log bucket {BUCKET}-audit-logs"),
+}
+
+
+@pytest.mark.parametrize("name", AUDIT_DRIFTS)
+def test_each_drift_of_the_trail_fails_only_its_check(aws, name):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    drift, problem = AUDIT_DRIFTS[name]
+    drift(aws)
+    checks = run(outputs, aws)
+    assert failing(checks) == {AUDIT} and unknown_ids(checks) == set()
+    assert problem in checks[AUDIT].detail
+    assert "pulumi up --refresh" in checks[AUDIT].fix
+    if name == "logging stopped":
+        assert f"aws cloudtrail start-logging --name {outputs['audit_trail_arn']}" in checks[AUDIT].fix
+
+
+BASIC = {"ReadWriteType": "All", "IncludeManagementEvents": False, "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"{BUCKET_ARN}/"]}]}
+
+
+@pytest.mark.parametrize("selectors, ok", [
+    ([BASIC], True),
+    ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}], True),
+    ([{**BASIC, "ReadWriteType": "ReadOnly"}, {**BASIC, "ReadWriteType": "WriteOnly"}], True),
+    ([{**BASIC, "ReadWriteType": "WriteOnly"}], False),
+    ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"{BUCKET_ARN}/calls/"]}]}], False),
+    ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::other/"]}]}], False),
+])
+def test_basic_event_selectors_are_judged_alike(aws, selectors, ok):
+    outputs = deploy_destination(aws, retention_days=365)
+    outputs |= deploy_audit_trail(aws, BUCKET, REGION, DEFAULT_ACCOUNT_ID, basic=selectors) | {"audit_logs": True}
+    assert run(outputs, aws)[AUDIT].ok is ok
+
+
+@pytest.mark.parametrize("operation, action", [("get_trail", "cloudtrail:GetTrail"), ("get_event_selectors", "cloudtrail:GetEventSelectors"),
+                                               ("get_trail_status", "cloudtrail:GetTrailStatus")])
+def test_a_denied_read_of_the_trail_is_unknown_never_ok(aws, monkeypatch, operation, action):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    monkeypatch.setattr(verify_aws, "Reader", lambda session: DenyingReader(session, operation))
+    checks = run(outputs, aws)
+    assert unknown_ids(checks) == {AUDIT} and failing(checks) == set()
+    assert f"{action} denied" in checks[AUDIT].detail
+
+
+@pytest.mark.parametrize("change", [{"audit_trail_arn": None}, {"audit_trail_arn": "acme-audit"}, {"audit_logs": "true"}])
+def test_outputs_without_the_kits_trail_leave_it_unknown(aws, change):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True) | change
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is None and "not checked" in check.detail
+
+
+CLOUDTRAIL_READS = ["cloudtrail:GetTrail", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"]
+
+
+def reader_policy_for_moto(drop: str = "") -> dict[str, Any]:
+    """The reader policy with the log bucket's reads, plus the CloudTrail reads on "*" (moto authorizes them against
+    "*", not the trail's ARN) and the log bucket's under moto's action names."""
+    policy = verify_aws.reader_policy(base.ROLE_ARN, BUCKET, f"{BUCKET}-audit-logs")
+    for statement in policy["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != drop]
+    policy["Statement"] += [base.MOTO_READER_ALIASES,
+                            {"Sid": "MotoCloudTrail", "Effect": "Allow", "Action": [a for a in CLOUDTRAIL_READS if a != drop], "Resource": "*"},
+                            {"Sid": "MotoLogBucket", "Effect": "Allow", "Action": ["s3:GetPublicAccessBlock"], "Resource": f"arn:aws:s3:::{BUCKET}-audit-logs"}]
+    return policy
+
+
+def test_a_user_holding_the_reader_policy_reads_the_lock_and_the_trail(aws):
+    outputs = deploy_destination(aws, retention_days=365, immutable_days=30, audit_logs=True)
+    session = base.reader_session(aws, reader_policy_for_moto())
+    with enable_iam_authentication():
+        checks = run(outputs, session)
+    assert {check_id: check.ok for check_id, check in checks.items()} == {check_id: True for check_id in verify_aws.CHECK_IDS}
+
+
+def test_the_reader_policy_without_the_cloudtrail_reads_leaves_only_the_trail_unknown(aws):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    session = base.reader_session(aws, reader_policy_for_moto(drop="cloudtrail:GetTrail"))
+    with enable_iam_authentication():
+        checks = run(outputs, session)
+    assert unknown_ids(checks) == {AUDIT} and failing(checks) == set()
+    assert "cloudtrail:GetTrail denied: add it to your reader policy" in checks[AUDIT].detail
+
+
+def test_without_the_log_bucket_reads_the_trail_is_unknown_never_ok(aws):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    policy = base.reader_policy_for_moto()  # the reader policy made without audit_log_bucket
+    policy["Statement"].append({"Sid": "MotoCloudTrail", "Effect": "Allow", "Action": CLOUDTRAIL_READS, "Resource": "*"})
+    session = base.reader_session(aws, policy)
+    with enable_iam_authentication():
+        check = run(outputs, session)[AUDIT]
+    assert check.ok is None and f"log bucket {BUCKET}-audit-logs's policy could not be read" in check.detail
