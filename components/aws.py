@@ -10,7 +10,7 @@ from typing import Any, Mapping, NamedTuple, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import aws_policy, tavus
+from components import aws_policy, compliance, tavus
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
 from components.tags import with_default
 
@@ -57,37 +57,6 @@ class _Audit(NamedTuple):
     log_bucket: pulumi.Output[str]
 
 
-def _worm(days: Any, mode: Any) -> Optional[tuple[int, str]]:
-    """(days, mode in force) when WORM is asked for, else None; plain values only: they decide which resources
-    exist, so an Output (known only later) or any other value is refused rather than guessed at."""
-    if mode in (None, "") and days is None:
-        return None
-    if days is None:
-        raise ValueError("immutable_mode has no effect without immutable_days; set both, or neither")
-    if isinstance(days, bool) or not isinstance(days, int):
-        raise ValueError(f"immutable_days must be a plain whole number of days known when the component is built "
-                         f"(it decides which resources exist), not a {type(days).__name__}")
-    if not 1 <= days <= 36500:  # S3: "The maximum retention period is 100 years" (Object Lock user guide).
-        raise ValueError(f"immutable_days is {days}; expected 1 to 36500 days")
-    mode = mode or "governance"
-    if not isinstance(mode, str):
-        raise ValueError(f"immutable_mode must be a plain 'governance' or 'compliance' known when the component is built, "
-                         f"not a {type(mode).__name__}")
-    if mode not in aws_policy.OBJECT_LOCK_MODES:
-        raise ValueError(f"immutable_mode is {mode!r}; expected 'governance' or 'compliance'")
-    return days, mode
-
-
-def _audit_logs(value: Any) -> bool:
-    """Whether to build the audit trail: a plain bool (absent: off), for the same reason as `_worm`."""
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise ValueError(f"audit_logs must be a plain True or False known when the component is built "
-                         f"(it decides which resources exist), not a {type(value).__name__}")
-    return value
-
-
 def _json(document: Any) -> str:
     return json.dumps(document, indent=2)
 
@@ -118,8 +87,8 @@ class S3RecordingStorage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tavus-recording:index:S3RecordingStorage", name, None, opts)
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
-        worm = _worm(args.get("immutable_days"), args.get("immutable_mode"))
-        audit_logs = _audit_logs(args.get("audit_logs"))
+        worm = compliance.worm(args.get("immutable_days"), args.get("immutable_mode"))
+        audit_logs = compliance.audit_on(args.get("audit_logs"))
 
         external_id = pulumi.Output.from_input(args.get("external_id") or tavus.DEFAULT_EXTERNAL_ID)
         kms_key_arn = pulumi.Output.from_input(args.get("kms_key_arn"))
@@ -249,9 +218,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
             tags=tags,
             opts=kept,
         )
-        # S3 refuses concurrent changes to one bucket's configuration (OperationAborted: "a conflicting
-        # conditional operation is currently in progress"), reported between the policy and the public
-        # access block, versioning and ownership: the access settings go one after another, the policy last.
+        # One configuration write at a time (see _harden): versioning first.
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,
@@ -268,33 +235,8 @@ class S3RecordingStorage(pulumi.ComponentResource):
                 rule=aws_policy.object_lock_rule(*worm),
                 opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
             )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioned])),
-        )
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[public_access])),
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[kms_key_arn.apply(aws_policy.encryption_rule)],
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[ownership])),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: _json(aws_policy.tls_only_bucket_policy(arn))),
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[encryption])),
-        )
+        self._harden(name, bucket.id, versioned, kms_key_arn.apply(aws_policy.encryption_rule), f"{name}-tls-only",
+                     bucket.arn.apply(lambda arn: _json(aws_policy.tls_only_bucket_policy(arn))))
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
@@ -307,6 +249,45 @@ class S3RecordingStorage(pulumi.ComponentResource):
         )
         # `bucket_region` is where S3 made the bucket; `region` is the provider's setting for the resource.
         return _Bucket(bucket.bucket, bucket.arn, bucket.bucket_region)
+
+    def _harden(
+        self,
+        prefix: str,
+        bucket_id: pulumi.Output[str],
+        after: pulumi.Resource,
+        encryption_rule: pulumi.Input[Any],
+        policy_name: str,
+        policy: pulumi.Input[str],
+    ) -> aws.s3.BucketPolicy:
+        """A bucket made private, owner-enforced and encrypted, then given `policy`: kept on destroy, one setting at a
+        time after `after`. S3 refuses concurrent changes to one bucket's configuration (OperationAborted: "a
+        conflicting conditional operation is currently in progress"), reported between the policy and the public
+        access block, versioning and ownership: the access settings go one after another, the policy last."""
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{prefix}-public-access-block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[after])),
+        )
+        # CloudTrail writes with x-amz-acl: bucket-owner-full-control, which a BucketOwnerEnforced bucket accepts.
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{prefix}-ownership",
+            bucket=bucket_id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[public_access])),
+        )
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{prefix}-encryption",
+            bucket=bucket_id,
+            rules=[encryption_rule],
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[ownership])),
+        )
+        return aws.s3.BucketPolicy(policy_name, bucket=bucket_id, policy=policy,
+                                   opts=kept.merge(pulumi.ResourceOptions(depends_on=[encryption])))
 
     def _audit(self, name: str, bucket: _Bucket, tags: pulumi.Output[Mapping[str, pulumi.Input[str]]]) -> _Audit:
         """A CloudTrail trail logging every object read and write of `bucket` (data events), into a log bucket of
@@ -328,36 +309,8 @@ class S3RecordingStorage(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=kept,
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-audit-logs-public-access-block",
-            bucket=logs.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
-        )
-        # CloudTrail sends x-amz-acl: bucket-owner-full-control, which a BucketOwnerEnforced bucket accepts.
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-audit-logs-ownership",
-            bucket=logs.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[public_access])),
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-audit-logs-encryption",
-            bucket=logs.id,
-            rules=[aws_policy.encryption_rule()],
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[ownership])),
-        )
-        policy = aws.s3.BucketPolicy(
-            f"{name}-audit-logs-policy",
-            bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, trail_arn, account_id).apply(
-                lambda v: _json(aws_policy.audit_log_bucket_policy(*v))
-            ),
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[encryption])),
-        )
+        policy = self._harden(f"{name}-audit-logs", logs.id, versioning, aws_policy.encryption_rule(), f"{name}-audit-logs-policy",
+                              pulumi.Output.all(logs.arn, trail_arn, account_id).apply(lambda v: _json(aws_policy.audit_log_bucket_policy(*v))))
         # CreateTrail checks that CloudTrail can write to the bucket: the policy first.
         trail = aws.cloudtrail.Trail(
             f"{name}-audit",

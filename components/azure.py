@@ -5,15 +5,27 @@ The trust and lifecycle settings come from `components.azure_policy`; this modul
 into resources.
 """
 
-from typing import Mapping, NamedTuple, NotRequired, Optional, TypedDict
+from typing import Any, Mapping, NamedTuple, NotRequired, Optional, TypedDict
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, monitor, resources, storage
 
-from components import azure_policy, tavus
+from components import azure_policy, compliance, tavus
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS, SOFT_DELETE_DAYS
 from components.tags import with_default
 
+
+# Every storage account the kit makes: TLS 1.2 over HTTPS, no public blobs, and Entra ID only (no account keys or SAS
+# tokens that could bypass a role assignment), never replicated to another tenant.
+HARDENED_ACCOUNT: dict[str, Any] = {
+    "kind": "StorageV2",
+    "minimum_tls_version": "TLS1_2",
+    "enable_https_traffic_only": True,
+    "allow_blob_public_access": False,
+    "allow_shared_key_access": False,
+    "default_to_o_auth_authentication": True,
+    "allow_cross_tenant_replication": False,
+}
 
 class AzureBlobRecordingStorageArgs(TypedDict):
     """Inputs of `AzureBlobRecordingStorage`: Tavus's issuer and subject, the rest optional."""
@@ -106,8 +118,8 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tavus-recording:index:AzureBlobRecordingStorage", name, None, opts)
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
-        worm = azure_policy.worm(args.get("immutable_days"), args.get("immutable_mode"))
-        audit = azure_policy.audit_on(args.get("audit_logs"))
+        worm = compliance.worm(args.get("immutable_days"), args.get("immutable_mode"), azure_policy.MAX_IMMUTABLE_DAYS)
+        audit = compliance.audit_on(args.get("audit_logs"))
 
         tags = pulumi.Output.from_input(args.get("tags")).apply(with_default)
         child = pulumi.ResourceOptions(parent=self)
@@ -272,15 +284,8 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             f"{name}-account",
             account_name=account_name,
             resource_group_name=resource_group_name,
-            kind="StorageV2",
             sku={"name": args.get("sku_name") or "Standard_LRS"},
-            minimum_tls_version="TLS1_2",
-            enable_https_traffic_only=True,
-            allow_blob_public_access=False,
-            # Entra ID only: no account keys or SAS tokens that could bypass the role assignment.
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
+            **HARDENED_ACCOUNT,
             identity=None if encryption_identity is None else encryption_identity.id.apply(azure_policy.account_identity),
             encryption=None if encryption_identity is None else pulumi.Output.all(key_uri, encryption_identity.id).apply(
                 lambda values: azure_policy.account_encryption(*values)
@@ -381,16 +386,10 @@ class AzureBlobRecordingStorage(pulumi.ComponentResource):
             ),
             resource_group_name=resource_group_name,
             location=account.location,
-            kind="StorageV2",
             sku={"name": "Standard_LRS"},
-            minimum_tls_version="TLS1_2",
-            enable_https_traffic_only=True,
-            allow_blob_public_access=False,
             # Readers sign in with Entra ID. Delivery into an account without Shared Key is not confirmed in
             # Microsoft's docs (they ask only a Standard account in the region, and the firewall bypass).
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
+            **HARDENED_ACCOUNT,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )

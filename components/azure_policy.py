@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 if TYPE_CHECKING:
     # Types only: this module stays importable without the Azure SDK (the policy pack reads it).
@@ -204,7 +204,6 @@ def management_policy(
 IMMUTABILITY_POLICY_NAME = "default"
 # Container-level retention runs 1 to 146,000 days (azure-docs immutable-storage-overview.md, "Retention interval").
 MAX_IMMUTABLE_DAYS = 146_000
-GOVERNANCE, COMPLIANCE = "governance", "compliance"
 # A locked container-level policy may be lengthened at most five times and never shortened (immutable-storage-overview.md).
 LOCKED_EXTENSIONS = 5
 # Every data-plane request to blobs: the Microsoft.Storage/storageAccounts/blobServices resource log categories
@@ -212,42 +211,6 @@ LOCKED_EXTENSIONS = 5
 AUDIT_LOG_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
 # The log account's name: the component's letters, `logs`, and the same kind of hash as the recordings account's.
 AUDIT_ACCOUNT_SUFFIX = "logs"
-
-
-def worm(immutable_days: Any, immutable_mode: Any) -> Optional[tuple[int, str]]:
-    """(days, mode in force) of the WORM retention a component is asked for, or None when off.
-
-    Plain values read when the component is built (they decide which resources exist): an Output, or any value
-    Azure would refuse, fails here in one line rather than at `pulumi up`.
-    """
-    if immutable_days is None:
-        if immutable_mode is not None:
-            raise ValueError(f"immutable_mode {immutable_mode!r} needs immutable_days: how many days recordings are kept WORM")
-        return None
-    if isinstance(immutable_days, bool) or not isinstance(immutable_days, int):
-        raise ValueError(
-            "immutable_days must be a plain whole number of days, known when the component is built (it decides which "
-            f"resources exist), not a {type(immutable_days).__name__}"
-        )
-    if not 1 <= immutable_days <= MAX_IMMUTABLE_DAYS:
-        raise ValueError(f"immutable_days is {immutable_days}; Azure keeps a container WORM for 1 to {MAX_IMMUTABLE_DAYS} days")
-    mode = GOVERNANCE if immutable_mode is None else immutable_mode
-    if mode not in (GOVERNANCE, COMPLIANCE):
-        shown = repr(mode) if isinstance(mode, str) else f"a {type(mode).__name__}"
-        raise ValueError(f"immutable_mode is {shown}; expected a plain {GOVERNANCE!r} or {COMPLIANCE!r}")
-    return immutable_days, mode
-
-
-def audit_on(audit_logs: Any) -> bool:
-    """Whether a component's `audit_logs` asks for the audit log: a plain bool (absent: off)."""
-    if audit_logs is None:
-        return False
-    if not isinstance(audit_logs, bool):
-        raise ValueError(
-            "audit_logs must be a plain true or false, known when the component is built (it decides which resources "
-            f"exist), not a {type(audit_logs).__name__}"
-        )
-    return audit_logs
 
 
 def blob_service_id(account_id: str) -> str:

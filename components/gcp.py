@@ -10,7 +10,7 @@ from typing import Mapping, NamedTuple, NotRequired, Optional, TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
-from components import gcp_policy, tavus
+from components import compliance, gcp_policy, tavus
 from components.lifecycle import DEFAULT_NONCURRENT_VERSION_DAYS
 from components.tags import with_default
 
@@ -85,8 +85,8 @@ class GcsRecordingStorage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("tavus-recording:index:GcsRecordingStorage", name, None, opts)
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
-        worm_days, worm_mode = gcp_policy.worm_in_force(args.get("immutable_days"), args.get("immutable_mode"))
-        audit_logs = _plain_flag("audit_logs", args.get("audit_logs"))
+        worm_days, worm_mode = compliance.worm(args.get("immutable_days"), args.get("immutable_mode")) or (None, None)
+        audit_logs = compliance.audit_on(args.get("audit_logs"))
 
         stack = pulumi.get_stack()
         subject = pulumi.Output.from_input(args["tavus_oidc_subject"])
@@ -307,13 +307,3 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             member=agent.member,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
-
-
-def _plain_flag(arg: str, value: object) -> bool:
-    """A boolean arg that decides which resources exist: a plain bool (absent: False), never an Output."""
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise ValueError(f"{arg} must be a plain true or false, known when the component is built (it decides which "
-                         f"resources exist), not a {type(value).__name__}")
-    return value

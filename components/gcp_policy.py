@@ -186,33 +186,7 @@ def lifecycle_rules(
 
 # --- WORM: a bucket retention policy (immutableDays, immutableMode)
 
-WORM_MODES = ("governance", "compliance")
-DEFAULT_WORM_MODE = "governance"
 SECONDS_PER_DAY = 86400
-# A retention period must be under 3,155,760,000 s (pulumi-gcp storage/_inputs.py, retention_period): 36,524 days;
-# the kit's settings stop at 36,500.
-MAX_RETENTION_DAYS = 36500
-
-
-def worm_in_force(immutable_days: Any, immutable_mode: Any) -> tuple[Optional[int], Optional[str]]:
-    """(days, mode) of the retention policy a component's args ask for, or (None, None) when off.
-
-    Plain values only, read when the component is built: they decide what the bucket is, and a lock cannot be
-    undone, so an Output (known later) or a value out of range is refused, never guessed at."""
-    for arg, value in (("immutable_days", immutable_days), ("immutable_mode", immutable_mode)):
-        if value is not None and not isinstance(value, (int, str)):
-            raise ValueError(f"{arg} must be a plain value known when the component is built (it decides the bucket's "
-                             f"retention policy), not a {type(value).__name__}")
-    if immutable_days in (None, 0):
-        if immutable_mode not in (None, ""):
-            raise ValueError(f"immutable_mode {immutable_mode!r} has no effect without immutable_days; set both or neither")
-        return None, None
-    if isinstance(immutable_days, bool) or not isinstance(immutable_days, int) or not 1 <= immutable_days <= MAX_RETENTION_DAYS:
-        raise ValueError(f"immutable_days is {immutable_days!r}; expected a whole number of days from 1 to {MAX_RETENTION_DAYS}")
-    mode = immutable_mode or DEFAULT_WORM_MODE
-    if mode not in WORM_MODES:
-        raise ValueError(f"immutable_mode is {mode!r}; expected {' or '.join(map(repr, WORM_MODES))}")
-    return immutable_days, mode
 
 
 def retention_policy(immutable_days: Optional[int], mode: Optional[str]) -> Optional[BucketRetentionPolicyArgsDict]:

@@ -335,11 +335,22 @@ def settings_of(bucket: StackResource, resources: list[StackResource], types: It
     """The resources of `types` that configure `bucket`; None while one of them (or the bucket's own
     name) is not known yet, so a missing setting cannot be told from an unknown one."""
     candidates = [r for r in resources if r.type in types]
-    matches = [referenced(r, "bucket", [bucket], _bucket_ids) for r in candidates]
+    matches = [_configures(r, bucket) for r in candidates]
     found = [r for r, match in zip(candidates, matches) if match]
     if not found and (None in matches or bucket.props.get("bucket") is UNKNOWN):
         return None
     return found
+
+
+def _configures(setting: StackResource, bucket: StackResource) -> Optional[bool]:
+    """Whether `setting` names `bucket`: by its known name when both are known (a dependency on the bucket does not
+    make another bucket's name this one: `bucket=b.id.apply(lambda _: "decoy")`, redteam19b #4), else by the
+    engine's dependency on it; None while neither can tell."""
+    value, ids = setting.props.get("bucket"), _bucket_ids(bucket)
+    if isinstance(value, str) and value and ids:
+        return value in ids
+    match = referenced(setting, "bucket", [bucket], _bucket_ids)
+    return None if match is None else bool(match)
 
 
 def _sse_defaults(bucket: StackResource, resources: list[StackResource]) -> Optional[list[Any]]:
@@ -669,6 +680,55 @@ def _trail(trail: StackResource, bucket: StackResource) -> Optional[rules.Trail]
     )
 
 
+def _trail_destination(trail: StackResource, resources: list[StackResource]) -> Optional[list[Finding]]:
+    """The trail logs into a bucket of this stack, with no KMS key or one of this stack (redteam19b #6): logs in
+    another account's bucket, or under another's key, are kept or read at someone else's will. By known value
+    when both are known (a dependency does not make another name this one), else by dependency; None while
+    neither can tell."""
+    name = trail.props["name"] if isinstance(trail.props.get("name"), str) else trail.name
+    fix = "log into the stack's own log bucket (auditLogs creates one) and leave kmsKeyId unset, or define that bucket or key in this stack"
+    found: list[Finding] = []
+    checks = (("s3BucketName", [r for r in resources if r.type in BUCKETS], _bucket_ids, "its logs into bucket"),
+              ("kmsKeyId", [r for r in resources if r.type in KMS_KEYS], lambda k: _key_ids(k, resources), "its logs with KMS key"))
+    for prop, candidates, ids, what in checks:
+        value = trail.props.get(prop)
+        if value is None or value == "":
+            continue
+        bound = any(c.urn in trail.deps.get(prop, ()) for c in candidates)
+        if not isinstance(value, str):
+            if has_unknown(value) and not bound:
+                return None
+            continue
+        if any(value in ids(c) for c in candidates):
+            continue
+        if any(not ids(c) for c in candidates):  # a name not known yet may be this one
+            return None
+        verb = "delivers" if prop == "s3BucketName" else "encrypts"
+        found.append(Finding(rules.AUDIT_TRAIL.id, f"trail {name} {verb} {what} {value!r}, which this stack does not define: whoever "
+                                                   "controls it decides how long the logs are kept and who reads them", fix))
+    return found
+
+
+def _log_lifecycle(trail: StackResource, resources: list[StackResource], retention: Any) -> list[Finding]:
+    """Lifecycle rules of the bucket the trail logs into that expire current logs sooner than the recordings'
+    retention (at all, without one): the logs must outlive the recordings they are about (redteam19b #2)."""
+    if retention is UNKNOWN:
+        return []
+    value, urns = trail.props.get("s3BucketName"), set(trail.deps.get("s3BucketName", ()))
+    logs = [b for b in resources if b.type in BUCKETS and ((isinstance(value, str) and value in _bucket_ids(b))
+                                                           or (not isinstance(value, str) and b.urn in urns))]
+    found: list[Finding] = []
+    for log_bucket in logs:
+        for _, rule_list in _lifecycle_rules(log_bucket, resources):
+            if has_unknown(rule_list):
+                continue
+            for finding in rules.lifecycle_findings(rule_list, retention):
+                problem = finding.problem.replace("every current recording", "every current audit log").replace("current recordings", "current audit logs")
+                found.append(Finding(rules.AUDIT_TRAIL.id, f"log bucket '{log_bucket.name}' of the trail {problem}: the logs must outlive the "
+                                                           "recordings they are about", "remove that expiration from the log bucket's lifecycle rules"))
+    return found
+
+
 def check_audit_trail(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     """With the stack's auditLogs (or the pack's requireAuditLogs), one of the stack's trails logs every read and write."""
     required = flag(config.get(REQUIRE_AUDIT_KEY)) is True
@@ -679,10 +739,12 @@ def check_audit_trail(resources: list[StackResource], config: Mapping[str, Any])
         arn = bucket.props.get("arn")
         if asked is UNKNOWN or not (asked is True or required) or not isinstance(arn, str):
             continue
-        judged = [(r, _trail(r, bucket)) for r in trails]
-        if any(t is None for _, t in judged):
+        judged = [(r, _trail(r, bucket), _trail_destination(r, resources)) for r in trails]
+        if any(t is None or d is None for _, t, d in judged):
             continue
-        found = [(where, rules.trail_findings(t, arn)) for where, t in judged if t is not None]
+        retention = _retention(bucket, resources, config)
+        found = [(where, rules.trail_findings(t, arn) + (d or []) + _log_lifecycle(where, resources, retention))
+                 for where, t, d in judged if t is not None]
         if found and not all(findings for _, findings in found):
             continue  # one trail logs it all
         yield from ((where, f) for where, findings in found for f in findings)

@@ -707,20 +707,26 @@ def _recordings_containers(resources: list[StackResource]) -> list[StackResource
 
 
 def _on_container(policy: StackResource, container: StackResource) -> Optional[bool]:
-    """Whether an immutability policy is on `container`: by dependency on it, else by its account and container
-    names; None while the names are not known and no dependency tells."""
-    if container.urn in policy.deps.get("containerName", ()):
-        return True
+    """Whether an immutability policy is on `container`, by its container and account names; a dependency (on the
+    container, on the container's account) stands in for a name only while that name is not known: a known name that
+    differs is another container, whatever the policy depends on. None while neither can tell."""
     name, account = policy.props.get("containerName"), policy.props.get("accountName")
-    wanted = _lower(container.props.get("containerName") or container.props.get("name"))
-    if name is UNKNOWN or not isinstance(name, str):
-        return None if name is UNKNOWN else False
-    if name.lower() != wanted:
+    wanted, own = _lower(container.props.get("containerName") or container.props.get("name")), _lower(container.props.get("accountName"))
+    if isinstance(name, str):
+        if wanted is None:
+            return True if container.urn in policy.deps.get("containerName", ()) else None
+        if name.lower() != wanted:
+            return False
+    elif name is not UNKNOWN:
         return False
-    by_account = set(policy.deps.get("accountName", ())) & set(container.deps.get("accountName", ()))
-    if by_account or (isinstance(account, str) and account.lower() == _lower(container.props.get("accountName"))):
-        return True
-    return None if account is UNKNOWN else False
+    elif container.urn not in policy.deps.get("containerName", ()):
+        return None
+    if isinstance(account, str) and own is not None:
+        return account.lower() == own
+    if isinstance(account, str) or account is UNKNOWN:
+        by_account = set(policy.deps.get("accountName", ())) & set(container.deps.get("accountName", ()))
+        return True if by_account else None
+    return False
 
 
 @once
@@ -795,10 +801,30 @@ def _recordings_accounts(resources: list[StackResource]) -> list[StackResource]:
     return [a for a in _of_type(resources, STORAGE_ACCOUNT) if a.urn in urns or _lower(a.props.get("name")) in names]
 
 
+STACK_LOG_ACCOUNT = "<the stack's log account>"
+
+
+def _to_log_account(setting: StackResource, logs: list[StackResource]) -> Optional[bool]:
+    """Whether a setting sends to one of the stack's own log accounts (its storage accounts but the recordings'): by
+    name (unique across Azure), or by dependency while the id is not known; None while neither can tell."""
+    value = setting.props.get("storageAccountId")
+    if isinstance(value, str):
+        names = [a.props.get("name") for a in logs]
+        named = account_name(value)
+        if named is not None and named in {_lower(n) for n in names}:
+            return True
+        return None if named is not None and any(n is UNKNOWN for n in names) else False
+    if value is UNKNOWN:
+        return True if any(a.urn in setting.deps.get("storageAccountId", ()) for a in logs) else None
+    return False
+
+
 @once
 def check_diagnostic_logs(resources: list[StackResource], config: Mapping[str, Any]) -> Iterator[tuple[StackResource, Finding]]:
     settings = _of_type(resources, *DIAGNOSTIC_SETTINGS, CLASSIC_DIAGNOSTIC_SETTING)
-    for account in _recordings_accounts(resources):
+    recordings = _recordings_accounts(resources)
+    logs = [a for a in _of_type(resources, STORAGE_ACCOUNT) if a not in recordings]
+    for account in recordings:
         component = _component(account, resources)
         declared = component.props.get(AUDIT_LOGS_KEY) if component is not None else None
         if has_unknown(declared):
@@ -807,11 +833,29 @@ def check_diagnostic_logs(resources: list[StackResource], config: Mapping[str, A
         on = [(s, _on_blob_service(s, account)) for s in settings]
         if not required or any(o is None for _, o in on):
             continue
-        mine = [rules.DiagnosticSetting(s.name, _diagnostic(s)[1], s) for s, o in on if o]
+        judged = [(s, _to_log_account(s, logs)) for s, o in on if o]
+        if any(own is None for _, own in judged):
+            continue  # a destination not placed yet: judged once it is
+        mine: list[rules.DiagnosticSetting] = []
+        for s, own in judged:
+            properties = dict(_diagnostic(s)[1])
+            if own and properties.get("storageAccountId") is UNKNOWN:
+                properties["storageAccountId"] = STACK_LOG_ACCOUNT  # bound by dependency: the id is known only after the deploy
+            mine.append(rules.DiagnosticSetting(s.name, properties, s))
         if any(has_unknown(s.properties) for s in mine):
             continue
-        for finding in rules.diagnostic_findings(mine, True):
+        own_ids = {id(s.properties) for s, (_, own) in zip(mine, judged) if own}
+
+        def elsewhere(properties: Any) -> Optional[str]:
+            return None if id(properties) in own_ids else (f"sends them to {rules.setting_destination(properties)}, not a log "
+                                                           "account of this stack")
+
+        for finding in rules.diagnostic_findings(mine, True, DIAGNOSTIC_FIX, elsewhere, "to a log account of this stack"):
             yield account, finding
+
+
+DIAGNOSTIC_FIX = ("send StorageRead, StorageWrite and StorageDelete (or allLogs) of the account's blob service to a storage "
+                  "account this stack defines (auditLogs: true makes one): logs kept elsewhere are kept, or not, as its owner decides")
 
 
 TOKEN_SCHEMA = PolicyConfigSchema(

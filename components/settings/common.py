@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from components.compliance import DEFAULT_WORM_MODE, MAX_WORM_DAYS, WORM_MODES
 from components.lifecycle import COLD_AFTER_MIN_DAYS, COLD_CLASS_NAME
 from components.naming import control_character_problem
 from components.tags import TAGS_PROBLEM, with_default
@@ -222,12 +223,11 @@ class RetentionSettings(SettingsBase):
 
 # WORM modes (`immutableMode`): governance can be lifted by an administrator holding the cloud's special
 # permission; compliance by nobody, ever (README: "WORM retention").
-IMMUTABLE_MODES: dict[str, str] = {
-    "governance": "the default: an administrator with the cloud's special permission can still shorten or lift it",
-    "compliance": "nobody can shorten or lift it, ever, not even the account's owner",
-}
+IMMUTABLE_MODES: dict[str, str] = dict(zip(WORM_MODES, (
+    "the default: an administrator with the cloud's special permission can still shorten or lift it",
+    "nobody can shorten or lift it, ever, not even the account's owner",
+)))
 ImmutableMode = Literal["governance", "compliance"]
-DEFAULT_IMMUTABLE_MODE = "governance"
 
 
 def _immutable_mode(value: Any) -> Any:
@@ -269,10 +269,9 @@ class ComplianceSettings(SettingsBase):
     def _immutable_days(cls, value: Optional[int], info: ValidationInfo) -> Optional[int]:
         if value is None:
             return value
-        # S3 Object Lock takes up to 100 years, a GCS retention policy under 3,155,760,000 s (36,524 days),
-        # Azure immutability up to 146,000 days: the kit's 100-year cap is within all three.
-        if value > MAX_DAYS:
-            raise ValueError(f"is more than {MAX_DAYS} days (100 years, the most the kit sets); expected a whole number of days from 1 to {MAX_DAYS}")
+        if value > MAX_WORM_DAYS:  # within every cloud's (components/compliance.py)
+            raise ValueError(f"is more than {MAX_WORM_DAYS} days (100 years, the most the kit sets); expected a whole number of days from 1 "
+                             f"to {MAX_WORM_DAYS}")
         retention = info.data.get("retention_days")
         if retention is not None and retention < value:
             # The lifecycle rule would try to delete what WORM still protects; on S3 it would hide the recording behind a delete marker.
@@ -293,7 +292,7 @@ class ComplianceSettings(SettingsBase):
     @property
     def worm_mode(self) -> Optional[str]:
         """The WORM mode in force: None when off, else the one set or the default."""
-        return None if self.immutable_days is None else (self.immutable_mode or DEFAULT_IMMUTABLE_MODE)
+        return None if self.immutable_days is None else (self.immutable_mode or DEFAULT_WORM_MODE)
 
 
 # `tavusAccess`: whether the stack lets Tavus in. Revoked removes the trust and the grant on the next

@@ -55,8 +55,7 @@ def _days(value: Any) -> Any:
 
 def worm(run: ProgramRun) -> tuple[Optional[dict[str, Any]], Optional[str]]:
     """WORM retention as facts and one line; (None, None) when off."""
-    from components.azure_policy import COMPLIANCE as COMPLIANCE_MODE
-    from components.azure_policy import GOVERNANCE as GOVERNANCE_MODE
+    from components.compliance import DEFAULT_WORM_MODE as GOVERNANCE_MODE, WORM_MODES
     from components.azure_policy import LOCKED_EXTENSIONS, lock_commands
 
     policy = next(iter(run.find(POLICY)), None)
@@ -65,7 +64,7 @@ def worm(run: ProgramRun) -> tuple[Optional[dict[str, Any]], Optional[str]]:
     days = _days(policy.inputs.get("immutabilityPeriodSinceCreationInDays"))
     mode = _component_outputs(run).get("immutableMode") or run.outputs.get("immutable_mode") or GOVERNANCE_MODE
     group, account, container = (policy.inputs.get(k) for k in ("resourceGroupName", "accountName", "containerName"))
-    compliance = mode == COMPLIANCE_MODE
+    compliance = mode == "compliance"
     commands = lock_commands(*(_known(v) for v in (group, account, container))) if compliance else []
     how = COMPLIANCE.format(commands="; ".join(commands), extensions=LOCKED_EXTENSIONS) if compliance else GOVERNANCE
     line = (f"WORM: container {container} has a time-based retention policy of {days} days ({mode}): "
@@ -75,7 +74,7 @@ def worm(run: ProgramRun) -> tuple[Optional[dict[str, Any]], Optional[str]]:
         "account": account,
         "container": container,
         "policy": policy.inputs.get("immutabilityPolicyName"),
-        "mode": mode if mode in (GOVERNANCE_MODE, COMPLIANCE_MODE) else str(mode),
+        "mode": mode if mode in WORM_MODES else str(mode),
         "days": days,
         # What `pulumi up` leaves: created unlocked, whatever the mode; compliance needs the lock commands.
         "state_after_up": "Unlocked",

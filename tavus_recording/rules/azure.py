@@ -13,6 +13,7 @@ Judgements about one record return `(record, finding)` pairs: each witness names
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence, Union
@@ -189,8 +190,9 @@ DIAGNOSTIC_LOGS = Rule(
     "azure.account.diagnostic_logs",
     "a record of every read and write",
     "With auditLogs (or requireAuditLogs), a diagnostic setting on the recordings account's blob service must send its "
-    "StorageRead, StorageWrite and StorageDelete logs (or the allLogs group) to a destination: without them nobody can "
-    "tell who read, wrote or deleted a recording.",
+    "StorageRead, StorageWrite and StorageDelete logs (or the allLogs group) to a log account of the stack (verify: "
+    "audit_log_account, whose lifecycle rules must not delete them): without them nobody can tell who read, wrote or "
+    "deleted a recording, and logs kept elsewhere are kept, or not, as that account's owner decides.",
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )
@@ -961,7 +963,14 @@ COMPLIANCE = "compliance"
 
 
 def _number(value: Any) -> Optional[float]:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    # NaN compares false with every number and inf is no period ARM holds (an int32): neither can prove a period.
+    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _is_true(value: Any) -> bool:
+    """An allow flag as set: true, or the engine's or a hand-written "true"."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def immutability_policy(policy: Any) -> Optional[Mapping[str, Any]]:
@@ -1005,10 +1014,10 @@ def immutability_findings(policy: Any, immutable_days: Optional[int], mode: Opti
                         f"{immutable_days} days")
     elif days < immutable_days:
         problems.append(f"keeps blobs unchangeable for {days:g} days, fewer than the {immutable_days} the stack asks for (immutableDays)")
-    if found.get("allowprotectedappendwrites") is True:
+    if _is_true(found.get("allowprotectedappendwrites")):
         problems.append("allows protected append writes (allowProtectedAppendWrites): blocks can still be added to a protected "
                         "append blob, so a recording written as one can be extended")
-    if found.get("allowprotectedappendwritesall") is True:
+    if _is_true(found.get("allowprotectedappendwritesall")):
         problems.append("allows protected append writes to every blob (allowProtectedAppendWritesAll): new blocks can still be "
                         "committed to a protected recording")
     state = found.get("state")
@@ -1084,9 +1093,15 @@ DIAGNOSTIC_FIX = ("add a diagnostic setting on the account's blob service (<acco
                   "Log Analytics workspace")
 
 
-def diagnostic_findings(settings: Sequence[DiagnosticSetting], required: bool, fix: Optional[str] = None) -> list[Finding]:
+Elsewhere = Callable[[Any], Optional[str]]
+"""Why a setting's destination is not the stack's own (its properties in; None when it is)."""
+
+
+def diagnostic_findings(settings: Sequence[DiagnosticSetting], required: bool, fix: Optional[str] = None,
+                        elsewhere: Optional[Elsewhere] = None, where: str = "anywhere") -> list[Finding]:
     """When `required`, the blob service's diagnostic settings together must send StorageRead, StorageWrite and
-    StorageDelete to a destination."""
+    StorageDelete to a destination; with `elsewhere`, only to one it finds no fault with (`where` names it): logs
+    sent to an account someone else controls are kept, or not, as that someone decides."""
     if not required:
         return []
     fix = fix or DIAGNOSTIC_FIX
@@ -1095,11 +1110,17 @@ def diagnostic_findings(settings: Sequence[DiagnosticSetting], required: bool, f
                                             "deleted a recording", fix)]
     covered: set[str] = set()
     nowhere: list[str] = []
+    foreign: list[str] = []
     for setting in settings:
         categories = logged_categories(setting.properties)
         if setting_destination(setting.properties) is None:
             if categories:
                 nowhere.append(setting.name)
+            continue
+        why = elsewhere(setting.properties) if elsewhere is not None else None
+        if why is not None:
+            if categories:
+                foreign.append(f"setting {setting.name} {why}")
             continue
         covered |= categories
     missing = [c for c in AUDIT_CATEGORIES if c not in covered]
@@ -1107,12 +1128,58 @@ def diagnostic_findings(settings: Sequence[DiagnosticSetting], required: bool, f
         return []
     what = ", ".join(f"{c} ({_AUDIT_WHAT[c]})" for c in missing)
     notes = [f"setting {', '.join(nowhere)} enables them but names no destination"] if nowhere else []
+    notes += foreign
     groups = sorted({g for s in settings for g in _groups(s.properties)})
     if groups:
         notes.append(f"category group {', '.join(groups)} is not proved to hold them; allLogs is")
     note = f" ({'; '.join(notes)})" if notes else ""
-    return [Finding(DIAGNOSTIC_LOGS.id, f"sends no {what} logs of its blob service anywhere{note}: nobody can tell who "
+    return [Finding(DIAGNOSTIC_LOGS.id, f"sends no {what} logs of its blob service {where}{note}: nobody can tell who "
                                         f"{' or '.join(_AUDIT_DONE[c] for c in missing)} a recording", fix)]
+
+
+def storage_destination(properties: Any) -> Any:
+    """A setting's storageAccountId, as it is (None when it has none)."""
+    return (_lower_keys(properties) if isinstance(properties, Mapping) else {}).get("storageaccountid")
+
+
+_SUBSCRIPTION = re.compile(r"/subscriptions/([^/]+)/", re.IGNORECASE)
+
+
+def destination_subscriptions(properties: Any) -> dict[str, Optional[str]]:
+    """Each resource-id destination of a setting (storage account, workspace, event hub rule) and its subscription
+    (lower case; None when the id names none). A marketplace partner is no resource of a subscription: left out."""
+    found = _lower_keys(properties) if isinstance(properties, Mapping) else {}
+    ids = [found[k] for k in _DESTINATIONS[:3] if isinstance(found.get(k), str) and found[k].strip()]
+    return {value: (m.group(1).lower() if (m := _SUBSCRIPTION.match(value.strip())) else None) for value in ids}
+
+
+# Azure Monitor writes a blob service's resource logs to containers named insights-logs-<category> of the
+# destination account (azure-monitor resource-logs.md, "Send to Azure Storage").
+LOG_CONTAINER_PREFIX = "insights-logs-"
+_DELETES = ("baseblob", "snapshot", "version")
+
+
+def log_deletion_findings(rules: Sequence[Any]) -> list[Finding]:
+    """Management policy rules of the log account that delete resource logs: any enabled delete action (of base
+    blobs, snapshots or versions) whose prefixes reach an insights-logs-* container, or that has none (the whole
+    account). Logs are evidence: the kit keeps them with no expiry."""
+    found: list[Finding] = []
+    for rule in (_lower_keys(r) for r in rules):
+        if not isinstance(rule, Mapping) or rule.get("enabled") is False:
+            continue
+        definition = _mapping(rule.get("definition"))
+        actions = _mapping(definition.get("actions"))
+        if not any(_mapping(actions.get(k)).get("delete") is not None for k in _DELETES):
+            continue
+        prefixes = _mapping(definition.get("filters")).get("prefixmatch")
+        listed = [str(p).lower() for p in prefixes] if isinstance(prefixes, list) else []
+        if listed and not any(p.startswith(LOG_CONTAINER_PREFIX) or LOG_CONTAINER_PREFIX.startswith(p) for p in listed):
+            continue
+        scope = f"prefixes {', '.join(listed)}" if listed else "every container"
+        found.append(Finding(DIAGNOSTIC_LOGS.id, f"deletes audit logs (rule {rule.get('name') or '?'}, {scope}): the record of who "
+                                                 "read, wrote or deleted a recording does not stay",
+                             "remove the rule's delete actions, or narrow its prefixes away from insights-logs-*"))
+    return found
 
 
 # --- a revoked stack (tavusAccess: revoked): nothing lets Tavus in

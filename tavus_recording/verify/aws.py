@@ -23,6 +23,7 @@ from components import tavus
 from tavus_recording.rules import aws as rules
 from tavus_recording.rules.aws.tiers import COLD as COLD_CLASS
 from tavus_recording.rules.aws import PolicyDoc
+from tavus_recording.rules.aws import audit as audit_rules
 from tavus_recording.rules.findings import Finding
 from tavus_recording.rules.iam import as_list, iam_match, load_policy_document, normalise_condition, principals, statements
 from tavus_recording.verify.aws_reads import (
@@ -608,9 +609,12 @@ def check_object_lock(reader: Reader, region: str, bucket: str, outputs: Mapping
                          f"{retention.get('Mode')} mode (the stack asks at least {days} days, {(mode or '').upper()})", subject="the bucket")
 
 
-def _log_bucket_findings(reader: Reader, region: str, log_bucket: str, account: str) -> list[Finding]:
-    """The log bucket keeps the logs to itself: all four public access block settings on, and a policy that lets in
-    only your account and CloudTrail acting for it (the kit's: for this trail only)."""
+def _log_bucket_findings(reader: Reader, region: str, log_bucket: str, account: str, partition: str,
+                         outputs: Mapping[str, Any]) -> list[Finding]:
+    """The log bucket keeps the logs, to itself: all four public access block settings on; a policy that lets
+    CloudTrail write the account's log files and denies it nothing, and lets in only your account and CloudTrail
+    acting for it (the kit's: for this trail only); and no lifecycle rule expiring current logs sooner than the
+    stack keeps recordings (at all, when it keeps them forever): the logs must outlive what they are about."""
     found: list[Finding] = []
     console = f"S3 console > {log_bucket} > Permissions"
     block = reader.call("s3", region, "get_public_access_block", Bucket=log_bucket)
@@ -630,6 +634,40 @@ def _log_bucket_findings(reader: Reader, region: str, log_bucket: str, account: 
         for finding in rules.bucket_policy_findings(policy.document, log_bucket, {account}, what="log bucket policy"):
             found.append(Finding(BUCKET_AUDIT_TRAIL, finding.problem.replace("reach the recordings", "reach the audit logs"),
                                  f"{restore('log bucket policy')}, or remove that statement ({console})", finding.unknown))
+        for finding in audit_rules.log_delivery_findings(policy.document, f"arn:{partition}:s3:::{log_bucket}", account):
+            found.append(Finding(BUCKET_AUDIT_TRAIL, finding.problem, finding.fix if finding.unknown else
+                                 f"{restore('log bucket policy')}, or remove that statement ({console})", finding.unknown))
+    lifecycle = reader.call("s3", region, "get_bucket_lifecycle_configuration", Bucket=log_bucket)
+    if isinstance(lifecycle, Unread) and lifecycle.code != "NoSuchLifecycleConfiguration":
+        found.append(Finding(BUCKET_AUDIT_TRAIL, f"log bucket {log_bucket}'s lifecycle rules could not be read: {lifecycle.detail}",
+                             lifecycle.fix, unknown=True))
+    elif not isinstance(lifecycle, Unread):
+        retention = outputs.get("retention_days")
+        for finding in rules.lifecycle_findings(lifecycle.get("Rules", []), retention if isinstance(retention, int) else None,
+                                                "retention_days" in outputs):
+            problem = finding.problem.replace("every current recording", "every current audit log").replace("current recordings", "current audit logs")
+            found.append(Finding(BUCKET_AUDIT_TRAIL, f"log bucket {log_bucket} {problem}: the logs must outlive the recordings they are about",
+                                 f"{restore('log bucket lifecycle')}, or remove that rule (S3 console > {log_bucket} > Management > "
+                                 "Lifecycle rules)", finding.unknown))
+    return found
+
+
+def _delivery_errors(status: Any, name: str, trail_arn: str) -> list[Finding]:
+    """GetTrailStatus's LatestDeliveryError / LatestDigestDeliveryError: an S3 error on CloudTrail's last delivery to
+    the log bucket ("occurs only when there is a problem with the destination S3 bucket", GetTrailStatus in the
+    CloudTrail API reference). The answer carries no time for the error, so any error fails: logs are not arriving."""
+    if isinstance(status, Unread):
+        return []
+    found: list[Finding] = []
+    for field_name, what, when in (("LatestDeliveryError", "log files", "LatestDeliveryTime"),
+                                   ("LatestDigestDeliveryError", "digest files", "LatestDigestDeliveryTime")):
+        error = status.get(field_name)
+        if error:
+            last = status.get(when)
+            found.append(Finding(BUCKET_AUDIT_TRAIL, f"trail {name}'s latest delivery of {what} to its log bucket failed ({field_name}: "
+                                 f"{error}; last delivered: {last or 'never'}): the logs are not arriving",
+                                 "let CloudTrail write to the log bucket again (its policy's AWSCloudTrailWrite statement, any KMS key "
+                                 f"of the trail), then check: aws cloudtrail get-trail-status --name {trail_arn}"))
     return found
 
 
@@ -670,13 +708,23 @@ def check_audit_trail(reader: Reader, region: str, bucket_arn: str, outputs: Map
     if isinstance(log_bucket, str) and trail.get("S3BucketName") != log_bucket:
         found.append(Finding(BUCKET_AUDIT_TRAIL, f"trail {name} delivers its logs to {trail.get('S3BucketName')!r}, not the stack's "
                              f"log bucket {log_bucket}", ""))
+    key = trail.get("KmsKeyId")
+    if key:  # the kit's trail sets none: a key the stack does not define decides who can read the logs, or stops them
+        found.append(Finding(BUCKET_AUDIT_TRAIL, f"trail {name} encrypts its logs with KMS key {key}, which this stack does not define: "
+                             "whoever controls that key decides whether the logs can be written or read", ""))
+    partition = str(trail_arn).split(":")[1]  # the pattern holds it: arn:aws[...]:cloudtrail:...
     if isinstance(log_bucket, str):
-        found += _log_bucket_findings(reader, trail_region, log_bucket, match["account"])
+        found += _log_bucket_findings(reader, trail_region, log_bucket, match["account"], partition, outputs)
     fix = f"{restore_fix}, or: aws cloudtrail start-logging --name {trail_arn}" if any("is not logging" in f.problem for f in found) else restore_fix
-    found = [Finding(f.rule, f.problem, f.fix if f.unknown or "remove that statement" in f.fix else fix, f.unknown) for f in found]
-    return from_findings(BUCKET_AUDIT_TRAIL, found, f"trail {name} logs every read and write of {bucket_arn}/*, with log file validation, "
-                         f"and is logging into {trail.get('S3BucketName')}, which blocks public access and lets in only your account "
-                         "and CloudTrail acting for it")
+    found = [Finding(f.rule, f.problem, f.fix if f.unknown or "remove that " in f.fix else fix, f.unknown) for f in found]
+    found += _delivery_errors(status, name, str(trail_arn))
+    retention = outputs.get("retention_days")
+    kept = f"{retention} days, the stack's retention" if isinstance(retention, int) else "ever (the stack sets no retentionDays)"
+    return from_findings(BUCKET_AUDIT_TRAIL, found, f"trail {name} logs every read and write of {bucket_arn}/*, with log file validation "
+                         f"and no KMS key, is logging, and reports no delivery error (GetTrailStatus); it logs into "
+                         f"{trail.get('S3BucketName')}, whose public access block is all on, whose policy lets CloudTrail write "
+                         f"AWSLogs/{match['account']}/ (denied by nothing) and lets in only your account and CloudTrail acting for it, "
+                         f"and whose lifecycle rules expire no current log sooner than {kept}")
 
 
 def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: str, own: set[str],
@@ -834,7 +882,8 @@ def reader_policy(role_arn: str, bucket_name: str, audit_log_bucket: Optional[st
     """
     match = ROLE_ARN_PATTERN.match(role_arn)
     partition = match["partition"] if match else "aws"
-    log_reads = [{"Sid": "ReadAuditLogBucket", "Effect": "Allow", "Action": [ACTIONS["get_public_access_block"], ACTIONS["get_bucket_policy"]],
+    log_reads = [{"Sid": "ReadAuditLogBucket", "Effect": "Allow", "Action": [ACTIONS["get_public_access_block"], ACTIONS["get_bucket_policy"],
+                                                                               ACTIONS["get_bucket_lifecycle_configuration"]],
                   "Resource": f"arn:{partition}:s3:::{audit_log_bucket}"}] if audit_log_bucket else []
     policy = {
         "Version": "2012-10-17",

@@ -3,7 +3,8 @@ lets Tavus in.
 
 Such a stack exports no recording_storage and no role_arn (the kit deletes the role); what it still exports
 (bucket_name, bucket_arn) names the bucket. Tavus is cut off when no IAM role of the account whose trust admits
-Tavus's account 291871421005 can write the bucket (every role read with iam:ListRoles; a hurried admin may have
+Tavus's account 291871421005 can reach the bucket (read, list, write, delete, change its policy/ACLs or its own
+IAM) or assume another role (every role read with iam:ListRoles; a hurried admin may have
 re-created one by hand), and the bucket policy grants Tavus's account nothing. The bucket's own settings are
 still checked: a revoked stack keeps every recording and every setting.
 """
@@ -70,7 +71,8 @@ def _trusting_role(reader: Reader, role: Mapping[str, Any]) -> Optional[rules.Tr
 
 
 def check_access_revoked(reader: Reader, account: Optional[str], bucket: str, policy: Optional[PolicyDoc]) -> Check:
-    """aws.access.revoked: no role trusting Tavus's account can write the bucket; the bucket policy grants it nothing."""
+    """aws.access.revoked: no role trusting Tavus's account can reach the bucket (rules.REACH) or assume another role;
+    the bucket policy grants it nothing."""
     found: list[Finding] = []
     roles = _paged(reader, "list_roles", "Roles")
     trusting: list[rules.TrustingRole] = []
@@ -86,10 +88,11 @@ def check_access_revoked(reader: Reader, account: Optional[str], bucket: str, po
         found.append(Finding(ACCESS_REVOKED, f"the bucket policy could not be read ({policy.reason})", policy.remedy, unknown=True))
     elif policy is not None:  # None: the bucket is gone, and with it any grant on it
         found += rules.bucket_policy_grants(policy.document, bucket, {account} if account else set())
-    kept = f"; {len(trusting)} role(s) still trust Tavus's account but none can write it" if trusting else ""
+    kept = (f"; {len(trusting)} role(s) still trust Tavus's account but none can reach the bucket or assume another role"
+            if trusting else "")
     listed = f"none of the account's {len(roles)} roles" if not isinstance(roles, Unread) else "no role"
-    return from_findings(ACCESS_REVOKED, found, f"{listed} trusts Tavus's account {tavus.TAVUS_AWS_ACCOUNT_ID} and can write bucket "
-                         f"{bucket}, and the bucket policy grants Tavus's account nothing{kept}")
+    return from_findings(ACCESS_REVOKED, found, f"{listed} trusts Tavus's account {tavus.TAVUS_AWS_ACCOUNT_ID} and can read, list, write "
+                         f"or delete the objects of bucket {bucket}, change its policy or ACLs, change its own IAM, or assume another role; and the bucket policy grants Tavus's account nothing{kept}")
 
 
 def verify_revoked(storage: tavus.S3RecordingStorageConfig, outputs: Mapping[str, Any], session: Optional[boto3.Session] = None) -> list[Check]:

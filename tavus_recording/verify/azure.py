@@ -38,6 +38,7 @@ from tavus_recording.verify.azure_reads import (
     ROLE_DEFINITIONS_READ,
     AccountSettings,
     Arm,
+    ContainerFacts,
     ImmutabilityFacts,
     NotFound,
     Read,
@@ -156,6 +157,8 @@ class Destination:
     immutable_mode: Optional[str] = None
     """The WORM mode in force (governance or compliance), when immutable_days is set."""
     audit_logs: bool = False
+    audit_log_account: Optional[str] = None
+    """The stack's log account (its name, in the stack's resource group); None for a stack deployed before that output."""
 
     @property
     def subscription_scope(self) -> str:
@@ -243,6 +246,7 @@ def destination(storage: tavus.AzureBlobRecordingStorageConfig, outputs: Mapping
         immutable_days=_positive(outputs, "immutable_days"),
         immutable_mode=_text_output(outputs, "immutable_mode"),
         audit_logs=outputs.get("audit_logs") is True,
+        audit_log_account=_text_output(outputs, "audit_log_account"),
     )
 
 
@@ -480,8 +484,10 @@ def judge_lifecycle(rule_list: Sequence[Any], dest: Destination, managed: bool =
     return from_findings(LIFECYCLE, findings, f"no lifecycle rule of account {dest.account} deletes current recordings {kept}.")
 
 
-def judge_immutability(found: Optional[ImmutabilityFacts], dest: Destination, managed: bool = True) -> Check:
-    """The container's immutability policy against immutable_days and immutable_mode (compliance: Locked)."""
+def judge_immutability(found: Optional[ImmutabilityFacts], dest: Destination, managed: bool = True, version_worm: bool = False) -> Check:
+    """The container's immutability policy against immutable_days and immutable_mode (compliance: Locked); with
+    version-level immutability on the container (`version_worm`), unknown at best: each blob version's own policy takes
+    precedence over the container's, and verify reads no blob."""
     days, mode = dest.immutable_days, dest.immutable_mode
     if not days:
         return passed(IMMUTABILITY, f"the stack asks for no immutability policy on container {dest.container} (no immutable_days).")
@@ -494,20 +500,68 @@ def judge_immutability(found: Optional[ImmutabilityFacts], dest: Destination, ma
                         # `pulumi up` cannot lock a policy (azure-native has no lock): only the az line can.
                         fix=(lock if "not Locked" in f.problem else _restore_or("immutability policy", create, managed)))
                 for f in judged]
+    if version_worm:
+        # "The object-level immutability policy has higher precedence than the container-level immutability policy"
+        # (Azure Storage, immutable-storage-overview.md), and an Unlocked version policy can be shortened or deleted
+        # (Set Blob Immutability Policy, Delete Blob Immutability Policy). Which data action that takes is not
+        # confirmed, and per-version policies are data-plane reads verify does not make: unknown, not a pass.
+        findings.append(Finding(IMMUTABILITY, f"container {dest.container} has version-level immutability on "
+                                              "(immutableStorageWithVersioning enabled): each blob version's own policy "
+                                              "overrides this container policy and, unlocked, can be shortened; verify reads "
+                                              "no blob version's policy",
+                                f"check the versions' own policies (az storage blob show --account-name {dest.account} -c "
+                                f"{dest.container} -n <blob> --version-id <id> --auth-mode login): none may end sooner than "
+                                f"{days} days after the version was written", unknown=True))
     state = (found.properties.get("state") if found is not None else None) or "?"
     return from_findings(IMMUTABILITY, findings, f"container {dest.container} keeps blobs unchangeable for at least {days} days "
                                                  f"(policy {state}, no protected append writes, mode {mode or 'governance'}).")
 
 
-def judge_diagnostic_logs(settings: Sequence[rules.DiagnosticSetting], dest: Destination) -> Check:
+def log_destination_problem(properties: Any, dest: Destination) -> Optional[str]:
+    """Why a setting's destination is not the stack's: its log account (by name, in the stack's subscription), or for a
+    stack deployed before the audit_log_account output at least a resource in the stack's subscription. None when it is."""
+    subscription = dest.subscription_id.lower()
+    sent_to = rules.setting_destination(properties)
+    if dest.audit_log_account:
+        storage = rules.storage_destination(properties)
+        if account_name(storage) == dest.audit_log_account.lower() and account_subscription(storage) == subscription:
+            return None
+        return (f"sends them to {sent_to}, not the stack's log account {dest.audit_log_account} in subscription "
+                f"{dest.subscription_id}")
+    if subscription in rules.destination_subscriptions(properties).values():
+        return None
+    return f"sends them to {sent_to}, outside subscription {dest.subscription_id}"
+
+
+def judge_diagnostic_logs(settings: Sequence[rules.DiagnosticSetting], dest: Destination,
+                          log_rules: Optional[Read[list[Any]]] = None) -> Check:
+    """The blob service's settings must send the three categories to the stack's log account, whose management policy
+    (`log_rules`, read when the outputs name it) must delete none of them."""
     if not dest.audit_logs:
         return passed(DIAGNOSTIC_LOGS, f"the stack asks for no audit logs of account {dest.account} (audit_logs false).")
+    own = (f"the stack's log account {dest.audit_log_account}" if dest.audit_log_account
+           else f"a destination in subscription {dest.subscription_id}")
     findings = [replace(f, problem=f"account {dest.account} {f.problem}", fix=_restore_or("diagnostic setting", f.fix))
-                for f in rules.diagnostic_findings(settings, True)]
+                for f in rules.diagnostic_findings(settings, True, elsewhere=lambda p: log_destination_problem(p, dest),
+                                                   where=f"to {own}")]
+    cli = f"az storage account management-policy show -g {dest.resource_group} --account-name {dest.audit_log_account}, then update it"
+    if isinstance(log_rules, Unreadable):
+        findings.append(Finding(DIAGNOSTIC_LOGS, f"whether log account {dest.audit_log_account} deletes the logs cannot be told: "
+                                                 f"{log_rules.reason}", log_rules.fix, unknown=True))
+    elif isinstance(log_rules, NotFound):
+        findings.append(Finding(DIAGNOSTIC_LOGS, f"log account {dest.audit_log_account} was not found ({log_rules.message}): the logs "
+                                                 "have nowhere to go", restore("audit log account")))
+    elif log_rules is not None:
+        findings += [replace(f, problem=f"the lifecycle policy of log account {dest.audit_log_account} {f.problem}",
+                             fix=f"{f.fix}: {cli}") for f in rules.log_deletion_findings(log_rules)]
     names = ", ".join(f"{s.name} (to {rules.setting_destination(s.properties)})" for s in settings
-                      if rules.logged_categories(s.properties) and rules.setting_destination(s.properties))
-    return from_findings(DIAGNOSTIC_LOGS, findings, f"account {dest.account}'s blob service logs every read, write and delete "
-                                                    f"through {names}.")
+                      if rules.logged_categories(s.properties) and log_destination_problem(s.properties, dest) is None)
+    kept = (f", and no lifecycle rule of log account {dest.audit_log_account} deletes them" if dest.audit_log_account
+            else " (the outputs predate audit_log_account: the log account's lifecycle rules were not read)")
+    # What was read is configuration: whether Azure Monitor delivers into the account is not shown by any read.
+    return from_findings(DIAGNOSTIC_LOGS, findings, f"account {dest.account}'s blob service has a diagnostic setting that sends "
+                                                    f"every read, write and delete to {own}: {names}{kept} (settings and lifecycle "
+                                                    "rules only: not that logs arrive).")
 
 
 def judge_replication(policies: Sequence[rules.Replication], dest: Destination) -> Check:
@@ -680,14 +734,24 @@ def _storage_checks(dest: Destination, arm: Arm, managed: bool) -> tuple[list[Ch
     # Read only when the stack asks for them: nothing else to compare a setting or a policy with.
     settings: Read[list[rules.DiagnosticSetting]] = (arm.diagnostic_settings(f"{dest.account_id}/blobServices/default")
                                                      if dest.audit_logs else [])
-    checks += _outcome([DIAGNOSTIC_LOGS], settings, lambda found: [judge_diagnostic_logs(found, dest)], "blob service not found")
-    container = arm.container_public_access(group, account_name_, dest.container)
+    log_rules: Optional[Read[list[Any]]] = None
+    if dest.audit_logs and dest.audit_log_account:
+        # The management-policy read the recordings account gets, on the log account (same resource group).
+        log_rules = arm.lifecycle_rules(group, dest.audit_log_account)
+        if isinstance(log_rules, NotFound) and log_rules.code == "ManagementPolicyNotFound":
+            log_rules = []
+    checks += _outcome([DIAGNOSTIC_LOGS], settings, lambda found: [judge_diagnostic_logs(found, dest, log_rules)],
+                       "blob service not found")
+    container = arm.container(group, account_name_, dest.container)
     if isinstance(container, NotFound):
         return checks + missing_container(container.message, dest, managed), None
-    checks += _outcome([CONTAINER_EXISTS, CONTAINER_PUBLIC], container, lambda access: judge_container(access, dest, managed))
+    checks += _outcome([CONTAINER_EXISTS, CONTAINER_PUBLIC], container,
+                       lambda facts: judge_container(facts.public_access, dest, managed))
+    version_worm = isinstance(container, ContainerFacts) and container.version_worm
     policy: Read[Optional[ImmutabilityFacts]] = (arm.immutability(group, account_name_, dest.container) if dest.immutable_days
                                                  else None)
-    checks += _outcome([IMMUTABILITY], policy, lambda found: [judge_immutability(found, dest, managed)], "container not found")
+    checks += _outcome([IMMUTABILITY], policy, lambda found: [judge_immutability(found, dest, managed, version_worm)],
+                       "container not found")
     return checks, arm.assignments_over(dest.container_scope)
 
 

@@ -186,6 +186,14 @@ class AccountSettings:
 
 
 @dataclass(frozen=True)
+class ContainerFacts:
+    public_access: Optional[str]
+    version_worm: bool = False
+    """immutableStorageWithVersioning.enabled: each blob version may carry its own immutability policy, which takes
+    precedence over the container's (Azure Storage, "Version-level immutability policies")."""
+
+
+@dataclass(frozen=True)
 class ImmutabilityFacts:
     properties: dict[str, Any]
     """ARM's properties: immutabilityPeriodSinceCreationInDays, state, allowProtectedAppendWrites(All)."""
@@ -294,8 +302,13 @@ class Arm:
     def versioning(self, group: str, name: str) -> Read[Optional[bool]]:
         return self.reads.run(BLOB_SERVICE_READ, lambda: self.storage.blob_services.get_service_properties(group, name).is_versioning_enabled)
 
-    def container_public_access(self, group: str, account: str, container: str) -> Read[Optional[str]]:
-        return self.reads.run(CONTAINER_READ, lambda: text(self.storage.blob_containers.get(group, account, container).public_access))
+    def container(self, group: str, account: str, container: str) -> Read[ContainerFacts]:
+        def call() -> ContainerFacts:
+            found = self.storage.blob_containers.get(group, account, container)
+            versions = getattr(found, "immutable_storage_with_versioning", None)
+            return ContainerFacts(text(found.public_access), getattr(versions, "enabled", None) is True)
+
+        return self.reads.run(CONTAINER_READ, call)
 
     def lifecycle_rules(self, group: str, account: str) -> Read[list[Any]]:
         """The account's management policy rules, as ARM's JSON."""

@@ -50,13 +50,21 @@ def _unread(read: Any, what: str) -> list[Finding]:
     return []
 
 
+# Another identity (or app registration) with a federated credential for Tavus's issuer and subject would let Tavus's
+# tokens in as well; finding one means listing every identity's credentials in the tenant (one ARM read per identity),
+# which verify does not do (red team 19b #5): the pass says so.
+OTHER_IDENTITIES = ("(only this identity was read: another identity or app registration that trusts Tavus's issuer is not "
+                    "searched for)")
+
+
 def judge_access_revoked(dest: verify_azure.Destination, arm: Arm) -> tuple[Check, Optional[str]]:
     """The cut, and the identity's principal id ("" when the identity is gone, None when it could not be read)."""
     ref = dest.identity
     where = f"-g {ref.resource_group} --identity-name {ref.name}"
     identity = arm.identity(ref.resource_group, ref.name)
     if isinstance(identity, NotFound):
-        return from_findings(ACCESS_REVOKED, [], f"managed identity {ref.name} no longer exists: nobody can sign in as it."), ""
+        return from_findings(ACCESS_REVOKED, [], f"managed identity {ref.name} no longer exists: nobody can sign in as it "
+                                                 f"{OTHER_IDENTITIES}."), ""
     found: list[Finding] = _unread(identity, f"identity {ref.name}")
     credentials = arm.credentials(ref.resource_group, ref.name)
     found += _unread(credentials, f"the federated credentials of identity {ref.name}")
@@ -80,6 +88,7 @@ def judge_access_revoked(dest: verify_azure.Destination, arm: Arm) -> tuple[Chec
         found.append(Finding(ACCESS_REVOKED, f"cannot be told: identity {ref.name} reports no principal id, so its role assignments "
                                              "cannot be listed", "", unknown=True))
     passing = (f"identity {ref.name} has no federated credential (no token of Tavus's signs in as it) and no role at container "
-               f"{dest.container}, its account, resource group, subscription or above that reaches the recordings.")
+               f"{dest.container}, its account, resource group, subscription or above that reaches the recordings "
+               f"{OTHER_IDENTITIES}.")
     return from_findings(ACCESS_REVOKED, found, passing), principal
 

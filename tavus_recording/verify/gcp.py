@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import google.auth.exceptions
@@ -657,6 +657,13 @@ def judge_service_agent(bucket: Read, key_policy: Optional[Read], project_policy
                          f"{agent.removeprefix('serviceAccount:')} holds {gcp_policy.KEY_USER_ROLE} on key {key}: the bucket can use it")
 
 
+# The audit configs say which entries are written; the _Default sink routes them to the _Default bucket, and an exclusion
+# on that sink (only _Required's cannot have one: Cloud Logging, "Exclusion filters"), a disabled sink or a short
+# bucket retention drops or erases them. verify does not read the sink or the bucket, and says so.
+DATA_ACCESS_LIMIT = ("the project's audit configs only: not the _Default sink's exclusions or filter, nor the _Default "
+                     "bucket's retention, which decide whether the entries are kept; nor a folder's or the organisation's configs")
+
+
 def judge_data_access_logs(project_policy: Read, dest: Destination, outputs: Mapping[str, Any]) -> Check:
     """With audit_logs, the project's own audit configs (its IAM policy's auditConfigs) log Cloud Storage's reads and
     writes, exempting nobody. Configs a folder or the organisation set for the project are not read."""
@@ -675,7 +682,8 @@ def judge_data_access_logs(project_policy: Read, dest: Destination, outputs: Map
     found += [Finding(f.rule, f.problem, edit.format(f.fix), f.unknown)
               for f in rules.audit_exemption_findings(configs)]
     return from_findings(DATA_ACCESS_LOGS, _about(f"project {project}", found),
-                         f"project {project} logs every read and write of Cloud Storage (DATA_READ, DATA_WRITE), exempting nobody")
+                         f"project {project}'s own audit configs log every read and write of Cloud Storage (DATA_READ, DATA_WRITE), "
+                         f"exempting nobody ({DATA_ACCESS_LIMIT})")
 
 
 # --- all the checks from what was read
@@ -700,6 +708,8 @@ class Reads:
     folder_policies: Mapping[str, Read]
     # The IAM policy of the stack's kms_key_name (None when the stack sets none).
     key_policy: Optional[Read] = None
+    other_account_policies: Optional[Mapping[str, Read]] = None
+    """Revoked only: the IAM policies of the other service accounts holding a role on the bucket, by email."""
 
 
 def judge_all(dest: Destination, reads: Reads, outputs: Optional[Mapping[str, Any]] = None) -> list[Check]:
@@ -820,7 +830,14 @@ def verify(
             folder_policies={name: reader.managed_folder_policy(name) for name in _folder_names(folders)},
             key_policy=reader.key_policy(key) if isinstance(key := outputs.get("kms_key_name"), str) and key else None,
         )
-    if outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED:
+        revoked = outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED
+        if revoked:
+            # Only a revoked stack asks who can act as the other service accounts with a bucket role (gcp_revoked).
+            from tavus_recording.verify.gcp_revoked import MAX_OTHER_ACCOUNTS, bucket_accounts
+
+            emails = bucket_accounts(reads.bucket_policy, reads.managed_folders, reads.folder_policies, dest)[:MAX_OTHER_ACCOUNTS]
+            reads = replace(reads, other_account_policies={e: reader.other_account_policy(e) for e in emails})
+    if revoked:
         from tavus_recording.verify.gcp_revoked import judge_revoked  # it builds on this module's judges
 
         return judge_revoked(dest, reads, outputs)

@@ -338,6 +338,18 @@ class Reader:
             lambda: self._iam("POST", f"{self._account_path()}:getIamPolicy", {"options": {"requestedPolicyVersion": 3}}),
         )
 
+    def other_account_policy(self, email: str) -> Read:
+        """The IAM policy of another service account (one that holds a role on the bucket): who can act as it. Its
+        project from its email, else `-` (a missing account then answers 403, not 404)."""
+        match = re.search(r"@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$", email)
+        path = f"projects/{match.group(1) if match else '-'}/serviceAccounts/{quote(email, safe='@')}"
+        return self._guarded(
+            self._iam_url,
+            ACCOUNT_POLICY_GET,
+            f"the IAM policy of service account {email}",
+            lambda: self._iam("POST", f"{path}:getIamPolicy", {"options": {"requestedPolicyVersion": 3}}),
+        )
+
     def keys(self) -> Read:
         return self._guarded(
             self._iam_url, KEYS_LIST, f"the keys of service account {self._dest.email}", lambda: self._iam("GET", f"{self._account_path()}/keys")

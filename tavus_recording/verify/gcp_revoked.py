@@ -113,6 +113,59 @@ def grant_findings(account_policy: Read, project_policy: Read, bucket_policy: Re
     return found
 
 
+# The second hop (red team 19b #5): a federated identity, or anyone outside the project, that can act as another service
+# account holding a role on the bucket reaches the recordings through it. Such accounts are few; reading more than this
+# many is a sign of something else, and the rest are unknown.
+MAX_OTHER_ACCOUNTS = 20
+# Google-managed service agents (service-<n>@gs-project-accounts..., service-<n>@gcp-sa-<api>...) take no grant from you.
+_AGENT = re.compile(r"@(gs-project-accounts|gcp-sa-[a-z0-9-]+)\.iam\.gserviceaccount\.com$", re.IGNORECASE)
+
+
+def _bucket_grants(bucket_policy: Read, folders: Read, folder_policies: Mapping[str, Read], dest: Destination) -> list[rules.Grant]:
+    return [*verify_gcp._grants(bucket_policy, rules.BUCKET, dest.bucket), *verify_gcp.folder_grants(folders, folder_policies, dest)[0]]
+
+
+def bucket_accounts(bucket_policy: Read, folders: Read, folder_policies: Mapping[str, Read], dest: Destination) -> list[str]:
+    """The service accounts but the writer and Google's agents that hold a role on the bucket or its managed folders."""
+    emails: list[str] = []
+    for grant in _bucket_grants(bucket_policy, folders, folder_policies, dest):
+        email = rules.account_email(grant.member)
+        if email and not rules.is_member(grant.member, dest.email) and not _AGENT.search(email) and email.lower() not in emails:
+            emails.append(email.lower())
+    return emails
+
+
+def second_hop_findings(reads: verify_gcp.Reads, dest: Destination) -> list[Finding]:
+    """Who outside the project (a federated identity above all) can act as a service account holding a bucket role."""
+    holders = _bucket_grants(reads.bucket_policy, reads.managed_folders, reads.folder_policies, dest)
+    emails = bucket_accounts(reads.bucket_policy, reads.managed_folders, reads.folder_policies, dest)
+    policies = reads.other_account_policies or {}
+    own = {dest.project_id, dest.project_number}
+    found: list[Finding] = []
+    for email in emails:
+        roles = ", ".join(sorted({g.role for g in holders if rules.is_member(g.member, email)}))
+        holds = f"service account {email}, which holds {roles} on bucket {dest.bucket}"
+        policy = policies.get(email)
+        if policy is None:
+            found.append(Finding(ACCESS_REVOKED, f"cannot be told for {holds}: its IAM policy was not read (more than "
+                                                 f"{MAX_OTHER_ACCOUNTS} service accounts hold a bucket role)",
+                                 f"gcloud iam service-accounts get-iam-policy {email}", unknown=True))
+            continue
+        if isinstance(policy, Unreadable):
+            if policy.kind != "missing":
+                found.append(Finding(ACCESS_REVOKED, f"whether anyone outside project {dest.project_id} can act as {holds} cannot be "
+                                                     f"told: {policy.detail}", policy.fix, unknown=True))
+            continue
+        for grant in verify_gcp._grants(policy, rules.SERVICE_ACCOUNT, email):
+            why = rules.outsider(grant.member, own) if rules.can_impersonate(grant.role) else None
+            if why is not None:
+                where = " (under a condition)" if grant.conditional else ""
+                found.append(_finding(f"grants {grant.member} {grant.role} on {holds}{where}: {why} can act as it and reach "
+                                      "the recordings", f"remove the binding: gcloud iam service-accounts remove-iam-policy-binding "
+                                                        f"{email} --member={grant.member} --role={grant.role}"))
+    return found
+
+
 def judge_access_revoked(dest: Destination, reads: verify_gcp.Reads) -> Check:
     pool_command = f"gcloud iam workload-identity-pools update {dest.pool_id} --project={dest.project_number} --location=global"
     found = _state_findings(reads.pool, "pool", dest.pool_name, pool_command)
@@ -120,11 +173,13 @@ def judge_access_revoked(dest: Destination, reads: verify_gcp.Reads) -> Check:
     folders, unread_folders = verify_gcp.folder_grants(reads.managed_folders, reads.folder_policies, dest)
     found += grant_findings(reads.account_policy, reads.project_policy, reads.bucket_policy, folders, dest)
     found += [Finding(ACCESS_REVOKED, f"cannot be told: {u.detail}", u.fix, unknown=True) for u in unread_folders]
+    found += second_hop_findings(reads, dest)
     return from_findings(ACCESS_REVOKED, [Finding(f.rule, f"IAM {f.problem}" if f.problem.startswith("grants") else f.problem, f.fix, f.unknown)
                                           for f in found],
                          f"pool {dest.pool_name} and its provider exchange no token (tokens the pool issued no longer work), nobody "
                          f"federated can act as {dest.email}, and neither it nor any federated identity holds a role on bucket "
-                         f"{dest.bucket}, its managed folders or project {dest.project_id} that reaches the recordings")
+                         f"{dest.bucket}, its managed folders or project {dest.project_id} that reaches the recordings, nor can anyone "
+                         "federated or outside the project act as another service account that holds a role on the bucket")
 
 
 def judge_revoked(dest: Destination, reads: verify_gcp.Reads, outputs: Optional[Mapping[str, Any]] = None) -> list[Check]:

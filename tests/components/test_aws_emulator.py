@@ -21,7 +21,6 @@ What moto 5.2 cannot check, so these tests do not claim it:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Optional
@@ -32,6 +31,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID, disable_iam_authentication, enable_iam_authentication
 
+from fakes.aws_destination import offline_aws_environment
 from components.aws_policy import encryption_rule, trust_policy, writer_policy
 from components.tavus import (
     DEFAULT_EXTERNAL_ID,
@@ -110,16 +110,7 @@ def shared_session() -> boto3.Session:
 @pytest.fixture
 def admin(shared_session: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[Caller]:
     """The customer's admin, inside moto with fake credentials: nothing can reach real AWS."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "MOTO_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
+    offline_aws_environment(monkeypatch, REGION)
     with mock_aws():
         # Unchecked until the `enforced` fixture turns enforcement on. Explicit fake keys, so no
         # profile or key on the machine is ever picked up.

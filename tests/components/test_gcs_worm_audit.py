@@ -118,10 +118,10 @@ def test_the_component_registers_what_the_stack_asked_for(args, expected):
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    ({"immutable_days": pulumi.Output.from_input(30)}, "immutable_days must be a plain value"),
-    ({"immutable_days": 30, "immutable_mode": pulumi.Output.from_input("compliance")}, "immutable_mode must be a plain value"),
-    ({"audit_logs": pulumi.Output.from_input(True)}, "audit_logs must be a plain true or false"),
-    ({"audit_logs": "true"}, "audit_logs must be a plain true or false"),
+    ({"immutable_days": pulumi.Output.from_input(30)}, "expected a plain whole number"),
+    ({"immutable_days": 30, "immutable_mode": pulumi.Output.from_input("compliance")}, "expected a plain 'governance' or 'compliance'"),
+    ({"audit_logs": pulumi.Output.from_input(True)}, "expected a plain True or False"),
+    ({"audit_logs": "true"}, "expected a plain True or False"),
     ({"immutable_mode": "compliance"}, "has no effect without immutable_days"),
     ({"immutable_days": 30, "immutable_mode": "Compliance"}, "immutable_mode is 'Compliance'"),
     ({"immutable_days": 30, "immutable_mode": "locked"}, "immutable_mode is 'locked'"),

@@ -10,7 +10,6 @@ that holds objects (moto refuses it; S3 allows it), CloudTrail log delivery and 
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -19,6 +18,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
+
+from fakes.aws_destination import offline_aws_environment
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from components import aws_policy
@@ -32,16 +33,7 @@ KEY = "conversations/c123/recording.mp4"
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
     """moto with fake credentials: nothing can reach real AWS."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "MOTO_ACCOUNT_ID"):
-        monkeypatch.delenv(name, raising=False)
+    offline_aws_environment(monkeypatch, REGION)
     with mock_aws():
         yield boto3.Session(region_name=REGION)
 

@@ -60,6 +60,20 @@ SOCKET_TIMEOUT_SECONDS = 5
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
+def offline_aws_environment(monkeypatch: Any, region: str = REGION) -> None:
+    """Fake keys, no config files and no profile, for moto in-process: nothing on this machine, and no real AWS, is used."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_CONFIG_FILE": "/nonexistent/aws/config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws/credentials",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "MOTO_ACCOUNT_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @dataclass(frozen=True)
 class MotoEndpoint:
     url: str

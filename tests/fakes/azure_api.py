@@ -186,7 +186,10 @@ def blob_service(account_id: str, *, sku: str, properties: dict[str, Any]) -> di
     }
 
 
-def container(account_id: str, name: str, *, public_access: Optional[str]) -> dict[str, Any]:
+def container(account_id: str, name: str, *, public_access: Optional[str], version_worm: Optional[bool] = None) -> dict[str, Any]:
+    """`version_worm`: immutableStorageWithVersioning (ImmutableStorageWithVersioning: enabled, timeStamp,
+    migrationState), which ARM leaves out of a container that never had it."""
+    versions = None if version_worm is None else {"enabled": version_worm, "timeStamp": TIMESTAMP, "migrationState": "Completed"}
     return {
         "id": f"{account_id}/blobServices/default/containers/{name}",
         "name": name,
@@ -204,6 +207,7 @@ def container(account_id: str, name: str, *, public_access: Optional[str]) -> di
                 "lastModifiedTime": TIMESTAMP,
                 "hasImmutabilityPolicy": False,
                 "hasLegalHold": False,
+                "immutableStorageWithVersioning": versions,
             }
         ),
     }
@@ -311,7 +315,7 @@ def no_immutability_policy(container_id: str) -> dict[str, Any]:
 
 
 def diagnostic_setting(resource_id: str, name: str, *, logs: list[dict[str, Any]], storage_account_id: Optional[str] = None,
-                       workspace_id: Optional[str] = None) -> dict[str, Any]:
+                       workspace_id: Optional[str] = None, marketplace_partner_id: Optional[str] = None) -> dict[str, Any]:
     """A diagnostic setting on `resource_id` (DiagnosticSettingsResource, 2021-05-01-preview: logs of category or
     categoryGroup with enabled and retentionPolicy, and its destinations; azure-rest-api-specs, specification/monitor/
     .../2021-05-01-preview/examples/listDiagnosticSettings.json)."""
@@ -322,6 +326,7 @@ def diagnostic_setting(resource_id: str, name: str, *, logs: list[dict[str, Any]
         "properties": _present({
             "storageAccountId": storage_account_id,
             "workspaceId": workspace_id,
+            "marketplacePartnerId": marketplace_partner_id,
             "metrics": [],
             "logs": [{**log, "retentionPolicy": {"enabled": False, "days": 0}} for log in logs],
         }),

@@ -196,6 +196,9 @@ def log_bucket() -> Resource:
 
 
 def audit_stack(*extra: Resource, audit: Any = True, **kwargs: Any) -> list[Resource]:
+    """The stack with `extra`; with a trail, the kit's log bucket it logs into too (unless `extra` has one)."""
+    if any(r.type == TRAIL for r in extra) and not any(r.type == ta.S3_BUCKET for r in extra):
+        extra = (*extra, log_bucket())
     resources = stack(*extra, days=None, mode=None, **kwargs)
     if resources[0].type == ta.COMPONENT:
         resources[0].props["auditLogs"] = audit
@@ -334,3 +337,101 @@ def test_the_kits_stack_passes_and_dropping_its_lock_or_trail_is_reported(mode, 
     stopped = copy.deepcopy(run)
     next(r for r in stopped.registrations if r.type == TRAIL).outputs["enableLogging"] = False
     assert {d.policy for d in analyze_run("dev", stopped)} == {AUDIT}
+
+
+# --- redteam19b #4: a known name decides; a dependency counts only while the name is unknown
+
+@pytest.mark.parametrize("name", ["decoy-bucket", "recordings-audit-logs", "Recordings", "arn:aws:s3:::other"])
+def test_a_lock_bound_by_dependency_to_another_known_bucket_does_not_count(name):
+    [found] = diagnostics(stack(lock(bucket=name, deps={"bucket": ["bucket"]})))
+    assert "'bucket' (aws:s3/bucket:Bucket" in found.message and "has Object Lock off" in found.message
+
+
+@pytest.mark.parametrize("name", [ta.BUCKET, UNKNOWN, ta.BUCKET_ARN])
+def test_a_lock_naming_the_bucket_or_bound_while_unknown_counts(name):
+    assert diagnostics(stack(lock(bucket=name, deps={"bucket": ["bucket"]}))) == []
+
+
+def test_a_short_lock_bound_by_dependency_to_another_bucket_is_not_the_recordings_one():
+    # The decoy's short lock is not judged as the recordings bucket's, which has none.
+    [found] = diagnostics(stack(lock(days=1, bucket="decoy-bucket", deps={"bucket": ["bucket"]})))
+    assert "has Object Lock off" in found.message
+
+
+# --- redteam19b #6: the trail logs into a bucket of the stack, under no key or one of the stack
+
+KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def key() -> Resource:
+    return Resource(ta.KMS_KEY, "logs-key", {"arn": KEY_ARN, "keyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "isEnabled": True,
+                                             "enableKeyRotation": True})
+
+
+@pytest.mark.parametrize("props, deps, shown", [
+    ({"s3BucketName": "attacker-logs"}, {}, "delivers its logs into bucket 'attacker-logs', which this stack does not define"),
+    ({"s3BucketName": "attacker-logs"}, {"s3BucketName": ["audit-logs"]}, "into bucket 'attacker-logs'"),  # bound, but named another
+    ({"s3BucketName": "Recordings-Audit-Logs"}, {}, "into bucket 'Recordings-Audit-Logs'"),
+    ({"kmsKeyId": "arn:aws:kms:us-east-1:444455556666:key/abcd"}, {}, "encrypts its logs with KMS key 'arn:aws:kms:us-east-1:444455556666:key/abcd'"),
+    ({"kmsKeyId": "alias/their-key"}, {}, "with KMS key 'alias/their-key', which this stack does not define"),
+])
+def test_a_trail_logging_elsewhere_or_under_a_foreign_key_is_reported(props, deps, shown):
+    bad = trail(**props)
+    bad.deps.update(deps)
+    found = diagnostics(audit_stack(bad, log_bucket(), key()), policy=AUDIT)
+    assert found and any(shown in d.message for d in found), found
+
+
+def test_a_trail_logging_elsewhere_is_not_the_one_good_trail():
+    assert diagnostics(audit_stack(trail(s3BucketName="attacker-logs", name="away"), log_bucket()), policy=AUDIT) != []
+    assert diagnostics(audit_stack(trail(s3BucketName="attacker-logs", name="away"), trail(), log_bucket()), policy=AUDIT) == []
+
+
+@pytest.mark.parametrize("props, deps", [
+    ({}, {}),
+    ({"s3BucketName": UNKNOWN}, {"s3BucketName": ["audit-logs"]}),  # bound while not known
+    ({"kmsKeyId": KEY_ARN}, {}),
+    ({"kmsKeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"}, {}),
+    ({"kmsKeyId": UNKNOWN}, {"kmsKeyId": ["logs-key"]}),
+    ({"s3BucketName": UNKNOWN}, {}),  # not known yet: waits
+])
+def test_a_trail_logging_into_the_stacks_bucket_under_its_key_passes(props, deps):
+    good = trail(**props)
+    good.deps.update(deps)
+    assert diagnostics(audit_stack(good, log_bucket(), key()), policy=AUDIT) == []
+
+
+# --- redteam19b #2: the log bucket's lifecycle keeps the logs as long as the recordings
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+def log_lifecycle(*rules: dict[str, Any], deps: Optional[dict[str, list[str]]] = None, bucket: Any = "recordings-audit-logs") -> Resource:
+    return Resource(LIFECYCLE, "audit-logs-lifecycle", {"bucket": bucket, "rules": list(rules)}, deps or {})
+
+
+def expiring(days: Any = None, date: Any = None) -> dict[str, Any]:
+    expiration = {k: v for k, v in {"days": days, "date": date}.items() if v is not None}
+    return {"id": "expire", "status": "Enabled", "filter": {"prefix": ""}, "expiration": expiration}
+
+
+@pytest.mark.parametrize("lifecycle", [
+    log_lifecycle(expiring(1)),
+    log_lifecycle(expiring(364)),
+    log_lifecycle(expiring(date="2030-01-01T00:00:00Z")),
+    log_lifecycle(expiring(1), bucket=UNKNOWN, deps={"bucket": ["audit-logs"]}),
+])
+def test_a_log_bucket_lifecycle_expiring_logs_before_the_recordings_is_reported(lifecycle):
+    found = diagnostics(audit_stack(trail(), log_bucket(), lifecycle), policy=AUDIT)
+    assert found and any("log bucket 'audit-logs' of the trail expires" in d.message for d in found), found
+
+
+@pytest.mark.parametrize("lifecycle", [
+    log_lifecycle(expiring(365)),
+    log_lifecycle(expiring(3650)),
+    log_lifecycle({"id": "old", "status": "Enabled", "filter": {}, "noncurrentVersionExpiration": {"noncurrentDays": 1}}),
+    log_lifecycle({**expiring(1), "status": "Disabled"}),
+    log_lifecycle(expiring(1), bucket="some-other-bucket"),
+])
+def test_a_log_bucket_lifecycle_that_keeps_logs_as_long_passes(lifecycle):
+    assert diagnostics(audit_stack(trail(), log_bucket(), lifecycle), policy=AUDIT) == []

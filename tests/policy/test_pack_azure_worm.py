@@ -31,8 +31,14 @@ def setting(logs: Any = None, type_: str = SETTING_TYPE, name: str = "tavus-reco
     return Resource(type_, name, {k: v for k, v in values.items() if v is not None}, deps={"resourceUri": ["acct"]})
 
 
-def stack(*extra: Resource, days: Any = None, mode: Any = None, audit: Any = None) -> list[Resource]:
-    resources = tz.kit() + list(extra)
+def log_account(name: Any = "acmeaudit") -> Resource:
+    """The kit's audit log account (auditLogs): a storage account of the stack with no recordings container."""
+    return Resource(tz.ACCOUNT, "audit", {"name": name, "resourceGroupName": "media", "allowBlobPublicAccess": False,
+                                          "allowSharedKeyAccess": False, "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2"})
+
+
+def stack(*extra: Resource, days: Any = None, mode: Any = None, audit: Any = None, log: Any = "acmeaudit") -> list[Resource]:
+    resources = tz.kit() + ([log_account(log)] if log else []) + list(extra)
     for resource in resources:
         if resource.type == tz.COMPONENT:
             resource.props.update(immutableDays=days, immutableMode=mode, auditLogs=audit)
@@ -85,6 +91,31 @@ def test_a_policy_named_by_value_counts_like_one_named_by_reference():
     assert found(stack(by_value, days=30), IMMUTABILITY) == []
 
 
+DECOYS = {
+    "another container of the account": {"containerName": "decoy"},
+    "the container's name in another account": {"accountName": "otheracct"},
+    "both elsewhere": {"containerName": "decoy", "accountName": "otheracct"},
+    "an empty container name": {"containerName": ""},
+}
+
+
+@pytest.mark.parametrize("names", DECOYS.values(), ids=DECOYS.keys())
+def test_a_policy_bound_by_dependency_but_named_for_another_container_does_not_count(names):
+    # container_name=container.name.apply(lambda _: "decoy"): the dependency stays, the policy lands elsewhere.
+    (diagnostic,) = found(stack(policy(30, **names), days=30), IMMUTABILITY)
+    assert "has no immutability policy" in diagnostic.message and diagnostic.urn == urn(tz.CONTAINER_TYPE, "container")
+
+
+def test_known_names_in_other_casing_or_unknown_names_bound_by_dependency_count():
+    assert found(stack(policy(30, containerName="RECORDINGS", accountName="AcmeRecordings"), days=30), IMMUTABILITY) == []
+    assert found(stack(policy(30, containerName=UNKNOWN), days=30), IMMUTABILITY) == []
+    assert found(stack(policy(7, containerName=UNKNOWN), days=30), IMMUTABILITY)  # bound by dependency: judged
+    # An unknown account bound to no account of the container: waits.
+    unbound = policy(7, accountName=UNKNOWN)
+    unbound.deps["accountName"] = []
+    assert found(stack(unbound, days=30), IMMUTABILITY) == []
+
+
 def test_values_not_known_yet_wait():
     assert found(stack(policy(UNKNOWN), days=30), IMMUTABILITY) == []
     assert found(stack(policy(30, containerName=UNKNOWN, accountName=UNKNOWN), days=30), IMMUTABILITY) == []
@@ -114,10 +145,53 @@ def test_the_kits_setting_passes_and_a_stack_without_audit_logs_asks_for_none():
     assert found(stack(setting(), audit=True), DIAGNOSTIC) == []
     assert found(stack(audit=False), DIAGNOSTIC) == []
     assert found(stack(setting(logs=[{"categoryGroup": "allLogs", "enabled": True}]), audit=True), DIAGNOSTIC) == []
-    # Two settings that together log all three, each to a destination.
-    split = [setting(logs=KIT_LOGS[:1], name="reads"), setting(logs=KIT_LOGS[1:], name="writes", storageAccountId=None,
-                                                              workspaceId=f"{tz.RG}/providers/Microsoft.OperationalInsights/workspaces/w")]
+    # Two settings that together log all three, each to the log account.
+    split = [setting(logs=KIT_LOGS[:1], name="reads"), setting(logs=KIT_LOGS[1:], name="writes")]
     assert found(stack(*split, audit=True), DIAGNOSTIC) == []
+
+
+ELSEWHERE = {
+    "an account in another subscription": f"/subscriptions/{'9' * 8}-0000-4000-8000-{'0' * 12}/resourceGroups/x/providers/"
+                                          "Microsoft.Storage/storageAccounts/evil",
+    "the recordings account itself": tz.ACCOUNT_ID,
+    "an account not in the stack, named by name": "evil",
+}
+
+
+@pytest.mark.parametrize("where", ELSEWHERE.values(), ids=ELSEWHERE.keys())
+def test_a_setting_sending_anywhere_but_a_log_account_of_the_stack_is_reported(where):
+    (diagnostic,) = found(stack(setting(storageAccountId=where), audit=True), DIAGNOSTIC)
+    assert "not a log account of this stack" in diagnostic.message and diagnostic.urn == urn(tz.ACCOUNT, "acct")
+
+
+OTHER_DESTINATIONS = {
+    "a marketplace partner alone": {"storageAccountId": None, "marketplacePartnerId": "x"},
+    "a workspace alone": {"storageAccountId": None, "workspaceId": f"{tz.RG}/providers/Microsoft.OperationalInsights/workspaces/w"},
+    "an event hub alone": {"storageAccountId": None, "eventHubAuthorizationRuleId": f"{tz.RG}/providers/Microsoft.EventHub/namespaces/n/"
+                                                                                   "authorizationRules/r"},
+}
+
+
+@pytest.mark.parametrize("props", OTHER_DESTINATIONS.values(), ids=OTHER_DESTINATIONS.keys())
+def test_a_destination_that_is_no_storage_account_of_the_stack_is_reported(props):
+    (diagnostic,) = found(stack(setting(**props), audit=True), DIAGNOSTIC)
+    assert "not a log account of this stack" in diagnostic.message
+    # Beside a setting to the log account, it adds nothing and takes nothing away.
+    assert found(stack(setting(), setting(name="copy", **props), audit=True), DIAGNOSTIC) == []
+
+
+def test_the_log_account_by_dependency_waits_only_while_its_id_is_unknown():
+    bound = setting(storageAccountId=UNKNOWN)
+    bound.deps["storageAccountId"] = ["audit"]
+    assert found(stack(bound, audit=True, log=UNKNOWN), DIAGNOSTIC) == []
+    assert found(stack(setting(storageAccountId=LOG_ACCOUNT.upper()), audit=True), DIAGNOSTIC) == []
+    # Unknown and bound to nothing of the stack: waits; a name no account of the stack has, with a name unknown: waits.
+    assert found(stack(setting(storageAccountId=UNKNOWN), audit=True), DIAGNOSTIC) == []
+    assert found(stack(setting(storageAccountId="evil"), audit=True, log=UNKNOWN), DIAGNOSTIC) == []
+    # Unknown and bound only to the recordings account: waits too (only a log account's dependency binds).
+    to_recordings = setting(storageAccountId=UNKNOWN)
+    to_recordings.deps["storageAccountId"] = ["acct"]
+    assert found(stack(to_recordings, audit=True), DIAGNOSTIC) == []
 
 
 ATTACKS = {

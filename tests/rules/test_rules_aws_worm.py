@@ -3,11 +3,15 @@ the spellings the pack and verify meet (S3's PascalCase, Pulumi's camelCase, tex
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
+import pytest
 from hypothesis import example, given, strategies as st
 
+from components import aws_policy
 from tavus_recording.rules import aws as rules
+from tavus_recording.rules.aws.audit import log_delivery_findings
 
 MODES = st.sampled_from(["GOVERNANCE", "COMPLIANCE", "governance", "Compliance", " COMPLIANCE", "LEGAL_HOLD", "", None])
 PERIODS = st.one_of(st.none(), st.integers(0, 40000), st.integers(0, 400).map(str))
@@ -109,3 +113,85 @@ def test_the_kits_selector_passes_and_logs_everything():
                                {"Field": "resources.ARN", "StartsWith": [f"{BUCKET_ARN}/"]}]}]
     assert rules.trail_findings(rules.Trail("t", advanced=kit, validation=True, logging=True), BUCKET_ARN) == []
     assert all(logged(kit, e) for e in EVENTS)
+
+
+# --- redteam19b #9: a period S3 never takes is refused, never compared (NaN is smaller than nothing)
+
+@pytest.mark.parametrize("period", [{"Days": float("nan")}, {"Days": "NaN"}, {"Days": "inf"}, {"Years": float("inf")}, {"Years": "nan"},
+                                    {"Days": 30, "Years": "-inf"}])
+@pytest.mark.parametrize("asked", [(30, None), (None, "governance"), (30, "compliance")])
+def test_a_period_that_is_not_a_number_fails(period, asked):
+    config = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", **period}}}
+    found = rules.object_lock_findings(config, *asked)
+    assert found and any("period S3 does not take" in f.problem for f in found), found
+
+
+@pytest.mark.parametrize("period", [{"Days": 30}, {"Days": "30"}, {"Days": 30.0}, {"Years": 1}, {"Years": "1"}])
+def test_a_real_period_as_long_passes(period):
+    config = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", **period}}}
+    assert rules.object_lock_findings(config, 30, "compliance") == [] and not math.isnan(30)
+
+
+# --- redteam19b #8: a basic selector's "every bucket" is every bucket of one partition
+
+@pytest.mark.parametrize("value, bucket_arn, logs", [
+    ("arn:aws:s3", BUCKET_ARN, True),
+    ("arn:aws:s3:::", BUCKET_ARN, True),
+    ("arn:aws-us-gov:s3", BUCKET_ARN, False),
+    ("arn:aws-cn:s3:::", BUCKET_ARN, False),
+    ("arn:aws-iso-b:s3", BUCKET_ARN, False),
+    ("arn:aws:s3", "arn:aws-us-gov:s3:::rec", False),
+    ("arn:aws-us-gov:s3:::", "arn:aws-us-gov:s3:::rec", True),
+])
+def test_every_bucket_is_of_the_buckets_own_partition(value, bucket_arn, logs):
+    trail = rules.Trail("t", basic=[{"ReadWriteType": "All", "DataResources": [{"Type": "AWS::S3::Object", "Values": [value]}]}],
+                        validation=True, logging=True)
+    assert (rules.trail_findings(trail, bucket_arn) == []) is logs
+
+
+# --- redteam19b #2: the log bucket's policy still lets CloudTrail write, and denies it nothing
+
+
+LOG_ARN, ACCOUNT = "arn:aws:s3:::rec-audit-logs", "111122223333"
+KIT_LOG_POLICY = aws_policy.audit_log_bucket_policy(LOG_ARN, f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/rec-audit", ACCOUNT)
+
+
+def _with(*extra: dict[str, Any], drop: str = "") -> dict[str, Any]:
+    return {**KIT_LOG_POLICY, "Statement": [s for s in KIT_LOG_POLICY["Statement"] if s.get("Sid") != drop] + list(extra)}
+
+
+CT = {"Service": "cloudtrail.amazonaws.com"}
+
+
+def test_the_kits_log_bucket_policy_lets_cloudtrail_write():
+    assert log_delivery_findings(KIT_LOG_POLICY, LOG_ARN, ACCOUNT) == []
+
+
+@pytest.mark.parametrize("policy, unknown", [
+    (_with(drop="AWSCloudTrailWrite"), False),
+    (None, False),
+    ({}, False),
+    (_with({"Effect": "Deny", "Principal": CT, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/*"}), False),
+    (_with({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}), False),
+    (_with({"Effect": "Deny", "Principal": {"AWS": "*"}, "NotAction": "s3:GetObject", "Resource": f"{LOG_ARN}/AWSLogs/*"}), False),
+    (_with({"Effect": "Deny", "NotPrincipal": {"AWS": ACCOUNT}, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/*"}), False),
+    (_with({"Effect": "Deny", "Principal": CT, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/AWSLogs/{ACCOUNT}/CloudTrail/us-*"}), True),
+    (_with({"Effect": "Deny", "Principal": CT, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/*",
+            "Condition": {"StringNotEquals": {"aws:SourceAccount": "999999999999"}}}), True),
+    (_with({"Effect": "Allow", "Principal": CT, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/*",
+            "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}, drop="AWSCloudTrailWrite"), True),
+])
+def test_a_policy_that_may_keep_cloudtrail_out_is_reported(policy, unknown):
+    found = log_delivery_findings(policy, LOG_ARN, ACCOUNT)
+    assert found and any(f.unknown is unknown for f in found), found
+
+
+@pytest.mark.parametrize("extra", [
+    {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/*"},
+    {"Effect": "Deny", "Principal": CT, "Action": "s3:DeleteObject", "Resource": f"{LOG_ARN}/*"},
+    {"Effect": "Deny", "Principal": CT, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/elsewhere/*"},
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"{LOG_ARN}/*", "Condition": {"Bool": {"aws:SecureTransport": False}}},
+    {"Effect": "Allow", "Principal": CT, "Action": "s3:PutObject", "Resource": f"{LOG_ARN}/*"},
+])
+def test_safe_look_alikes_let_cloudtrail_write(extra):
+    assert log_delivery_findings(_with(extra), LOG_ARN, ACCOUNT) == []

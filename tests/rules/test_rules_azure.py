@@ -666,6 +666,25 @@ def test_a_period_passes_exactly_when_it_is_a_number_at_least_the_stacks(wanted,
     assert rules.immutability_findings({"immutabilityPeriodSinceCreationInDays": days}, None) == []
 
 
+@pytest.mark.parametrize("days", [float("nan"), float("inf"), float("-inf"), -float("nan")], ids=["nan", "inf", "-inf", "-nan"])
+def test_a_period_that_is_no_finite_number_cannot_be_read(days):
+    (finding,) = rules.immutability_findings({"immutabilityPeriodSinceCreationInDays": days, "state": "Locked"}, 30, live=True)
+    assert "period cannot be read" in finding.problem
+
+
+@pytest.mark.parametrize("flag", [True, "true", "True", " TRUE "], ids=["bool", "text", "capitalised", "padded upper case"])
+@pytest.mark.parametrize("key", ["allowProtectedAppendWrites", "allowProtectedAppendWritesAll"])
+def test_protected_appends_allowed_in_any_spelling_fail(key, flag):
+    (finding,) = rules.immutability_findings({"immutabilityPeriodSinceCreationInDays": 30, key: flag}, 30)
+    assert f"({key})" in finding.problem
+
+
+@pytest.mark.parametrize("flag", [False, "false", None, "", 0], ids=["bool", "text", "null", "empty", "zero"])
+def test_protected_appends_off_in_any_spelling_pass(flag):
+    policy = {"immutabilityPeriodSinceCreationInDays": 30, "allowProtectedAppendWrites": flag, "allowProtectedAppendWritesAll": flag}
+    assert rules.immutability_findings(policy, 30) == []
+
+
 def setting(*logs: dict[str, Any], **destination: Any) -> rules.DiagnosticSetting:
     return rules.DiagnosticSetting("s", {"logs": list(logs), **(destination or {"storageAccountId": "/subscriptions/s/x"})})
 
@@ -853,3 +872,55 @@ def test_a_move_that_cannot_take_the_stacks_place_passes(rule):
 def test_a_cool_move_is_the_stacks_only_when_its_prefix_is_a_case_exact_start_of_the_containers_path(prefix):
     found = cold_ids([cold_rule(to_cool(), prefixMatch=[prefix])])
     assert (found == []) is f"{COLD_CONTAINER}/".startswith(prefix)
+
+
+# --- only the stack's own destination counts (red team 19b #3), and nothing on the log account deletes the logs (#2)
+
+
+def test_a_setting_the_caller_finds_elsewhere_does_not_count_and_says_where_it_sends():
+    def elsewhere(properties: Any) -> Optional[str]:
+        return None if properties.get("storageAccountId") == "/own" else "sends them to a stranger"
+
+    own, stranger = setting(READ, WRITE, DELETE, storageAccountId="/own"), setting(READ, WRITE, DELETE, marketplacePartnerId="x")
+    assert rules.diagnostic_findings([own, stranger], True, elsewhere=elsewhere) == []
+    (finding,) = rules.diagnostic_findings([stranger], True, elsewhere=elsewhere, where="to the log account")
+    assert "sends no StorageRead (reads)" in finding.problem and "to the log account" in finding.problem
+    assert "setting s sends them to a stranger" in finding.problem
+
+
+def test_destination_subscriptions_name_each_resource_destination_and_leave_a_partner_out():
+    found = rules.destination_subscriptions({"storageAccountId": "/subscriptions/AbC/resourceGroups/g/providers/x",
+                                             "workspaceId": "w", "marketplacePartnerId": "/subscriptions/p/x"})
+    assert found == {"/subscriptions/AbC/resourceGroups/g/providers/x": "abc", "w": None}
+
+
+def lifecycle_rule(prefixes: Optional[list[str]] = None, enabled: Any = True, **actions: Any) -> dict[str, Any]:
+    filters = {"prefixMatch": prefixes} if prefixes is not None else {}
+    return {"name": "r", "enabled": enabled, "definition": {"filters": filters,
+                                                            "actions": actions or {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": 1}}}}}
+
+
+@pytest.mark.parametrize("rule", [
+    lifecycle_rule(), lifecycle_rule([]), lifecycle_rule(["insights-logs-storagedelete/x"]), lifecycle_rule(["i"]),
+    lifecycle_rule(["Insights-Logs-"]), lifecycle_rule(version={"delete": {}}), lifecycle_rule(snapshot={"delete": {}}),
+    {"name": "r", "definition": {"actions": {"base_blob": {"delete": {}}}}},
+], ids=["every container", "empty prefixes", "one log container", "a short prefix", "mixed case", "versions", "snapshots",
+        "snake_case, enabled unset"])
+def test_a_lifecycle_rule_that_can_delete_resource_logs_is_a_finding(rule):
+    (finding,) = rules.log_deletion_findings([rule])
+    assert "deletes audit logs (rule r" in finding.problem and finding.rule == "azure.account.diagnostic_logs"
+
+
+@pytest.mark.parametrize("rule", [
+    lifecycle_rule(enabled=False), lifecycle_rule(["insights-metrics-pt1m"]), lifecycle_rule(["other/insights-logs-"]),
+    lifecycle_rule(baseBlob={"tierToCool": {"daysAfterModificationGreaterThan": 1}}), "not a rule",
+], ids=["disabled", "metrics only", "a prefix in another container", "tiering only", "garbage"])
+def test_a_lifecycle_rule_that_keeps_resource_logs_is_none(rule):
+    assert rules.log_deletion_findings([rule]) == []
+
+
+@given(st.lists(st.text(alphabet="insghtlo-/abcdRSTW", max_size=20), max_size=3))
+def test_a_delete_rule_is_a_finding_exactly_when_a_prefix_can_reach_a_log_container(prefixes):
+    # A prefix reaches insights-logs-<category>/... when either is a prefix of the other (case-insensitive), or there is none.
+    reaches = not prefixes or any(p.lower().startswith("insights-logs-") or "insights-logs-".startswith(p.lower()) for p in prefixes)
+    assert bool(rules.log_deletion_findings([lifecycle_rule(prefixes)])) is reaches

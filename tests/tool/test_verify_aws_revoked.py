@@ -69,7 +69,7 @@ def role_with(session: boto3.Session, name: str, principal: Any, actions: Any = 
 def test_the_revoked_stack_passes_every_check(aws, revoked):
     checks = run(revoked, aws)
     assert {k: c.ok for k, c in checks.items()} == {k: True for k in REVOKED_CHECK_IDS}
-    assert f"trusts Tavus's account {TAVUS_ID} and can write bucket {BUCKET}" in checks[ACCESS_REVOKED].detail
+    assert f"trusts Tavus's account {TAVUS_ID} and can read, list, write or delete the objects of bucket {BUCKET}" in checks[ACCESS_REVOKED].detail
 
 
 def test_the_role_left_behind_fails(aws):
@@ -111,10 +111,30 @@ def test_an_attached_managed_policy_counts(aws, revoked):
     assert run(revoked, aws)[ACCESS_REVOKED].ok is False
 
 
+@pytest.mark.parametrize("actions, resource", [
+    ([a for a in tavus.S3_WRITER_ACTIONS if a != "s3:PutObject"], [BUCKET_ARN, f"{BUCKET_ARN}/*"]),  # "revoked" by deleting one line
+    (["s3:GetObject"], f"{BUCKET_ARN}/*"),
+    (["s3:ListBucket"], BUCKET_ARN),
+    (["s3:DeleteObject", "s3:DeleteObjectVersion"], f"{BUCKET_ARN}/*"),
+    (["s3:PutBucketPolicy"], BUCKET_ARN),
+    (["iam:PutRolePolicy"], f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/hand-made"),
+])
+def test_a_role_that_can_read_delete_or_reopen_fails(aws, revoked, actions, resource):
+    role_with(aws, "hand-made", {"AWS": TAVUS_ID}, actions, resource)
+    check = run(revoked, aws)[ACCESS_REVOKED]
+    assert check.ok is False and "role/hand-made trusts Tavus's account" in check.detail, check
+
+
+def test_a_role_that_can_assume_another_is_unknown_naming_it(aws, revoked):
+    role_with(aws, "hand-made", {"AWS": TAVUS_ID}, ["sts:AssumeRole"], f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/writer")
+    check = run(revoked, aws)[ACCESS_REVOKED]
+    assert check.ok is None and f"sts:AssumeRole on arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/writer" in check.detail
+
+
 @pytest.mark.parametrize("case", ["no S3 grant", "another bucket", "a full Deny", "another account's role", "a boundary without it"])
 def test_safe_look_alikes_pass(aws, revoked, case):
     if case == "no S3 grant":
-        role_with(aws, "hand-made", {"AWS": TAVUS_ID}, ["s3:GetObject"])
+        role_with(aws, "hand-made", {"AWS": TAVUS_ID}, ["s3:GetBucketLocation", "ec2:DescribeInstances"], "*")
     elif case == "another bucket":
         role_with(aws, "hand-made", {"AWS": TAVUS_ID}, resource="arn:aws:s3:::other-bucket/*")
     elif case == "a full Deny":
@@ -165,7 +185,7 @@ class DenyingReader(Reader):
 
 @pytest.mark.parametrize("operation", ["list_roles", "list_role_policies", "get_role", "get_bucket_policy"])
 def test_a_denied_read_is_unknown_never_ok(aws, revoked, monkeypatch, operation):
-    role_with(aws, "hand-made", {"AWS": TAVUS_ID}, ["s3:GetObject"])  # a role to read, which cannot write
+    role_with(aws, "hand-made", {"AWS": TAVUS_ID}, ["s3:GetBucketLocation"], BUCKET_ARN)  # a role to read, which cannot reach
     monkeypatch.setattr(verify_aws, "Reader", lambda session: DenyingReader(session, operation))
     import tavus_recording.verify.aws_revoked as revoked_module
     monkeypatch.setattr(revoked_module, "Reader", lambda session: DenyingReader(session, operation))
@@ -200,13 +220,13 @@ def test_revoked_outputs_that_name_no_bucket_stop_verify_in_one_line(aws, revoke
 
 
 def test_a_user_holding_the_revoked_reader_policy_gets_every_check(aws, revoked):
-    role_with(aws, "hand-made", {"AWS": TAVUS_ID}, ["s3:GetObject"])  # a role it must read, which cannot write
+    role_with(aws, "hand-made", {"AWS": TAVUS_ID}, ["s3:GetBucketLocation"], BUCKET_ARN)  # a role it must read, which cannot reach
     policy = revoked_reader_policy(DEFAULT_ACCOUNT_ID, BUCKET)
     policy["Statement"].append(base.MOTO_READER_ALIASES)
     session = base.reader_session(aws, policy)
     with enable_iam_authentication():
         checks = run(revoked, session)
     assert {k: c.ok for k, c in checks.items()} == {k: True for k in REVOKED_CHECK_IDS}
-    assert "1 role(s) still trust Tavus's account but none can write it" in checks[ACCESS_REVOKED].detail
+    assert "1 role(s) still trust Tavus's account but none can reach the bucket or assume another role" in checks[ACCESS_REVOKED].detail
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert all(a.split(":")[1].startswith(("Get", "List", "Describe")) for a in actions)

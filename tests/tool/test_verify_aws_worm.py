@@ -224,6 +224,10 @@ BASIC = {"ReadWriteType": "All", "IncludeManagementEvents": False, "DataResource
     ([{**BASIC, "ReadWriteType": "WriteOnly"}], False),
     ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"{BUCKET_ARN}/calls/"]}]}], False),
     ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::other/"]}]}], False),
+    ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::"]}]}], True),
+    # Every bucket of another partition is not this one (redteam19b #8).
+    ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws-us-gov:s3"]}]}], False),
+    ([{**BASIC, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws-cn:s3:::"]}]}], False),
 ])
 def test_basic_event_selectors_are_judged_alike(aws, selectors, ok):
     outputs = deploy_destination(aws, retention_days=365)
@@ -288,3 +292,168 @@ def test_without_the_log_bucket_reads_the_trail_is_unknown_never_ok(aws):
     with enable_iam_authentication():
         check = run(outputs, session)[AUDIT]
     assert check.ok is None and f"log bucket {BUCKET}-audit-logs's policy could not be read" in check.detail
+
+
+# --- aws.bucket.audit_trail: the logs still arrive and stay (redteam19b #2, #6)
+
+LOGS = f"{BUCKET}-audit-logs"
+LOGS_ARN = f"arn:aws:s3:::{LOGS}"
+
+
+def kit_log_policy(outputs: dict[str, Any], *extra: dict[str, Any], drop: str = "") -> dict[str, Any]:
+    policy = aws_policy.audit_log_bucket_policy(LOGS_ARN, outputs["audit_trail_arn"], DEFAULT_ACCOUNT_ID)
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != drop] + list(extra)
+    return policy
+
+
+def put_log_policy(session: boto3.Session, policy: dict[str, Any]) -> None:
+    s3(session).put_bucket_policy(Bucket=LOGS, Policy=json.dumps(policy))
+
+
+def put_log_lifecycle(session: boto3.Session, **expiration: Any) -> None:
+    rule = {"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""}, **expiration}
+    s3(session).put_bucket_lifecycle_configuration(Bucket=LOGS, LifecycleConfiguration={"Rules": [rule]})
+
+
+def deny(principal: Any, action: Any = "s3:PutObject", resource: Any = f"{LOGS_ARN}/*", **extra: Any) -> dict[str, Any]:
+    return {"Sid": "Block", "Effect": "Deny", **({"NotPrincipal": principal} if extra.pop("not_principal", False) else {"Principal": principal}),
+            "Action": action, "Resource": resource, **extra}
+
+
+CLOUDTRAIL = {"Service": "cloudtrail.amazonaws.com"}
+DELIVERY_ATTACKS = {
+    "CloudTrail's write statement removed": (lambda o: kit_log_policy(o, drop="AWSCloudTrailWrite"), "does not let CloudTrail"),
+    "a write for another account's logs only": (lambda o: kit_log_policy(o, {
+        "Sid": "Other", "Effect": "Allow", "Principal": CLOUDTRAIL, "Action": "s3:PutObject", "Resource": f"{LOGS_ARN}/AWSLogs/111122223333/*"},
+        drop="AWSCloudTrailWrite"), "does not let CloudTrail"),
+    "a Deny for CloudTrail": (lambda o: kit_log_policy(o, deny(CLOUDTRAIL)), "'Block' denies CloudTrail's s3:PutObject"),
+    "a Deny for everyone": (lambda o: kit_log_policy(o, deny("*", "s3:Put*", "*")), "'Block' denies CloudTrail's s3:PutObject"),
+    "a Deny for all but your account": (lambda o: kit_log_policy(o, deny({"AWS": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:root"}, "s3:*",
+                                                                           not_principal=True)), "'Block' denies CloudTrail's s3:PutObject"),
+}
+
+
+@pytest.mark.parametrize("name", DELIVERY_ATTACKS)
+def test_a_log_bucket_policy_that_keeps_cloudtrail_out_fails(aws, name):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    policy, problem = DELIVERY_ATTACKS[name]
+    put_log_policy(aws, policy(outputs))
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is False and problem in check.detail, check
+
+
+def test_a_deleted_log_bucket_policy_fails(aws):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    s3(aws).delete_bucket_policy(Bucket=LOGS)
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is False and "does not let CloudTrail (cloudtrail.amazonaws.com) write" in check.detail
+
+
+@pytest.mark.parametrize("extra", [
+    deny({"AWS": "arn:aws:iam::222233334444:root"}),  # someone else
+    deny(CLOUDTRAIL, "s3:DeleteObject"),  # not the write
+    deny(CLOUDTRAIL, resource=f"{LOGS_ARN}/other/*"),  # not where the logs go
+    deny("*", "s3:*", [LOGS_ARN, f"{LOGS_ARN}/*"], Condition={"Bool": {"aws:SecureTransport": "false"}}),  # TLS only: CloudTrail uses it
+])
+def test_safe_look_alikes_in_the_log_bucket_policy_pass(aws, extra):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    put_log_policy(aws, kit_log_policy(outputs, extra))
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is True, check
+
+
+def test_a_conditional_deny_for_cloudtrail_is_unknown(aws):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    put_log_policy(aws, kit_log_policy(outputs, deny(CLOUDTRAIL, Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is None and "under conditions, which may keep logs out" in check.detail
+
+
+@pytest.mark.parametrize("retention, expiration", [
+    (365, {"Expiration": {"Days": 1}}),
+    (365, {"Expiration": {"Days": 364}}),
+    (None, {"Expiration": {"Days": 3650}}),  # recordings kept forever: so are the logs about them
+    (365, {"Expiration": {"Date": "2030-01-01T00:00:00Z"}}),
+])
+def test_a_log_lifecycle_expiring_logs_before_the_recordings_fails(aws, retention, expiration):
+    outputs = deploy_destination(aws, retention_days=retention, audit_logs=True)
+    put_log_lifecycle(aws, **expiration)
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is False and f"log bucket {LOGS} expires" in check.detail and "audit log" in check.detail, check
+    assert "Lifecycle rules" in check.fix
+
+
+@pytest.mark.parametrize("expiration", [
+    {"Expiration": {"Days": 365}},
+    {"Expiration": {"Days": 3650}},
+    {"NoncurrentVersionExpiration": {"NoncurrentDays": 1}},  # old versions only: the current log stays
+    {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+])
+def test_a_log_lifecycle_that_keeps_logs_as_long_passes(aws, expiration):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    put_log_lifecycle(aws, **expiration)
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is True, check
+    assert "expire no current log sooner than 365 days" in check.detail
+
+
+class StatusReader(Reader):
+    """Answers GetTrailStatus with `changes` laid over moto's answer (moto never reports a delivery error)."""
+
+    def __init__(self, session: boto3.Session, changes: dict[str, Any]) -> None:
+        super().__init__(session)
+        self.changes = changes
+
+    def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
+        answer = super().call(service, region, operation, **kwargs)
+        return {**answer, **self.changes} if operation == "get_trail_status" and isinstance(answer, dict) else answer
+
+
+@pytest.mark.parametrize("changes, shown", [
+    ({"LatestDeliveryError": "AccessDenied"}, "LatestDeliveryError: AccessDenied"),
+    ({"LatestDeliveryError": "KMS.AccessDeniedException"}, "LatestDeliveryError: KMS.AccessDeniedException"),
+    ({"LatestDeliveryError": "NoSuchBucket", "IsLogging": True}, "LatestDeliveryError: NoSuchBucket"),
+    ({"LatestDigestDeliveryError": "AccessDenied"}, "LatestDigestDeliveryError: AccessDenied"),
+])
+def test_a_delivery_error_fails_while_logging_is_on(aws, monkeypatch, changes, shown):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    monkeypatch.setattr(verify_aws, "Reader", lambda session: StatusReader(session, changes))
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is False and shown in check.detail and "the logs are not arriving" in check.detail
+    assert f"aws cloudtrail get-trail-status --name {outputs['audit_trail_arn']}" in check.fix
+
+
+@pytest.mark.parametrize("changes", [{"LatestDeliveryError": ""}, {"LatestDeliveryError": None}, {"LatestNotificationError": "x"}])
+def test_no_delivery_error_passes(aws, monkeypatch, changes):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    monkeypatch.setattr(verify_aws, "Reader", lambda session: StatusReader(session, changes))
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is True and "reports no delivery error (GetTrailStatus)" in check.detail
+
+
+@pytest.mark.parametrize("key", ["arn:aws:kms:us-east-1:222233334444:key/1234abcd-12ab-34cd-56ef-1234567890ab", "alias/logs"])
+def test_a_trail_kms_key_the_stack_does_not_define_fails(aws, key):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    cloudtrail(aws).update_trail(Name=TRAIL_NAME, KmsKeyId=key)
+    check = run(outputs, aws)[AUDIT]
+    assert check.ok is False and "encrypts its logs with KMS key" in check.detail and "which this stack does not define" in check.detail
+
+
+class LogLifecycleDenied(Reader):
+    def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
+        if operation == "get_bucket_lifecycle_configuration" and kwargs.get("Bucket") == LOGS:
+            return Unread("s3:GetLifecycleConfiguration denied: add it to your reader policy", "grant it", "AccessDenied")
+        return super().call(service, region, operation, **kwargs)
+
+
+def test_a_denied_read_of_the_log_lifecycle_is_unknown_never_ok(aws, monkeypatch):
+    outputs = deploy_destination(aws, retention_days=365, audit_logs=True)
+    monkeypatch.setattr(verify_aws, "Reader", LogLifecycleDenied)
+    checks = run(outputs, aws)
+    assert unknown_ids(checks) == {AUDIT} and failing(checks) == set()
+    assert f"log bucket {LOGS}'s lifecycle rules could not be read" in checks[AUDIT].detail
+
+
+def test_the_reader_policy_reads_the_log_buckets_lifecycle():
+    statement = next(s for s in verify_aws.reader_policy(base.ROLE_ARN, BUCKET, LOGS)["Statement"] if s["Sid"] == "ReadAuditLogBucket")
+    assert "s3:GetLifecycleConfiguration" in statement["Action"] and statement["Resource"] == LOGS_ARN

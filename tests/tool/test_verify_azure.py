@@ -184,6 +184,9 @@ def deploy(config: dict[str, str]) -> Kit:
     for setting in (realise(r.outputs) for r in run.find("azure-native:monitor:DiagnosticSetting")):
         resources.append(arm.diagnostic_setting(setting["resourceUri"], setting["name"], logs=setting["logs"],
                                                 storage_account_id=setting.get("storageAccountId"), workspace_id=setting.get("workspaceId")))
+    # The audit log account (auditLogs), in the stack's group: verify reads its lifecycle policy.
+    for log in (r for r in run.find("azure-native:storage:StorageAccount") if r.name.endswith("-audit")):
+        resources.append(arm.storage_account(realise(log.id), location=location, sku="Standard_LRS", kind="StorageV2", properties={}))
     assert container_id == outputs["container_id"] and identity_id == outputs["identity_id"]
     return Kit(outputs=outputs, resources=resources)
 
@@ -1210,6 +1213,35 @@ def test_an_unlocked_compliance_policy_is_fixed_by_the_lock_with_its_etag_and_th
     assert fix.startswith("run `pulumi up --refresh`") and "az storage container immutability-policy create" in fix and "--period 30" in fix
 
 
+def version_worm(enabled: bool) -> Callable[[arm.ArmState, Kit], None]:
+    """The container migrated to version-level immutability (BlobContainers_ObjectLevelWorm), or one that says it is off."""
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        state.put(arm.container(kit.account_id, kit.storage.container, public_access=None, version_worm=enabled))
+    return drift
+
+
+def both(*drifts: Callable[[arm.ArmState, Kit], None]) -> Callable[[arm.ArmState, Kit], None]:
+    return lambda state, kit: [d(state, kit) for d in drifts] and None
+
+
+@pytest.mark.parametrize("state, mode", [("Unlocked", "governance"), ("Locked", "compliance")], ids=["governance", "compliance, locked"])
+def test_version_level_immutability_makes_the_container_policy_unknown_naming_the_override(check, kit, state, mode):
+    run = check(both(worm(30, state), version_worm(True)), outputs=asks(kit, mode=mode))
+    assert run.unknown() == {"azure.container.immutability"} and run.failing() == set()
+    found = run.checks["azure.container.immutability"]
+    assert "immutableStorageWithVersioning enabled" in found.detail and "overrides this container policy" in found.detail
+    assert "--version-id" in found.fix
+
+
+def test_version_level_immutability_off_or_a_stack_without_immutable_days_passes(check, kit):
+    assert check(both(worm(30), version_worm(False)), outputs=asks(kit)).unknown() == set()
+    assert check(worm(30), outputs=asks(kit)).unknown() == set()
+    run = check(version_worm(True))
+    assert run.unknown() == set() and run.failing() == set()
+    # Beside a missing or short container policy, the check still fails.
+    assert check(both(worm(7), version_worm(True)), outputs=asks(kit)).failing() == {"azure.container.immutability"}
+
+
 def test_a_stack_without_immutable_days_reads_no_policy(check, kit):
     run = check(worm(1))
     assert run.checks["azure.container.immutability"].ok is True and "asks for no immutability policy" in run.checks["azure.container.immutability"].detail
@@ -1235,7 +1267,7 @@ def logs(*entries: dict[str, Any], name: str = "tavus-recordings-audit", **desti
 def test_the_stacks_diagnostic_setting_passes_and_is_read_by_a_plain_get(check, kit):
     run = check(logs(STORAGE_READ, STORAGE_WRITE, STORAGE_DELETE), outputs=asks(kit, days=None, audit=True))
     assert run.failing() == set() and run.unknown() == set()
-    assert f"through tavus-recordings-audit (to {LOG_ACCOUNT})" in run.checks["azure.account.diagnostic_logs"].detail
+    assert f": tavus-recordings-audit (to {LOG_ACCOUNT})" in run.checks["azure.account.diagnostic_logs"].detail
     (read,) = [r for r in run.fake.received if "diagnosticSettings" in r.path]
     assert read.method == "GET" and read.path == f"{blob_service(kit)}/providers/Microsoft.Insights/diagnosticSettings"
     assert read.query["api-version"] == "2021-05-01-preview" and read.headers["authorization"] == f"Bearer {TOKEN}"
@@ -1264,6 +1296,140 @@ def test_each_audit_log_drift_fails_its_check(check, kit, drift, words):
     assert found.fix.startswith("run `pulumi up --refresh`")
 
 
+OTHER_SUBSCRIPTION = "99999999-8888-7777-6666-555555555555"
+
+
+def elsewhere(subscription: str = OTHER_SUBSCRIPTION, name: str = "acmeaudit", group: str = "audit") -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{name}"
+
+
+def workspace(subscription: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/w"
+
+
+ALL_THREE = (STORAGE_READ, STORAGE_WRITE, STORAGE_DELETE)
+# A stack deployed before the audit_log_account output: the setting must at least stay in the stack's subscription.
+OLD_STACK_ELSEWHERE = {
+    "an account in another subscription or tenant": {"storage_account_id": elsewhere()},
+    "a marketplace partner alone": {"marketplace_partner_id": "x"},
+    "a workspace of another subscription": {"workspace_id": workspace(OTHER_SUBSCRIPTION)},
+    "an account named without its subscription": {"storage_account_id": "acmeaudit"},
+}
+
+
+@pytest.mark.parametrize("where", OLD_STACK_ELSEWHERE.values(), ids=OLD_STACK_ELSEWHERE.keys())
+def test_an_old_stacks_logs_sent_outside_its_subscription_fail(check, kit, where):
+    run = check(logs(*ALL_THREE, **where), outputs=asks(kit, days=None, audit=True))
+    assert run.failing() == {"azure.account.diagnostic_logs"} and run.unknown() == set()
+    detail = run.checks["azure.account.diagnostic_logs"].detail
+    assert f"to a destination in subscription {SUBSCRIPTION}" in detail and f"outside subscription {SUBSCRIPTION}" in detail
+
+
+def test_an_old_stacks_logs_in_its_subscription_pass_saying_what_was_not_read(check, kit):
+    for where in ({"storage_account_id": LOG_ACCOUNT.upper()}, {"workspace_id": workspace(SUBSCRIPTION)}):
+        run = check(logs(*ALL_THREE, **where), outputs=asks(kit, days=None, audit=True))
+        assert run.failing() == set() and run.unknown() == set(), run.checks["azure.account.diagnostic_logs"].detail
+        assert "lifecycle rules were not read" in run.checks["azure.account.diagnostic_logs"].detail
+
+
+@pytest.fixture
+def logged(worm_kit: Kit, tmp_path: Path, ca: trustme.CA) -> Callable[..., Run]:
+    """Verify the kit's WORM and audit deployment (its outputs name audit_log_account) after `drift`."""
+
+    def run(drift: Optional[Callable[[arm.ArmState, Kit], None]] = None) -> Run:
+        state = worm_kit.state()
+        if drift:
+            drift(state, worm_kit)
+        return verify_with(worm_kit, state, tmp_path, ca)
+
+    return run
+
+
+def log_account_id(kit: Kit, subscription: str = SUBSCRIPTION) -> str:
+    return elsewhere(subscription, kit.outputs["audit_log_account"], kit.outputs["resource_group_name"])
+
+
+def instead(**where: Any) -> Callable[[arm.ArmState, Kit], None]:
+    """The kit's setting, sending to `where` (a callable of the kit, or a value) instead of its log account."""
+    def drift(state: arm.ArmState, kit: Kit) -> None:
+        (setting,) = state.of_type(arm.DIAGNOSTIC_SETTING_TYPE)
+        state.remove(setting["id"])
+        state.put(arm.diagnostic_setting(blob_service(kit), setting["name"], logs=list(ALL_THREE),
+                                         **{k: v(kit) if callable(v) else v for k, v in where.items()}))
+    return drift
+
+
+LOG_ACCOUNT_ELSEWHERE = {
+    "the log account's name in another subscription": {"storage_account_id": lambda kit: log_account_id(kit, OTHER_SUBSCRIPTION)},
+    "another account of the stack's subscription": {"storage_account_id": elsewhere(SUBSCRIPTION, "evilaudit")},
+    "a marketplace partner alone": {"marketplace_partner_id": "x"},
+    "a workspace of the stack's subscription": {"workspace_id": workspace(SUBSCRIPTION)},
+    "the log account named without its subscription": {"storage_account_id": lambda kit: kit.outputs["audit_log_account"]},
+}
+
+
+@pytest.mark.parametrize("where", LOG_ACCOUNT_ELSEWHERE.values(), ids=LOG_ACCOUNT_ELSEWHERE.keys())
+def test_logs_sent_anywhere_but_the_stacks_log_account_fail(logged, worm_kit, where):
+    run = logged(instead(**where))
+    assert run.failing() == {"azure.account.diagnostic_logs"} and run.unknown() == set()
+    detail = run.checks["azure.account.diagnostic_logs"].detail
+    assert f"not the stack's log account {worm_kit.outputs['audit_log_account']} in subscription {SUBSCRIPTION}" in detail
+
+
+def test_the_log_account_in_other_casing_or_beside_a_second_destination_passes(logged, worm_kit):
+    run = logged(instead(storage_account_id=lambda kit: log_account_id(kit).upper()))
+    assert run.failing() == set() and run.unknown() == set()
+    detail = run.checks["azure.account.diagnostic_logs"].detail
+    assert f"to the stack's log account {worm_kit.outputs['audit_log_account']}" in detail
+    assert "no lifecycle rule of log account" in detail and "not that logs arrive" in detail
+    also = lambda state, kit: state.put(arm.diagnostic_setting(blob_service(kit), "copy", logs=list(ALL_THREE), workspace_id="w"))  # noqa: E731
+    assert logged(also).failing() == set()
+
+
+def log_rule(name: str = "expire", prefixes: Optional[list[str]] = None, enabled: bool = True, **actions: Any) -> dict[str, Any]:
+    filters: dict[str, Any] = {"blobTypes": ["appendBlob", "blockBlob"]}
+    if prefixes is not None:
+        filters["prefixMatch"] = prefixes
+    return {"enabled": enabled, "name": name, "type": "Lifecycle", "definition": {
+        "actions": actions or {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": 1}}}, "filters": filters}}
+
+
+def log_policy(*rules_: dict[str, Any]) -> Callable[[arm.ArmState, Kit], None]:
+    return lambda state, kit: state.put(arm.management_policy(log_account_id(kit), list(rules_)))
+
+
+LOG_DELETIONS = {
+    "every container after a day": log_rule(),
+    "the StorageRead container": log_rule(prefixes=["insights-logs-storageread/"]),
+    "a prefix shorter than insights-logs-": log_rule(prefixes=["other/", "insi"]),
+    "upper-case prefix": log_rule(prefixes=["INSIGHTS-LOGS-STORAGEWRITE"]),
+    "old versions only": log_rule(version={"delete": {"daysAfterCreationGreaterThan": 1}}),
+    "snapshots only": log_rule(snapshot={"delete": {"daysAfterCreationGreaterThan": 1}}),
+}
+
+
+@pytest.mark.parametrize("rule", LOG_DELETIONS.values(), ids=LOG_DELETIONS.keys())
+def test_a_lifecycle_rule_deleting_audit_logs_fails_the_check(logged, worm_kit, rule):
+    run = logged(log_policy(rule))
+    assert run.failing() == {"azure.account.diagnostic_logs"} and run.unknown() == set()
+    found = run.checks["azure.account.diagnostic_logs"]
+    assert f"the lifecycle policy of log account {worm_kit.outputs['audit_log_account']} deletes audit logs (rule expire" in found.detail
+    assert "az storage account management-policy show" in found.fix
+
+
+def test_log_account_rules_that_keep_the_logs_pass_and_a_denied_or_missing_log_account_does_not(logged, worm_kit):
+    keeps = log_policy(log_rule(prefixes=["other/", "insights-metrics-pt1m/"]), log_rule(enabled=False),
+                       log_rule(name="cool", baseBlob={"tierToCool": {"daysAfterModificationGreaterThan": 30}}))
+    assert logged(keeps).failing() == set()
+    path = f"{log_account_id(worm_kit)}/managementPolicies/default"
+    run = logged(lambda state, kit: state.deny(path, reads.MANAGEMENT_POLICY_READ))
+    assert run.unknown() == {"azure.account.diagnostic_logs"} and run.failing() == set()
+    assert f"{reads.MANAGEMENT_POLICY_READ} denied" in run.checks["azure.account.diagnostic_logs"].detail
+    run = logged(lambda state, kit: state.remove(log_account_id(kit)))
+    assert run.failing() == {"azure.account.diagnostic_logs"}
+    assert "was not found" in run.checks["azure.account.diagnostic_logs"].detail
+
+
 def test_audit_logs_off_reads_no_setting_and_a_denied_read_is_unknown(check, kit):
     run = check()
     assert run.checks["azure.account.diagnostic_logs"].ok is True
@@ -1285,6 +1451,7 @@ LOG_SETTINGS = {"category", "categoryGroup", "enabled", "retentionPolicy"}
 def test_the_fakes_policy_and_settings_have_only_fields_the_api_defines(kit):
     for body in (arm.immutability_policy(kit.container_id, days=30, append_writes_all=True), arm.no_immutability_policy(kit.container_id)):
         assert unknown_fields(body, storage_models.ImmutabilityPolicy) == []
+    assert unknown_fields(arm.container(kit.account_id, "c", public_access=None, version_worm=True), storage_models.BlobContainer) == []
     setting = arm.diagnostic_setting(blob_service(kit), "s", logs=[STORAGE_READ, {"categoryGroup": "allLogs", "enabled": True}],
                                      storage_account_id=LOG_ACCOUNT, workspace_id="w")
     assert set(setting) <= DIAGNOSTIC_FIELDS and set(setting["properties"]) <= DIAGNOSTIC_PROPERTIES

@@ -71,6 +71,8 @@ def test_the_revoked_stack_passes_every_check_and_says_nothing_lets_tavus_in(che
     assert {i: c.detail for i, c in run.checks.items() if c.ok is not True} == {}
     assert REVOKED_CHECK_IDS[0] == REVOKED and "azure.identity.federation" not in REVOKED_CHECK_IDS
     assert "no federated credential" in run.checks[REVOKED].detail
+    # The pass names its limit: other identities trusting Tavus's issuer are not searched (red team 19b #5).
+    assert "another identity or app registration that trusts Tavus's issuer is not searched for" in run.checks[REVOKED].detail
     # Reads only: the identity, its credentials, its assignments (its groups' too), then the storage as a granted stack's.
     assert {r.method for r in run.fake.received} == {"GET"}
     (mine,) = [r for r in run.fake.received if r.path == tv.subscription_listing()]

@@ -816,6 +816,10 @@ def test_a_stack_that_asks_for_audit_logs_passes_with_the_kits_config_and_fails_
     audit_configs(kit, fake, storage_audit("ADMIN_READ", "DATA_READ", "DATA_WRITE"))
     checks = by_id(verify(kit, fake, outputs))
     assert checks[DATA_ACCESS_LOGS].ok is True and "exempting nobody" in checks[DATA_ACCESS_LOGS].detail
+    # The pass says what was read: the configs, not the sink or the bucket the entries go through (red team 19b #2).
+    assert f"project {kit.project}'s own audit configs log" in checks[DATA_ACCESS_LOGS].detail
+    assert "not the _Default sink's exclusions or filter, nor the _Default bucket's retention" in checks[DATA_ACCESS_LOGS].detail
+    assert not [r for r in fake.received if "/sinks" in r.path or "/buckets/_Default" in r.path]
     fake.received.clear()
     audit_configs(kit, fake)
     assert_only(verify(kit, fake, outputs), False, (DATA_ACCESS_LOGS,), "does not log DATA_READ and DATA_WRITE", "are not read")

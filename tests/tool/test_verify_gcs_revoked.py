@@ -210,3 +210,52 @@ def test_revoked_outputs_that_name_nothing_stop_verify_in_one_line(kit: Kit, dro
         recording_storage(outputs, "test")
     with pytest.raises(OutputsError, match="not <id>@<project>"):
         recording_storage({**kit.outputs, "service_account_email": "writer@example.com"}, "test")
+
+
+# --- a second hop (red team 19b #5): another service account that holds a bucket role, and who can act as it
+
+
+def _second_account(kit: Kit, fake: api.FakeGcp, bucket_role: str = "roles/storage.objectAdmin",
+                    acting: list[dict[str, Any]] | None = None, name: str = "sa2") -> str:
+    email = f"{name}@{kit.project}.iam.gserviceaccount.com"
+    fake.state.service_accounts[email] = api.service_account(email, project_id=kit.project, unique_id="1" * 21)
+    fake.state.service_account_policies[email] = api.iam_policy(acting or [])
+    fake.state.bucket_policies[kit.bucket]["bindings"].append({"role": bucket_role, "members": [f"serviceAccount:{email}"]})
+    return email
+
+
+SECOND_HOPS = {
+    "the pool's principalSet as workloadIdentityUser": lambda k: (gcp_policy.IMPERSONATION_ROLE, k.pool_set),
+    "Tavus's principal as token creator": lambda k: ("roles/iam.serviceAccountTokenCreator", _principal(k)),
+    "another pool's principal": lambda k: (gcp_policy.IMPERSONATION_ROLE, k.pool_set.replace("/tavus-recordings-gcs/", "/other-pool/")),
+    "a service account of another project": lambda k: ("roles/iam.serviceAccountTokenCreator",
+                                                        "serviceAccount:x@elsewhere-project.iam.gserviceaccount.com"),
+    "everyone": lambda k: (gcp_policy.IMPERSONATION_ROLE, "allUsers"),
+}
+
+
+@pytest.mark.parametrize("attack", list(SECOND_HOPS))
+def test_someone_outside_the_project_who_can_act_as_another_bucket_account_fails(kit: Kit, fake: api.FakeGcp, attack: str):
+    role, member = SECOND_HOPS[attack](kit)
+    email = _second_account(kit, fake, acting=[{"role": role, "members": [member]}])
+    check = access(kit, fake)
+    assert check.ok is False and member in check.detail
+    assert f"service account {email}, which holds roles/storage.objectAdmin on bucket {kit.bucket}" in check.detail
+    assert f"gcloud iam service-accounts remove-iam-policy-binding {email}" in check.fix
+    assert any(r.path == f"/v1/projects/{kit.project}/serviceAccounts/{email}:getIamPolicy" for r in fake.received)
+
+
+def test_another_bucket_account_only_people_of_the_project_can_act_as_passes(kit: Kit, fake: api.FakeGcp):
+    # A person of the project as token creator, a federated identity with a role that cannot act as it, nobody at all.
+    _second_account(kit, fake, acting=[{"role": "roles/iam.serviceAccountTokenCreator", "members": ["user:ops@acme.example"]},
+                                       {"role": "roles/iam.serviceAccountViewer", "members": [kit.pool_set]}])
+    _second_account(kit, fake, name="sa3")
+    check = access(kit, fake)
+    assert check.ok is True and "act as another service account that holds a role on the bucket" in check.detail
+
+
+def test_another_bucket_accounts_policy_denied_is_unknown_naming_it(kit: Kit, fake: api.FakeGcp):
+    email = _second_account(kit, fake)
+    fake.fail(f"/v1/projects/{kit.project}/serviceAccounts/{email}:getIamPolicy", 403)
+    check = access(kit, fake)
+    assert check.ok is None and f"can act as service account {email}" in check.detail and "cannot be told" in check.detail

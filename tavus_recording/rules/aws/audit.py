@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
 from tavus_recording.rules.aws.catalog import AUDIT_TRAIL
+from tavus_recording.rules.aws.can_write import _HARMLESS_DENY_CONDITIONS, _normalised_condition
 from tavus_recording.rules.aws.exposure import lower_keys
+from tavus_recording.rules.aws.statements import applies_to_action, is_deny, label, principal_entries, reach, statements
 from tavus_recording.rules.findings import Finding
 from tavus_recording.rules.iam import as_list
 
 OBJECT_TYPE = "AWS::S3::Object"
-_ALL_S3 = re.compile(r"^arn:aws[a-z-]*:s3(:::)?$")
+# Every bucket's objects, in one partition: arn:aws-cn:s3 is not every bucket of arn:aws (redteam19b #8).
+_ALL_S3 = re.compile(r"^arn:(?P<partition>aws[a-z-]*):s3(:::)?$")
 # What a selector may say beside the resources without narrowing S3's data events.
 _S3_SOURCE = "s3.amazonaws.com"
 
@@ -105,11 +108,17 @@ def _advanced_covers(selector: Any, objects: str) -> tuple[bool, bool, str]:
     return "true" in flags and len(flags) == 1, "false" in flags and len(flags) == 1, ""
 
 
+def _all_s3_of(value: str, partition: str) -> bool:
+    match = _ALL_S3.match(value)
+    return bool(match) and match is not None and match["partition"] == partition
+
+
 def _basic_covers(selector: Any, objects: str) -> tuple[bool, bool, str]:
     if not isinstance(selector, Mapping):
         return False, False, "is not a selector"
     kind = str(selector.get("readwritetype") or "All").lower()
-    reaches = any(str(r.get("type")) == OBJECT_TYPE and any(isinstance(v, str) and (v == objects or _ALL_S3.match(v)) for v in as_list(r.get("values")))
+    partition = objects.split(":")[1] if objects.count(":") > 1 else ""
+    reaches = any(str(r.get("type")) == OBJECT_TYPE and any(isinstance(v, str) and (v == objects or _all_s3_of(v, partition)) for v in as_list(r.get("values")))
                   for r in as_list(selector.get("dataresources")) if isinstance(r, Mapping))
     if not reaches:
         return False, False, f"names no {OBJECT_TYPE} data resource {objects} (or every bucket's, arn:aws:s3)"
@@ -159,4 +168,55 @@ def audit_trail_findings(trails: Iterable[Trail], bucket_arn: str) -> list[Findi
         found += of_trail
     if not judged:
         found.append(Finding(AUDIT_TRAIL.id, "has no CloudTrail trail logging its object reads and writes", audit_trail_fix(bucket_arn)))
+    return found
+
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+# What the kit's AWSCloudTrailWrite statement is conditioned on (CloudTrail user guide,
+# create-s3-bucket-policy-for-cloudtrail): CloudTrail always sends them, so they never keep its writes out.
+_CLOUDTRAIL_CONDITIONS = frozenset({"s3:x-amz-acl", "aws:sourcearn", "aws:sourceaccount"})
+
+
+def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
+    condition = statement.get("Condition")
+    return {str(k).lower() for keys in condition.values() if isinstance(keys, Mapping) for k in keys} if isinstance(condition, Mapping) else set()
+
+
+def _may_be_cloudtrail(statement: Mapping[str, Any]) -> bool:
+    if "NotPrincipal" in statement:
+        return True
+    return any((kind.lower() == "service" and value == CLOUDTRAIL) or (kind.lower() == "aws" and value == "*")
+               for kind, value in principal_entries(statement.get("Principal")) or [])
+
+
+def log_delivery_findings(document: Optional[Mapping[str, Any]], log_bucket_arn: str, account: str) -> list[Finding]:
+    """Whether the log bucket's policy still lets CloudTrail write the account's log files (AWSLogs/<account>/):
+    an Allow of s3:PutObject for cloudtrail.amazonaws.com reaching all of them, under no condition but the ones
+    CloudTrail always meets, and no Deny that may reach it (the kit's TLS-only Deny never does)."""
+    logs = f"{log_bucket_arn}/AWSLogs/{account}/"
+    where = f"log bucket {log_bucket_arn.rsplit(':', 1)[-1]}'s policy"
+    found: list[Finding] = []
+    allows = [s for s in statements(document) if isinstance(s, Mapping) and not is_deny(s) and applies_to_action(s, "s3:PutObject")
+              and any(kind.lower() == "service" and value == CLOUDTRAIL for kind, value in principal_entries(s.get("Principal")) or [])
+              and reach(s, logs, logs) == "all"]
+    if not allows:
+        found.append(Finding(AUDIT_TRAIL.id, f"{where} does not let CloudTrail ({CLOUDTRAIL}) write s3:PutObject to {logs}*: logs cannot "
+                                             "arrive", ""))
+    elif all(_condition_keys(s) - _CLOUDTRAIL_CONDITIONS for s in allows):
+        found.append(Finding(AUDIT_TRAIL.id, f"{where} lets CloudTrail write {logs}* only under conditions that cannot be evaluated "
+                                             "offline", "", unknown=True))
+    for index, statement in enumerate(statements(document)):
+        if not (isinstance(statement, Mapping) and is_deny(statement) and applies_to_action(statement, "s3:PutObject")
+                and _may_be_cloudtrail(statement)):
+            continue
+        how = reach(statement, logs, logs)
+        keys = _condition_keys(statement)
+        if how == "none" or _normalised_condition(statement.get("Condition")) in _HARMLESS_DENY_CONDITIONS:  # CloudTrail uses TLS
+            continue
+        deny = f"{where} {label(statement, index)} denies CloudTrail's s3:PutObject to {logs}*"
+        if how == "all" and not keys:
+            found.append(Finding(AUDIT_TRAIL.id, f"{deny}: logs cannot arrive", "remove that statement"))
+        else:
+            found.append(Finding(AUDIT_TRAIL.id, f"{deny} {'for some keys' if how == 'some' else 'under conditions'}, which may keep logs out",
+                                 "make sure it never matches CloudTrail", unknown=True))
     return found

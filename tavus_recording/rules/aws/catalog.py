@@ -128,8 +128,9 @@ AUDIT_TRAIL = Rule(
     "aws.bucket.audit_trail",
     "every read and write is logged",
     "With auditLogs (or requireAuditLogs), a CloudTrail trail in the bucket's region must log the data events of every "
-    "object of a bucket Tavus writes to, reads and writes both, with log file validation on and logging started: "
-    "without it nobody can tell who read, wrote or deleted a recording, or prove a log untouched.",
+    "object of a bucket Tavus writes to, reads and writes both, with log file validation on and logging started, into a "
+    "bucket of the stack under no key but one of the stack: without it nobody can tell who read, wrote or deleted a "
+    "recording, or prove a log untouched; logs in another's bucket or under another's key are kept and read at their will.",
     MANDATORY,
     (PREVIEW, AFTER_DEPLOY, LIVE),
 )

@@ -1,9 +1,10 @@
 """That nothing lets Tavus in once its access is revoked (`tavusAccess: revoked`, verify only): no role whose trust
-admits Tavus's account can write the bucket, and the bucket policy grants Tavus's account nothing.
+admits Tavus's account can reach the bucket, and the bucket policy grants Tavus's account nothing.
 
-A role "can write" when an Allow of s3:PutObject reaches any of the bucket's objects (Tavus picks its own keys,
-so a grant on some objects is enough) and no readable boundary, SCP/RCP or Deny stops it on all of them. A grant
-only under conditions, or a policy that could not be read, is unknown, never a pass.
+A role "can reach" the bucket when an Allow of one of REACH's actions (write, read, list, delete, change the
+bucket's policy/ACLs or the role's own IAM) reaches it or any of its objects (Tavus picks its own keys, so some
+objects are enough) and no readable boundary, SCP/RCP or Deny stops it. A grant only under conditions, a policy
+that could not be read, or sts:AssumeRole on another role (a second hop, not followed) is unknown, never a pass.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Mapping, Optional, Sequence
 
 from components.tavus import TAVUS_AWS_ACCOUNT_ID
-from tavus_recording.rules.aws.can_write import Target, _allowed, write_blockers
+from tavus_recording.rules.aws.can_write import Target, _allowed, _denials
 from tavus_recording.rules.aws.grants import PolicyDoc
 from tavus_recording.rules.aws.statements import (
+    applies_to_action,
     could_be_tavus,
     is_deny,
     label,
@@ -27,8 +29,33 @@ from tavus_recording.rules.findings import Finding
 from tavus_recording.rules.iam import as_list
 
 ACCESS_REVOKED = "aws.access.revoked"
-# The write that matters: a multipart upload needs s3:PutObject too.
 WRITE = "s3:PutObject"
+# Revoked means no access at all (as gcs/azure.access.revoked): what a role left trusting Tavus must not be able
+# to do, as (what it means, action, on what). "objects": some object of the bucket is enough (Tavus picks its
+# keys); "bucket": the bucket itself; "self": the role's own ARN (it would grant itself the rest).
+# s3:PutLifecycleConfiguration deletes by expiry; s3:Put*Acl/PutBucketPolicy let anyone in.
+REACH: tuple[tuple[str, str, str], ...] = (
+    ("write", WRITE, "objects"),
+    ("write", "s3:ReplicateObject", "objects"),  # replication's own write API, a role may call it directly
+    ("delete", "s3:ReplicateDelete", "objects"),
+    ("read", "s3:GetObject", "objects"),
+    ("read", "s3:GetObjectVersion", "objects"),
+    ("list", "s3:ListBucket", "bucket"),
+    ("list", "s3:ListBucketVersions", "bucket"),
+    ("delete", "s3:DeleteObject", "objects"),
+    ("delete", "s3:DeleteObjectVersion", "objects"),
+    ("delete", "s3:PutLifecycleConfiguration", "bucket"),
+    ("change who may reach", "s3:PutBucketPolicy", "bucket"),
+    ("change who may reach", "s3:PutBucketAcl", "bucket"),
+    ("change who may reach", "s3:PutObjectAcl", "objects"),
+    ("change its own permissions", "iam:PutRolePolicy", "self"),
+    ("change its own permissions", "iam:AttachRolePolicy", "self"),
+    ("change its own permissions", "iam:UpdateAssumeRolePolicy", "self"),
+    ("change its own permissions", "iam:DeleteRolePermissionsBoundary", "self"),
+    ("change its own permissions", "iam:PutRolePermissionsBoundary", "self"),
+)
+# A second hop: another role it may assume is not followed, so it is unknown (role chaining, redteam19b #5).
+ASSUME = "sts:AssumeRole"
 
 
 @dataclass(frozen=True)
@@ -51,37 +78,80 @@ def trusts_tavus(trust: Any) -> bool:
     return is_tavus_trust(trust)
 
 
+def _target(action: str, on: str, bucket: str, role_arn: str) -> Target:
+    arn = f"arn:aws:s3:::{bucket}"
+    return {"objects": Target(action, arn, f"{arn}/"), "bucket": Target(action, arn),
+            "self": Target(action, role_arn)}.get(on) or Target(action, "arn:aws:iam::", "arn:aws:iam::")
+
+
+def _judge(role: TrustingRole, target: Target, s3: bool, resource_policies: Sequence[PolicyDoc],
+           guardrails: Sequence[PolicyDoc]) -> tuple[str, str]:
+    """Whether the role may do `target`: ("yes" | "maybe" | "no", why when maybe)."""
+    docs = role.docs or ()
+    granted = _allowed([d for d in docs if d.document is not None], target)
+    unread = [d.label for d in docs if d.document is None]
+    if granted == "none":
+        return ("maybe", f"{', '.join(unread)} could not be read") if unread else ("no", "")
+    maybe: list[str] = []
+    for limit in (*((role.boundary,) if role.boundary else ()), *guardrails):
+        allowed = _allowed((limit,), target)
+        if allowed == "none":
+            return "no", ""
+        if allowed != "all":
+            maybe.append(f"{limit.label} allows {target.action} only on some resources or under conditions")
+    scope = (*docs, *((role.boundary,) if role.boundary else ()), *(resource_policies if s3 else ()), *guardrails)
+    denials = [f for doc in scope if doc.document is not None
+               for f in _denials(doc, target, doc in resource_policies, role.arn, role.role_id)]
+    if any(not f.unknown for f in denials):
+        return "no", ""
+    maybe += [f.problem.removeprefix("may be stopped: ") for f in denials]
+    if granted == "conditional":
+        maybe.insert(0, f"its policies allow {target.action} only under conditions that cannot be evaluated offline")
+    if unread:
+        maybe.append(f"{', '.join(unread)} could not be read")
+    return ("maybe", "; ".join(maybe)) if maybe else ("yes", "")
+
+
 def role_findings(role: TrustingRole, bucket: str, resource_policies: Sequence[PolicyDoc] = (),
                   guardrails: Sequence[PolicyDoc] = ()) -> list[Finding]:
-    """Whether `role` can still write into `bucket`: a violation when it can, unknown when it cannot be told."""
+    """Whether `role` can still reach `bucket` (REACH): a violation when it can, unknown when it cannot be told or
+    when it may assume another role (not followed)."""
     name = role.arn.rsplit("/", 1)[-1]
     fix = (f"run `pulumi up` if it is this stack's own writer role (the revoked stack deletes it); any other: delete role {name}, "
            f"or remove its trust in Tavus's account (aws iam delete-role --role-name {name}, after removing its policies)")
     if role.docs is None:
-        return [Finding(ACCESS_REVOKED, f"role {role.arn} trusts Tavus's account {TAVUS_AWS_ACCOUNT_ID}, and whether it can write "
-                                        f"cannot be told: {role.reason}", role.fix, unknown=True)]
-    arn = f"arn:aws:s3:::{bucket}"
-    granted = _allowed(role.docs, Target(WRITE, arn, f"{arn}/"))
-    unread = [doc for doc in role.docs if doc.document is None]
-    if granted == "none" and not unread:
-        return []
-    readable_guardrails = [g for g in guardrails if g.document is not None]
-    blockers = write_blockers([d for d in role.docs if d.document is not None], bucket, role.arn, None, role.boundary,
-                              resource_policies, readable_guardrails, role.role_id, actions=(WRITE,))
-    stopped = [f for f in blockers if not f.unknown and "no policy on the role grants it" not in f.problem]
-    if stopped:
-        return []
-    where = "every object of" if granted == "all" else "objects of"
-    # A Deny or boundary that may stop it, under conditions or for some objects: not told offline.
-    maybe = [f for f in blockers if f.unknown and not f.problem.startswith("is allowed")]
-    if granted in ("all", "some") and not unread and not maybe:
-        return [Finding(ACCESS_REVOKED, f"role {role.arn} trusts Tavus's account {TAVUS_AWS_ACCOUNT_ID} and can write ({WRITE}) "
-                                        f"{where} bucket {bucket}: Tavus can still write recordings", fix)]
-    why = ("its policies allow it only under conditions that cannot be evaluated offline" if granted == "conditional"
-           else f"{', '.join(d.label for d in unread)} could not be read" if unread
-           else "; ".join(f.problem for f in maybe))
-    return [Finding(ACCESS_REVOKED, f"role {role.arn} trusts Tavus's account {TAVUS_AWS_ACCOUNT_ID} and may write ({WRITE}) to "
-                                    f"bucket {bucket}: {why}", fix, unknown=True)]
+        return [Finding(ACCESS_REVOKED, f"role {role.arn} trusts Tavus's account {TAVUS_AWS_ACCOUNT_ID}, and whether it can reach bucket "
+                                        f"{bucket} cannot be told: {role.reason}", role.fix, unknown=True)]
+    readable_guardrails = [g for g in guardrails if g.document is not None]  # unreadable SCPs only narrow: failing is safe
+    can: dict[str, list[str]] = {}
+    may: dict[str, list[str]] = {}
+    why: list[str] = []
+    for verb, action, on in REACH:
+        verdict, reason = _judge(role, _target(action, on, bucket, role.arn), on != "self", resource_policies, readable_guardrails)
+        if verdict == "yes":
+            can.setdefault(verb, []).append(action)
+        elif verdict == "maybe":
+            may.setdefault(verb, []).append(action)
+            why.append(reason)
+    found: list[Finding] = []
+    if can:
+        what = ", ".join(f"{verb} ({', '.join(actions)})" for verb, actions in can.items())
+        found.append(Finding(ACCESS_REVOKED, f"role {role.arn} trusts Tavus's account {TAVUS_AWS_ACCOUNT_ID} and can {what} on bucket "
+                                             f"{bucket}: Tavus can still reach the recordings", fix))
+    elif may:
+        what = ", ".join(f"{verb} ({', '.join(actions)})" for verb, actions in may.items())
+        found.append(Finding(ACCESS_REVOKED, f"role {role.arn} trusts Tavus's account {TAVUS_AWS_ACCOUNT_ID} and may {what} on bucket "
+                                             f"{bucket}: {'; '.join(dict.fromkeys(why))}", fix, unknown=True))
+    hop, _ = _judge(role, _target(ASSUME, "role", bucket, role.arn), False, (), readable_guardrails)
+    if hop != "no":
+        assumed = sorted({str(r) for d in role.docs if d.document is not None for st in statements(d.document)
+                          if isinstance(st, Mapping) and not is_deny(st) and applies_to_action(st, ASSUME)
+                          for r in as_list(st.get("Resource", st.get("NotResource", "*")))}) or ["(unread policies)"]
+        found.append(Finding(ACCESS_REVOKED, f"role {role.arn} trusts Tavus's account {TAVUS_AWS_ACCOUNT_ID} and may assume other roles "
+                                             f"({ASSUME} on {', '.join(assumed)}): what those can reach is not followed, so a second hop "
+                                             f"to bucket {bucket} cannot be ruled out",
+                             f"remove {ASSUME} from role {name}'s policies, or delete the role", unknown=True))
+    return found
 
 
 def bucket_policy_grants(document: Optional[Mapping[str, Any]], bucket: str, own_accounts: Collection[str]) -> list[Finding]:

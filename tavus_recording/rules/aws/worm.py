@@ -8,6 +8,7 @@ pulumi-aws's `BucketObjectLockConfiguration` and `Bucket.objectLockConfiguration
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Optional
 
 from tavus_recording.rules.aws.catalog import OBJECT_LOCK
@@ -73,7 +74,11 @@ def object_lock_findings(config: Any, days: Optional[int], mode: Optional[str], 
                          "s3:BypassGovernanceRetention can delete a version early")
     # A zero is no period (S3 refuses it; moto answers the unset one as 0).
     found_days, found_years = _number(retention.get("days")) or None, _number(retention.get("years")) or None
-    if found_days is None and found_years is None:
+    odd = [f"{k} {retention.get(k)!r}" for k, v in (("days", found_days), ("years", found_years)) if v is not None and not math.isfinite(v)]
+    if odd:  # NaN compares false with every number, so it would pass any "fewer than" (redteam19b #9; as gcp.lifecycle)
+        found += finding(f"has a default retention period S3 does not take ({', '.join(odd)}), so how long it locks cannot be told "
+                         f"(the stack asks {wanted})")
+    elif found_days is None and found_years is None:
         found += finding(f"has a default retention with no period (the stack asks {wanted})")
     elif days:
         period = found_days if found_days is not None else (found_years or 0) * DAYS_PER_YEAR
