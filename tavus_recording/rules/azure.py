@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
 from components.azure_policy import STORAGE_BLOB_DATA_CONTRIBUTOR, key_vault_key
@@ -696,6 +696,19 @@ def _block_blobs(types: Any) -> bool:
     return any(not isinstance(t, str) or t.lower() in ("blockblob", "appendblob") for t in types)
 
 
+def _rules_reaching(rules: Iterable[Any], container: Optional[str]) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(rule, its definition) for every management policy rule that may act on the recordings: not turned off (only
+    ARM's boolean false turns a rule off for what it may do), and reaching the container's block blobs, decided
+    conservatively (prefixes in any case)."""
+    for rule in (_lower_keys(r) for r in rules):
+        if not isinstance(rule, Mapping) or rule.get("enabled") is False:
+            continue
+        definition = _mapping(rule.get("definition"))
+        filters = _mapping(definition.get("filters"))
+        if _reaches(filters.get("prefixmatch"), container) and _block_blobs(filters.get("blobtypes")):
+            yield rule, definition
+
+
 def lifecycle_findings(
     rules: Iterable[Any], container: Optional[str], retention_days: Optional[int], retention_known: bool = True
 ) -> list[Finding]:
@@ -704,13 +717,7 @@ def lifecycle_findings(
     fix = (f"delete base blobs no sooner than {retention_days} days after they are written, or remove the rule" if retention_days
            else "remove the deletion of base blobs (set retentionDays if recordings should expire)")
     found: list[Finding] = []
-    for rule in (_lower_keys(r) for r in rules):
-        if not isinstance(rule, Mapping) or rule.get("enabled") is False:
-            continue
-        definition = _mapping(rule.get("definition"))
-        filters = _mapping(definition.get("filters"))
-        if not _reaches(filters.get("prefixmatch"), container) or not _block_blobs(filters.get("blobtypes")):
-            continue
+    for rule, definition in _rules_reaching(rules, container):
         delete = _mapping(_mapping(definition.get("actions")).get("baseblob")).get("delete")
         if delete is None:
             continue
@@ -850,15 +857,8 @@ def cold_tier_findings(rules: Iterable[Any], container: Optional[str], cold_afte
     fix = fix or cold_tier_fix(cold_after_days)
     found: list[Finding] = []
     carried = False
-    for rule in (_lower_keys(r) for r in rules):
-        # Only ARM's boolean false turns a rule off for what it may do; what it must do needs more (_carries_move).
-        if not isinstance(rule, Mapping) or rule.get("enabled") is False:
-            continue
-        definition = _mapping(rule.get("definition"))
-        filters = _mapping(definition.get("filters"))
-        # Whether a rule reaches the recordings is decided conservatively (prefixes in any case).
-        if not _reaches(filters.get("prefixmatch"), container) or not _block_blobs(filters.get("blobtypes")):
-            continue
+    # What a rule must do needs more than reaching the recordings (_carries_move).
+    for rule, definition in _rules_reaching(rules, container):
         name = rule.get("name") or "(unnamed)"
         actions = _mapping(definition.get("actions"))
         for subject, whose in _ARCHIVE_SUBJECTS.items():
