@@ -52,6 +52,9 @@ class GcsRecordingStorageArgs(TypedDict):
     """With immutable_days: `governance` (default; the policy stays unlocked, so anyone with storage.buckets.update can shorten or remove it) or `compliance` (the policy is locked: irreversible, the period can only grow)."""
     audit_logs: NotRequired[pulumi.Input[bool]]
     """Turn on Data Access audit logs (DATA_READ, DATA_WRITE) for storage.googleapis.com in the bucket's project: every bucket of the project, merged with the project's existing config for the service and kept on destroy."""
+    manage_apis: NotRequired[pulumi.Input[bool]]
+    """Enable the project services the trust and the bucket need (default True); False leaves them to the platform
+    team and creates no Service resource. A plain value (it decides which resources exist)."""
     tavus_access: NotRequired[pulumi.Input[str]]
     """`granted` (default) or `revoked`: revoked disables the pool and its provider (kept, so a re-grant reuses their ids), removes the impersonation binding and the writer's bucket grant, and keeps the bucket and every setting on it; it decides which resources exist, so it must be known when the component is built (a plain value, not another resource's output)."""
 
@@ -87,6 +90,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
         worm_days, worm_mode = compliance.worm(args.get("immutable_days"), args.get("immutable_mode")) or (None, None)
         audit_logs = compliance.audit_on(args.get("audit_logs"))
+        manage_apis = _manage_apis(args.get("manage_apis"))
 
         stack = pulumi.get_stack()
         subject = pulumi.Output.from_input(args["tavus_oidc_subject"])
@@ -97,8 +101,9 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             raise ValueError("immutable_days and audit_logs apply to a bucket the component creates; it changes none of an "
                              "existing bucket's settings (existing_bucket)")
 
-        # Left enabled on destroy: other workloads in the project may rely on them.
-        services = {
+        # Left enabled on destroy: other workloads in the project may rely on them. Not managed at all with
+        # manage_apis false: the platform team's, and every chain then starts without the provider's batching delay.
+        services = {} if not manage_apis else {
             service: gcp.projects.Service(
                 f"{name}-{service.split('.')[0]}",
                 service=service,
@@ -110,10 +115,10 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             for service in (gcp_policy.REQUIRED_SERVICES if existing is None else gcp_policy.IAM_SERVICES)
         }
         iam_ready = child.merge(
-            pulumi.ResourceOptions(depends_on=[services[s] for s in gcp_policy.IAM_SERVICES])
+            pulumi.ResourceOptions(depends_on=[services[s] for s in gcp_policy.IAM_SERVICES if s in services])
         )
         if existing is None:
-            bucket = self._create_bucket(name, args, services[gcp_policy.STORAGE_SERVICE], worm_days, worm_mode)
+            bucket = self._create_bucket(name, args, services.get(gcp_policy.STORAGE_SERVICE), worm_days, worm_mode)
         else:
             bucket = self._find_bucket(existing)
         if audit_logs:
@@ -233,7 +238,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         self,
         name: str,
         args: GcsRecordingStorageArgs,
-        storage_api: gcp.projects.Service,
+        storage_api: Optional[gcp.projects.Service],
         worm_days: Optional[int],
         worm_mode: Optional[str],
     ) -> _Bucket:
@@ -264,7 +269,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             labels=pulumi.Output.from_input(args.get("tags")).apply(with_default),
             force_destroy=False,
             # Recordings are customer data: the bucket outlives `pulumi destroy` and replacements.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[storage_api, *key_grant]),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[*_listed(storage_api), *key_grant]),
         )
         return _Bucket(bucket.name, bucket.project, key_grant[0].member if key_grant else None)
 
@@ -289,7 +294,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         )
 
     def _grant_key_to_storage_agent(
-        self, name: str, kms_key_name: pulumi.Input[str], storage_api: gcp.projects.Service
+        self, name: str, kms_key_name: pulumi.Input[str], storage_api: Optional[gcp.projects.Service]
     ) -> gcp.kms.CryptoKeyIAMMember:
         """The project's Cloud Storage service agent may encrypt and decrypt with the bucket's default key.
 
@@ -298,7 +303,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         without it, the recordings the bucket keeps could no longer be read or written.
         """
         agent = gcp.storage.get_project_service_account_output(
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[storage_api])
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=_listed(storage_api))
         )
         return gcp.kms.CryptoKeyIAMMember(
             f"{name}-storage-agent-key-user",
@@ -307,3 +312,18 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             member=agent.member,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
+
+
+def _listed(resource: Optional[pulumi.Resource]) -> list[pulumi.Resource]:
+    """A dependency that may not exist (the Storage API when manage_apis is false), as a depends_on list."""
+    return [] if resource is None else [resource]
+
+
+def _manage_apis(value: object) -> bool:
+    """Whether the component enables the project's services: a plain bool (absent: true)."""
+    if value is None:
+        return True
+    if not isinstance(value, bool):
+        raise ValueError(f"manage_apis is {value!r}; expected a plain True or False, known when the component is built "
+                         "(it decides which resources exist)")
+    return value

@@ -239,11 +239,11 @@ def _immutable_mode(value: Any) -> Any:
     return value
 
 
-def _flag(value: Any) -> Any:
-    """A boolean key as Pulumi's own config reads one: true/True or false/False (blank: false); never a guess
-    at `yes`, `1` or `on`."""
+def _flag(value: Any, blank: bool = False) -> Any:
+    """A boolean key as Pulumi's own config reads one: true/True or false/False (blank: `blank`, the key's
+    default); never a guess at `yes`, `1` or `on`."""
     if value in (None, ""):
-        return False
+        return blank
     if isinstance(value, bool):
         return value
     if value in ("true", "True"):
@@ -254,6 +254,8 @@ def _flag(value: Any) -> Any:
 
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
+# A boolean key whose default is true: blank keeps it on.
+FlagOn = Annotated[bool, BeforeValidator(lambda value: _flag(value, blank=True))]
 
 
 class ComplianceSettings(SettingsBase):

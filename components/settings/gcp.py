@@ -21,6 +21,7 @@ from components.naming import (
 )
 from components.settings.common import (
     NAMESPACE,
+    FlagOn,
     NameRules,
     OptionalText,
     SettingsBase,
@@ -63,6 +64,8 @@ class GcsSettings(SettingsBase):
     workload_identity_pool_id: OptionalText = None
     workload_identity_provider_id: OptionalText = None
     service_account_id: OptionalText = None
+    # false: the project's services are the platform team's (enabled centrally, serviceusage denied to deployers).
+    manage_apis: FlagOn = True
 
     @field_validator("gcp_project")
     @classmethod

@@ -155,6 +155,13 @@ def _summary_gcs(run: ProgramRun, outputs: Mapping[str, Any], grants: list[Regis
             )
     data["key"], key_line = gcs_key(run, grants)
     lines += [key_line] if key_line else []
+    if not run.find("gcp:projects/service:Service"):
+        from components.gcp_policy import IAM_SERVICES, STORAGE_SERVICE
+
+        needed = [*IAM_SERVICES, *([STORAGE_SERVICE] if managed else [])]
+        data["services"] = "left to the platform team"
+        lines.append(f"Project services: left to the platform team (manageApis: false): {', '.join(needed)} must be enabled "
+                     "before `pulumi up`, which otherwise fails with SERVICE_DISABLED.")
     if managed:
         lines.insert(0, f"Data: Cloud Storage bucket {bucket} in {location} (project {data['project']}), created by this stack.")
     else:
