@@ -71,6 +71,7 @@ bench: setup-test
 	$(PY) benchmarks/plan_vs_import.py
 	$(PY) benchmarks/verify_s3.py
 	$(PY) benchmarks/storage_cost.py
+	$(PY) benchmarks/critical_path.py
 
 # The locks, from pyproject.toml, by uv (pinned, hash-checked, in .venv-lock). Universal: one lock serves
 # every OS and Python the kit supports (3.11+), CI's Linux 3.11 and a developer's Mac alike; pip skips
