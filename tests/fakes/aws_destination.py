@@ -21,6 +21,8 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from components import aws_policy, tavus
+from tavus_recording.verify import aws as verify_aws
+from tavus_recording.verify.aws_reads import Reader, Unread
 
 
 def _answer_blocked_encryption_types() -> None:
@@ -315,3 +317,16 @@ class IntelligentTiering:
         if page["IsTruncated"]:
             page["NextContinuationToken"] = str(start + self.page_size)
         return page
+
+
+class DenyingReader(Reader):
+    """Reads as the credentials allow, except `operation`, which AWS answers AccessDenied."""
+
+    def __init__(self, session: boto3.Session, operation: str) -> None:
+        super().__init__(session)
+        self.operation = operation
+
+    def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
+        if operation == self.operation:
+            return Unread(f"{verify_aws.ACTIONS[operation]} denied: add it to your reader policy", "grant it", "AccessDenied")
+        return super().call(service, region, operation, **kwargs)

@@ -12,14 +12,13 @@ from typing import Any
 import boto3
 import pytest
 import test_verify_aws as base  # its fixtures and helpers (its tests are not collected here)
-from fakes.aws_destination import BUCKET, INLINE_POLICY_NAME, ROLE_NAME, deploy_destination
+from fakes.aws_destination import BUCKET, INLINE_POLICY_NAME, ROLE_NAME, DenyingReader, deploy_destination
 from moto.core import DEFAULT_ACCOUNT_ID, enable_iam_authentication
 from typer.testing import CliRunner
 
 from components import aws_policy, tavus
 from tavus_recording.cli import app
 from tavus_recording.verify import aws as verify_aws
-from tavus_recording.verify.aws_reads import Reader, Unread
 from tavus_recording.verify.aws_revoked import ACCESS_REVOKED, REVOKED_CHECK_IDS, revoked_reader_policy
 
 moto, shared_session, aws = base.moto, base.shared_session, base.aws
@@ -170,17 +169,6 @@ def test_a_bucket_policy_pinned_to_your_account_passes(aws, revoked):
     base.put_bucket_policy(aws, {"Sid": "Own", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{BUCKET_ARN}/*",
                                  "Condition": {"StringEquals": {"aws:PrincipalAccount": DEFAULT_ACCOUNT_ID}}})
     assert run(revoked, aws)[ACCESS_REVOKED].ok is True
-
-
-class DenyingReader(Reader):
-    def __init__(self, session: boto3.Session, operation: str) -> None:
-        super().__init__(session)
-        self.operation = operation
-
-    def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
-        if operation == self.operation:
-            return Unread(f"{verify_aws.ACTIONS[operation]} denied: add it to your reader policy", "grant it", "AccessDenied")
-        return super().call(service, region, operation, **kwargs)
 
 
 @pytest.mark.parametrize("operation", ["list_roles", "list_role_policies", "get_role", "get_bucket_policy"])

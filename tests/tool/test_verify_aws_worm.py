@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from fakes.aws_destination import BUCKET, REGION, advanced_selectors, create_bucket, deploy_audit_trail, deploy_destination
+from fakes.aws_destination import BUCKET, REGION, DenyingReader, advanced_selectors, create_bucket, deploy_audit_trail, deploy_destination
 from moto.core import DEFAULT_ACCOUNT_ID, enable_iam_authentication
 import test_verify_aws as base  # its fixtures and helpers (its tests are not collected here)
 
@@ -119,19 +119,6 @@ def test_outputs_that_are_not_the_kits_leave_it_unknown(aws, days, mode):
     outputs = {**deploy_destination(aws, retention_days=365, immutable_days=30), "immutable_days": days, "immutable_mode": mode}
     check = run(outputs, aws)[POLICY]
     assert check.ok is None and "not checked: the output immutable_" in check.detail
-
-
-class DenyingReader(Reader):
-    """Reads as the credentials allow, except `operation`, which AWS answers AccessDenied."""
-
-    def __init__(self, session: boto3.Session, operation: str) -> None:
-        super().__init__(session)
-        self.operation = operation
-
-    def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
-        if operation == self.operation:
-            return Unread(f"{verify_aws.ACTIONS[operation]} denied: add it to your reader policy", "grant it", "AccessDenied")
-        return super().call(service, region, operation, **kwargs)
 
 
 def test_a_denied_read_of_the_lock_is_unknown_never_ok(aws, monkeypatch):
