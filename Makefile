@@ -63,15 +63,20 @@ lint: setup-test $(LINT_VENV)/.setup
 	$(LINT_VENV)/bin/ruff check . || status=$$?; \
 	exit $$status
 
+# On every core (pytest-xdist), one test file per worker at a time so a file's shared servers and clients are made once.
+PYTEST_FLAGS ?= -n auto --dist loadfile
 test: setup-test
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_FLAGS)
 
-# The verify benchmark serves moto, a test tool.
+# The verify benchmarks serve moto and the fakes, test tools. Each prints before (the kit before issue 20, from git)
+# and after, measured in the same run, and exits non-zero over its budget; the slowest (many destinations) goes last.
 bench: setup-test
 	$(PY) benchmarks/plan_vs_import.py
 	$(PY) benchmarks/verify_s3.py
+	$(PY) benchmarks/verify_latency.py
 	$(PY) benchmarks/storage_cost.py
 	$(PY) benchmarks/critical_path.py
+	$(PY) benchmarks/many_destinations.py
 
 # The locks, from pyproject.toml, by uv (pinned, hash-checked, in .venv-lock). Universal: one lock serves
 # every OS and Python the kit supports (3.11+), CI's Linux 3.11 and a developer's Mac alike; pip skips

@@ -17,20 +17,33 @@ expanded to their custom children). Only custom resources are timed; components 
 
 Creates only, from an empty stack; provider start-up, plugin download and the engine's own overhead are
 not counted, and the latencies are lower bounds or estimates, not measurements.
+
+Before and after: the same rows are computed for the kit before issue 20 (benchmarks/before.py) by running
+this file against that tree (--project DIR --json), so both columns come from one run and one latency table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BENCHMARKS = Path(__file__).resolve().parent
+# The project whose program is timed: this checkout, or another tree given with --project (read before importing it).
+_project = sys.argv[sys.argv.index("--project") + 1] if "--project" in sys.argv[:-1] else str(BENCHMARKS.parent)
+sys.path.insert(0, _project)
+sys.path.insert(1, str(BENCHMARKS))
 
-from tavus_recording.mock_engine import Registration, run_program  # noqa: E402
+from tavus_recording.mock_engine import run_program  # noqa: E402
 from tavus_recording.stack_files import load_stack_config  # noqa: E402
+
+if TYPE_CHECKING:
+    from tavus_recording.mock_engine import Registration
 
 # Seconds one create takes, by type token (first match wins; DEFAULT_LATENCY otherwise).
 LATENCY: list[tuple[str, float, str]] = [
@@ -70,6 +83,7 @@ HARD = (
 STACKS: list[tuple[str, str, dict[str, str]]] = [
     ("dev", "dev", {}),
     ("s3-kms", "s3-kms", {}),
+    ("s3-kms immutableDays=30", "s3-kms", {"tavus-recording:immutableDays": "30"}),
     ("s3-existing", "s3-existing", {}),
     ("gcs", "gcs", {}),
     ("gcs-manageApis=false", "gcs", {"tavus-recording:manageApis": "false"}),
@@ -142,23 +156,53 @@ def short_name(registration: Registration) -> str:
     return f"{kind}({registration.name.split('-', 2)[-1]})"
 
 
+def _estimate(stack: str, overrides: dict[str, str]) -> Optional[float]:
+    try:
+        return critical_path(stack, overrides).estimate
+    except Exception:  # noqa: BLE001 - e.g. the tree refuses a key added since; shown as "-"
+        return None
+
+
+def _before_estimates(labels: list[str]) -> dict[str, float]:
+    """Each row's estimate for the kit before issue 20, computed by this file against that tree; {} without git."""
+    from before import before_tree
+
+    with before_tree() as tree:
+        if tree is None:
+            return {}
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        command = [sys.executable, __file__, "--project", str(tree), "--json", *[a for label in labels for a in ("--stack", label)]]
+        done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise SystemExit(f"the before tree's chains could not be computed:\n{done.stderr[-2000:]}")
+        return {label: seconds for label, seconds in json.loads(done.stdout.splitlines()[-1]).items() if seconds is not None}
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--stack", action="append", help="only this row's label (repeatable)")
+    parser.add_argument("--project", help="time this project tree's program instead of this checkout's")
+    parser.add_argument("--json", action="store_true", help="print {label: estimate seconds or null} on the last line")
     args = parser.parse_args(argv)
     rows = [row for row in STACKS if not args.stack or row[0] in args.stack]
+    if args.json:  # a row this tree cannot run (a key it does not know) is null
+        print(json.dumps({label: _estimate(stack, overrides) for label, stack, overrides in rows}))
+        return 0
+    found = {label: critical_path(stack, overrides) for label, stack, overrides in rows}
+    before = _before_estimates([label for label, _, _ in rows])
     print("Longest create chain per example stack (seconds: lower bounds and estimates, see benchmarks/critical_path.py)")
-    print(f"{'stack':<22}| resources | length | estimate s | API minimum s | chain")
-    for label, stack, overrides in rows:
-        found = critical_path(stack, overrides)
-        chain = " -> ".join(short_name(r) for r in found.chain)
-        print(f"{label:<22}| {found.resources:>9} | {len(found.chain):>6} | {found.estimate:>10.0f} | "
-              f"{found.api_minimum:>13.0f} | {chain}")
+    print(f"{'stack':<24}| resources | length | before s | estimate s | API minimum s | chain")
+    for label, path in found.items():
+        chain = " -> ".join(short_name(r) for r in path.chain)
+        was = f"{before[label]:>8.0f}" if label in before else f"{'-':>8}"
+        print(f"{label:<24}| {path.resources:>9} | {len(path.chain):>6} | {was} | {path.estimate:>10.0f} | "
+              f"{path.api_minimum:>13.0f} | {chain}")
     print()
     print("chain: the longest path by summed latency through what each resource waits for (explicit dependsOn and")
     print("the resources its inputs come from). API minimum: the same with every ordering dropped but a resource's")
     print("hard prerequisites (what it is created in or attached to, and the project APIs it calls): a floor for")
-    print("these resources. Latencies: " + "; ".join(f"{p.rstrip(':')} {s:.0f} s ({why})" for p, s, why in LATENCY)
+    print("these resources. before: the same for the kit before issue 20 (- where that tree has no such key, or git cannot give it).")
+    print("Latencies: " + "; ".join(f"{p.rstrip(':')} {s:.0f} s ({why})" for p, s, why in LATENCY)
           + f"; any other {DEFAULT_LATENCY:.0f} s (estimate).")
     return 0
 

@@ -243,9 +243,12 @@ class S3RecordingStorage(pulumi.ComponentResource):
             rules=pulumi.Output.all(noncurrent_days, retention_days, cold_after_days).apply(
                 lambda days: aws_policy.lifecycle_rules(*days)
             ),
-            # Noncurrent-version rules act on a versioned bucket: enable versioning first (and the lock, so the
-            # two configuration writes never race).
-            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioned])),
+            # Versioning first, as the provider's own docs say ("Must have bucket versioning enabled first"): the
+            # noncurrent-version rules act on versions. Nothing else: this create is the longest wait of a deploy (the
+            # provider then reads the rules back until they agree, 55 s or more), so it starts as early as it may. A
+            # write racing it (the lock, the access settings) is retried: the provider's S3 client retries
+            # OperationAborted on every call (internal/service/s3/service_package.go).
+            opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
         )
         # `bucket_region` is where S3 made the bucket; `region` is the provider's setting for the resource.
         return _Bucket(bucket.bucket, bucket.arn, bucket.bucket_region)

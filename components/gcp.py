@@ -114,15 +114,15 @@ class GcsRecordingStorage(pulumi.ComponentResource):
             # An existing bucket means the Storage API is on already: the kit leaves the project's storage be.
             for service in (gcp_policy.REQUIRED_SERVICES if existing is None else gcp_policy.IAM_SERVICES)
         }
-        iam_ready = child.merge(
-            pulumi.ResourceOptions(depends_on=[services[s] for s in gcp_policy.IAM_SERVICES if s in services])
-        )
+        # Pools, providers and service accounts are made through the IAM API alone; STS and IAM Credentials are
+        # called only when Tavus exchanges a token and impersonates the writer, so nothing here waits for them.
+        iam_ready = child.merge(pulumi.ResourceOptions(depends_on=_listed(services.get(gcp_policy.IAM_API))))
         if existing is None:
             bucket = self._create_bucket(name, args, services.get(gcp_policy.STORAGE_SERVICE), worm_days, worm_mode)
         else:
             bucket = self._find_bucket(existing)
         if audit_logs:
-            self._log_data_access(name, bucket.project, list(services.values()))
+            self._log_data_access(name, bucket.project)
 
         pool = gcp.iam.WorkloadIdentityPool(
             f"{name}-pool",
@@ -273,24 +273,23 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         )
         return _Bucket(bucket.name, bucket.project, key_grant[0].member if key_grant else None)
 
-    def _log_data_access(self, name: str, project: pulumi.Output[str], services: list[gcp.projects.Service]) -> None:
+    def _log_data_access(self, name: str, project: pulumi.Output[str]) -> None:
         """Data Access audit logs (DATA_READ, DATA_WRITE) for Cloud Storage in the bucket's project.
 
         An audit config is per project and service, so this logs every bucket of the project. It is authoritative
         for the service: the project's current config is read with the provider's own data source and merged
         (gcp_policy.merged_audit_log_configs), so log types and exemptions already there are kept. Kept on destroy:
         deleting it would remove the project's whole Cloud Storage entry (resource_iam_audit_config.go, Delete),
-        which others may rely on.
+        which others may rely on. Both calls go to Resource Manager's IAM policy methods, not to any service the kit
+        enables (the audited service is a name in the policy), so neither waits for those.
         """
-        current = gcp.projects.get_iam_policy_output(
-            project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=services)
-        )
+        current = gcp.projects.get_iam_policy_output(project=project, opts=pulumi.InvokeOutputOptions(parent=self))
         gcp.projects.IAMAuditConfig(
             f"{name}-data-access-logs",
             project=project,
             service=gcp_policy.AUDIT_SERVICE,
             audit_log_configs=current.policy_data.apply(gcp_policy.merged_audit_log_configs),
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=services),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
 
     def _grant_key_to_storage_agent(

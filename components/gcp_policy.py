@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     )
 
 # The token exchange needs STS, impersonation needs IAM Credentials, pools need IAM.
+IAM_API = "iam.googleapis.com"
 IAM_SERVICES: tuple[str, ...] = (
-    "iam.googleapis.com",
+    IAM_API,
     "iamcredentials.googleapis.com",
     "sts.googleapis.com",
 )

@@ -6,14 +6,15 @@ in `components/` imports it. Every verb imports what it needs when it runs, so `
 `--version` load no cloud SDK.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 # The distribution that installs this package (pyproject.toml's `name`).
 DISTRIBUTION = "tavus-recording"
 
 
 def installed_version() -> str:
     """pyproject.toml's version, as installed; "unknown" when run from a checkout that was never installed."""
+    # Imported here: reading package metadata is for --version and the plugin, not every verb.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(DISTRIBUTION)
     except PackageNotFoundError:

@@ -26,9 +26,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from components.tavus import Provider
-from tavus_recording import installed_version
-from tavus_recording.extras import EXTRAS, make_plan
+from tavus_recording import collector, installed_version
+from tavus_recording.extras import EXTRAS, Provider, make_plan
 
 app = typer.Typer(
     add_completion=False,
@@ -147,6 +146,8 @@ def plan(
     from tavus_recording.plan import PreviousPlanError, plan_document, read_previous, render_text
     from tavus_recording.stack_files import StackFileError, load_stack_config, shown_path
 
+    collector.freeze_imports()
+
     previous = None
     if previous_file is not None:
         # Through the bounded reader: a regular file of at most MAX_JSON_BYTES of UTF-8 (no FIFO, no device).
@@ -246,7 +247,9 @@ def verify(
 
     extra = EXTRAS[storage.provider]
     try:
-        checks = import_module(VERIFIERS[storage.provider]).verify(storage, outputs)
+        verifier = import_module(VERIFIERS[storage.provider])
+        collector.freeze_imports()
+        checks = verifier.verify(storage, outputs)
     except ModuleNotFoundError as missing:
         raise _cannot_run(
             f"verifying {storage.provider} needs the {missing.name} package: run `make setup CLOUDS={extra}` "
@@ -405,7 +408,9 @@ def schema() -> None:
 def run() -> None:
     """The console command `tavus-recording` (and `python -m tavus_recording`)."""
     try:
-        app(prog_name="tavus-recording")
+        # One verb, then exit: the garbage collector runs seldom (tavus_recording.collector).
+        with collector.command():
+            app(prog_name="tavus-recording")
     except Exception as exc:  # a bug of ours: one line, exit 2, never a traceback that could carry the key
         typer.echo(f"error: {internal_error(exc, os.environ.get('TAVUS_API_KEY', ''))}", err=True)
         sys.exit(EXIT_CANNOT_RUN)

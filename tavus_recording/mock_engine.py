@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 import pulumi
-from pulumi.runtime import rpc, settings as runtime_settings
+from pulumi.runtime import resource as sdk_resource, rpc, settings as runtime_settings
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from tavus_recording.collector import collecting_less
 from tavus_recording.stack_files import PROJECT_DIR
 
 PLACEHOLDER_NOTE = (
@@ -308,6 +310,9 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.reads: list[Read] = []
+        # The components by short URN, for their outputs: scanning every registration for each component's
+        # outputs would make a program of many components quadratic.
+        self._components: dict[str, list[Registration]] = {}
 
     # The SDK calls the monitor from its event loop's thread pool, and MockMonitor gives each worker
     # thread an event loop of its own (`_ensure_event_loop`) that nobody closes. Left to the garbage
@@ -333,31 +338,30 @@ class RecordingMonitor(MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             urn = self.make_urn(request.parent, request.type, request.name)
             registered = self.resources.get(urn)
-            self.registrations.append(
-                Registration(
-                    type=request.type,
-                    name=request.name,
-                    custom=bool(request.custom),
-                    parent=_short_urn(request.parent),
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    depends_on=[_short_urn(dep) for dep in request.dependencies],
-                    inputs=rpc.deserialize_properties(request.object),
-                    id=registered.id if registered else "",
-                    outputs=dict(registered.state) if registered else {},
-                )
+            registration = Registration(
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=_short_urn(request.parent),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                depends_on=[_short_urn(dep) for dep in request.dependencies],
+                inputs=rpc.deserialize_properties(request.object),
+                id=registered.id if registered else "",
+                outputs=dict(registered.state) if registered else {},
             )
+            self.registrations.append(registration)
+            if not registration.custom:
+                self._components.setdefault(registration.urn, []).append(registration)
         return response
-
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         # A component's registered outputs are its state, as the policy pack's stack policies see them.
         with _worker_loop_closed_after():
-            short = _short_urn(request.urn)
-            outputs = rpc.deserialize_properties(request.outputs)
-            for registration in self.registrations:
-                if registration.urn == short and not registration.custom:
-                    registration.outputs = {**registration.outputs, **outputs}
+            components = self._components.get(_short_urn(request.urn), [])
+            outputs = rpc.deserialize_properties(request.outputs) if components else {}
+            for registration in components:
+                registration.outputs = {**registration.outputs, **outputs}
             return super().RegisterResourceOutputs(request)
 
 
@@ -417,6 +421,28 @@ class ProgramRun:
 _SETTLE_SECONDS = 0.25
 
 
+def _no_stack_trace() -> Any:
+    """The SDK's own answer when it finds no frame of the program's: an empty trace."""
+    return source_pb2.StackTrace()
+
+
+@contextmanager
+def _without_stack_traces() -> Iterator[None]:
+    """For every resource it registers, the SDK walks the whole Python stack (each frame's file, line and source text)
+    to tell the engine where the resource was declared. The mock monitor never reads it, and the walk costs more the
+    deeper the stack: under a component, under the command's own frames. So during a mock run the SDK is given its
+    own answer for a stack with no program frame; put back at the end. (A newer SDK without the function: nothing.)"""
+    walk = getattr(sdk_resource, "_get_stack_trace", None)
+    if walk is None:
+        yield
+        return
+    setattr(sdk_resource, "_get_stack_trace", _no_stack_trace)
+    try:
+        yield
+    finally:
+        setattr(sdk_resource, "_get_stack_trace", walk)
+
+
 def _settle_previous_run() -> None:
     """Let whatever a previous run left on the event loop finish, before the next run's settings exist.
 
@@ -447,23 +473,25 @@ def run_program(
     """Run `program` with `config` on the mock engine; raises what the program raises.
 
     Pass a `monitor` to see what was registered even when the program fails, and `secret_keys` for
-    config values set with `pulumi config set --secret`.
+    config values set with `pulumi config set --secret`. Meanwhile the garbage collector runs seldom
+    (tavus_recording.collector) and the SDK records no stack traces (_without_stack_traces); both are put back.
     """
-    _settle_previous_run()
-    monitor = monitor or RecordingMonitor(PlanMocks(config))
-    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    with collecting_less(), _without_stack_traces():
+        _settle_previous_run()
+        monitor = monitor or RecordingMonitor(PlanMocks(config))
+        runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+        pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
 
-    def run() -> None:
-        runpy.run_path(str(program), run_name="__main__")
+        def run() -> None:
+            runpy.run_path(str(program), run_name="__main__")
 
-    _sync_await(run_pulumi_func(run))
+        _sync_await(run_pulumi_func(run))
 
-    root = runtime_settings.get_root_resource()
-    exported = {name: pulumi.Output.from_input(value) for name, value in (getattr(root, "outputs", {}) or {}).items()}
-    outputs = {name: _sync_await(value.future()) for name, value in exported.items()}
-    secrets = {name for name, value in exported.items() if _sync_await(value.is_secret())}
+        root = runtime_settings.get_root_resource()
+        exported = {name: pulumi.Output.from_input(value) for name, value in (getattr(root, "outputs", {}) or {}).items()}
+        outputs = {name: _sync_await(value.future()) for name, value in exported.items()}
+        secrets = {name for name, value in exported.items() if _sync_await(value.is_secret())}
     return ProgramRun(registrations=monitor.registrations, outputs=outputs, reads=monitor.reads, secret_outputs=secrets)
 
 
@@ -492,19 +520,20 @@ def close_event_loop() -> None:
 def run_component(build: Any, config: Optional[Mapping[str, str]] = None, mocks: Optional[PlanMocks] = None) -> tuple[ProgramRun, Any]:
     """Build a component with `build()` on the mock engine; returns the run and what `build` returned.
 
-    `mocks` answers registrations and lookups otherwise (a subclass of PlanMocks)."""
+    `mocks` answers registrations and lookups otherwise (a subclass of PlanMocks). The collector and stack traces as in run_program."""
     config = config if config is not None else {
         "aws:region": "us-east-1",
         "gcp:project": "acme-recordings",
         "azure-native:location": "eastus",
     }
-    _settle_previous_run()
-    monitor = RecordingMonitor(mocks or PlanMocks(config))
-    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_all_config(dict(config))
-    pulumi.runtime.set_mocks(monitor.mocks, project="tavus-recording", stack="test", preview=False, monitor=monitor)
-    built: list[Any] = []
-    _sync_await(run_pulumi_func(lambda: built.append(build())))
+    with collecting_less(), _without_stack_traces():
+        _settle_previous_run()
+        monitor = RecordingMonitor(mocks or PlanMocks(config))
+        runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+        pulumi.runtime.set_all_config(dict(config))
+        pulumi.runtime.set_mocks(monitor.mocks, project="tavus-recording", stack="test", preview=False, monitor=monitor)
+        built: list[Any] = []
+        _sync_await(run_pulumi_func(lambda: built.append(build())))
     return ProgramRun(registrations=monitor.registrations, outputs={}, reads=monitor.reads), built[0]
 
 

@@ -1,9 +1,11 @@
 """The `tavus-recording` command run as a user's shell runs it, with a bound on its time and memory, so a
 reader that waits forever or swallows a whole device fails its test instead of hanging or starving the
-machine; and what every refusal must look like."""
+machine; the same command run in the test's own process, where what it prints is the point and a process
+of its own is not; and what every refusal must look like."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import subprocess
@@ -11,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from typer.testing import CliRunner
+
+from tavus_recording.cli import app
 from tavus_recording.stack_files import PROJECT_DIR
 
 # Far above what plan or verify ever use (about 80 MB resident), far below what an attack would take.
@@ -36,6 +41,15 @@ def run_cli(
         timeout=timeout,
         preexec_fn=_bound_memory,
     )
+
+
+def cli_in_process(*args: str, env: Optional[dict[str, str]] = None, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
+    """`tavus-recording ARGS` in this process, from `cwd`, as run_cli reports it (exit code, stdout, stderr), without
+    the second or so a new interpreter spends importing Pulumi and the SDKs. Any exception other than an exit is
+    raised here: in a shell it would be the one-line internal error, so no test of a refusal should see one."""
+    with contextlib.chdir(cwd):
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="tavus-recording", catch_exceptions=False)
+    return subprocess.CompletedProcess(["tavus-recording", *args], result.exit_code, result.stdout, result.stderr)
 
 
 def assert_one_line_refusal(result: Any, *said: str) -> None:

@@ -11,6 +11,7 @@ unknown, said plainly; every other check still runs, and the report always lists
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -33,8 +34,9 @@ from tavus_recording.verify.aws_reads import (
     Reader,
     Unread,
     managed_policy,
-    role_policies,
     organization_policies,
+    policy_lists_unread,
+    role_policies,
     unread,
 )
 from tavus_recording.verify.report import (
@@ -259,6 +261,16 @@ def check_permissions(docs: list[PolicyDoc], role_name: str, bucket: str, kms: K
     ]
 
 
+def permissions_boundary(reader: Reader, role: Mapping[str, Any]) -> Optional[PolicyDoc]:
+    """The role's permissions boundary (GetRole's answer names it), or None when it has none."""
+    boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    return managed_policy(reader, boundary_arn, f"permissions boundary {boundary_arn}") if boundary_arn else None
+
+
+def read_key_policy(reader: Reader, region: str, key: str) -> Any:
+    return reader.call("kms", region, "get_key_policy", KeyId=key, PolicyName="default")
+
+
 def check_can_write(
     reader: Reader,
     docs: list[PolicyDoc],
@@ -269,15 +281,14 @@ def check_can_write(
 ) -> Check:
     """aws.role.can_write: every writer action allowed, and nothing (Deny, boundary, SCP, key policy) stopping it."""
     account = rules.arn_account(role_arn) or ""
-    boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-    boundary = managed_policy(reader, boundary_arn, f"permissions boundary {boundary_arn}") if boundary_arn else None
+    boundary = permissions_boundary(reader, role)
     resource_policies = [facts.policy] if facts.policy else []
     guardrails = organization_policies(reader, account)
     key = facts.kms if isinstance(facts.kms, str) else None
     role_id = role.get("RoleId")
     found = rules.write_blockers(docs, storage.bucket_name, role_arn, key, boundary, resource_policies, guardrails, role_id)
     if key:
-        policy = reader.call("kms", facts.region, "get_key_policy", KeyId=key, PolicyName="default")
+        policy = read_key_policy(reader, facts.region, key)
         document = None
         reason = policy.detail if isinstance(policy, Unread) else ""
         if not isinstance(policy, Unread):
@@ -486,14 +497,14 @@ def check_replication(reader: Reader, region: str, bucket: str, own: set[str], m
         return _unknown(BUCKET_REPLICATION, answer)
     replication_rules = answer.get("ReplicationConfiguration", {}).get("Rules", [])
     # A destination without Account may still be yours: S3 says so when asked with ExpectedBucketOwner.
-    yours = set()
+    asked = []
     for rule in replication_rules:
         destination = rule.get("Destination", {})
         name = rules.s3_bucket_of(str(destination.get("Bucket", "")))
         if name and not destination.get("Account") and own:
-            owned = reader.call("s3", region, "head_bucket", Bucket=name, ExpectedBucketOwner=sorted(own)[0])
-            if not isinstance(owned, Unread):
-                yours.add(name)
+            asked.append((name, functools.partial(reader.call, "s3", region, "head_bucket", Bucket=name, ExpectedBucketOwner=sorted(own)[0])))
+    reader.warm(*[read for _, read in asked])
+    yours = {name for name, read in asked if not isinstance(read(), Unread)}
     fix = _bucket_fix(managed, restore("bucket settings (the kit sets no replication)") + f", or: aws s3api delete-bucket-replication --bucket {bucket}",
                       f"aws s3api delete-bucket-replication --bucket {bucket}, or point the rule at a bucket of account {', '.join(sorted(own))}")
     found = [Finding(f.rule, f.problem, fix) for f in rules.replication_findings(replication_rules, own, yours)]
@@ -548,6 +559,7 @@ def check_cold_tier(reader: Reader, region: str, bucket: str, outputs: Mapping[s
     turns an archive tier on, and the stack's move to GLACIER_IR is there. The class an upload asks for is not read."""
     cold = _cold_after(outputs)
     found: list[Finding] = []
+    reader.warm(lambda: _tiering_configurations(reader, region, bucket))
     answer = reader.call("s3", region, "get_bucket_lifecycle_configuration", Bucket=bucket)
     if isinstance(answer, Unread) and answer.code != "NoSuchLifecycleConfiguration":
         found.append(Finding(BUCKET_COLD_TIER, f"could not be read for its lifecycle rules: {answer.detail}", answer.fix, unknown=True))
@@ -617,6 +629,8 @@ def _log_bucket_findings(reader: Reader, region: str, log_bucket: str, account: 
     stack keeps recordings (at all, when it keeps them forever): the logs must outlive what they are about."""
     found: list[Finding] = []
     console = f"S3 console > {log_bucket} > Permissions"
+    reader.warm(lambda: read_bucket_policy(reader, region, log_bucket),
+                lambda: reader.call("s3", region, "get_bucket_lifecycle_configuration", Bucket=log_bucket))
     block = reader.call("s3", region, "get_public_access_block", Bucket=log_bucket)
     if isinstance(block, Unread) and block.code != "NoSuchPublicAccessBlockConfiguration":
         found.append(Finding(BUCKET_AUDIT_TRAIL, f"log bucket {log_bucket}'s public access block could not be read: {block.detail}", block.fix, unknown=True))
@@ -689,6 +703,11 @@ def check_audit_trail(reader: Reader, region: str, bucket_arn: str, outputs: Map
         if answer.code == "TrailNotFoundException":
             return failed(BUCKET_AUDIT_TRAIL, f"trail {trail_arn} does not exist: nothing logs who reads or writes recordings", restore_fix)
         return _unknown(BUCKET_AUDIT_TRAIL, answer)
+    partition = str(trail_arn).split(":")[1]  # the pattern holds it: arn:aws[...]:cloudtrail:...
+    # None of these needs another's answer.
+    reader.warm(lambda: reader.call("cloudtrail", trail_region, "get_trail_status", Name=trail_arn),
+                *([lambda: _log_bucket_findings(reader, trail_region, log_bucket, match["account"], partition, outputs)]
+                  if isinstance(log_bucket, str) else []))
     selectors = reader.call("cloudtrail", trail_region, "get_event_selectors", TrailName=trail_arn)
     status = reader.call("cloudtrail", trail_region, "get_trail_status", Name=trail_arn)
     trail = answer.get("Trail") or {}
@@ -712,7 +731,6 @@ def check_audit_trail(reader: Reader, region: str, bucket_arn: str, outputs: Map
     if key:  # the kit's trail sets none: a key the stack does not define decides who can read the logs, or stops them
         found.append(Finding(BUCKET_AUDIT_TRAIL, f"trail {name} encrypts its logs with KMS key {key}, which this stack does not define: "
                              "whoever controls that key decides whether the logs can be written or read", ""))
-    partition = str(trail_arn).split(":")[1]  # the pattern holds it: arn:aws[...]:cloudtrail:...
     if isinstance(log_bucket, str):
         found += _log_bucket_findings(reader, trail_region, log_bucket, match["account"], partition, outputs)
     fix = f"{restore_fix}, or: aws cloudtrail start-logging --name {trail_arn}" if any("is not logging" in f.problem for f in found) else restore_fix
@@ -761,6 +779,20 @@ def check_bucket(reader: Reader, bucket: str, bucket_arn: str, expected_region: 
             )
     # The bucket's own region from here on (real S3 redirects requests sent elsewhere).
     region = facts.region
+    # Every setting's read needs only the region: one round (the key's, after the encryption names it).
+    reader.warm(
+        lambda: check_key(reader, region, check_encryption(reader, region, bucket, managed)[1]),
+        lambda: read_bucket_policy(reader, region, bucket),
+        lambda: check_versioning(reader, region, bucket, managed),
+        lambda: check_public_access_block(reader, region, bucket, managed),
+        lambda: check_ownership(reader, region, bucket, managed),
+        lambda: reader.call("s3", region, "get_bucket_acl", Bucket=bucket),
+        lambda: check_replication(reader, region, bucket, own, managed),
+        lambda: check_lifecycle(reader, region, bucket, outputs, managed),
+        lambda: check_cold_tier(reader, region, bucket, outputs, managed),
+        lambda: check_object_lock(reader, region, bucket, outputs, managed),
+        lambda: check_audit_trail(reader, region, bucket_arn, outputs),
+    )
     encryption, facts.kms = check_encryption(reader, region, bucket, managed)
     policy = read_bucket_policy(reader, region, bucket)
     facts.policy = policy if isinstance(policy, PolicyDoc) else unread("the bucket policy", policy)
@@ -812,12 +844,17 @@ def verify(
         from tavus_recording.verify.aws_revoked import verify_revoked  # it builds on this module's checks
 
         return verify_revoked(storage, outputs, session)
+    session = _session(session)
+    with Reader(session) as reader:
+        # The checks read one after another, in this order; their independent reads are fetched together beforehand.
+        return reader.in_rounds(lambda: _checks(reader, session, storage, outputs))
+
+
+def _checks(reader: Reader, session: boto3.Session, storage: tavus.S3RecordingStorageConfig, outputs: Mapping[str, Any]) -> list[Check]:
     role_match = ROLE_ARN_PATTERN.match(storage.assume_role_arn)
     partition = role_match["partition"] if role_match else "aws"
     bucket = storage.bucket_name
     bucket_arn = f"arn:{partition}:s3:::{bucket}"
-    session = _session(session)
-    reader = Reader(session)
     managed = storage_managed(outputs)
     own = {role_match["account"]} if role_match else set()
 
@@ -832,7 +869,11 @@ def verify(
         facts = check_bucket(reader, bucket, bucket_arn, storage.bucket_region, own, outputs, managed)
     else:
         role_name, role_account = role_match["name"], role_match["account"]
-        caller = check_caller(reader, session.region_name or storage.bucket_region, role_account)
+        caller_region = session.region_name or storage.bucket_region
+        # The bucket's and the role's reads need nothing the caller's identity says: they start with it.
+        reader.warm(lambda: check_bucket(reader, bucket, bucket_arn, storage.bucket_region, own, outputs, managed),
+                    lambda: _role_reads(reader, role_name, role_account, storage, caller_region, managed))
+        caller = check_caller(reader, caller_region, role_account)
         checks.append(caller)
         facts = check_bucket(reader, bucket, bucket_arn, storage.bucket_region, own, outputs, managed)
         if caller.ok is False:
@@ -844,6 +885,41 @@ def verify(
     checks += facts.checks
     by_id = {check.id: check for check in checks}
     return [by_id[check_id] for check_id in CHECK_IDS]
+
+
+def _role_reads(reader: Reader, role_name: str, role_account: str, storage: tavus.S3RecordingStorageConfig, caller_region: str,
+                managed: bool) -> None:
+    """What the role's checks read, for `Reader.warm`: the role, its policies, and what the write check reads (its
+    boundary, the organization's policies, the key policy). Each is followed only while the answers fetched so far
+    leave the checks reading it: none of it for another account's credentials or a missing role; not the write check's
+    when the role or its policy lists cannot be read or the bucket is missing. Before those answers are in (the first
+    round), the role, its policy lists and the organization are asked for with them."""
+    identity = reader.peek("sts", caller_region, "get_caller_identity")
+    known_role = reader.peek("iam", IAM_REGION, "get_role", RoleName=role_name)
+    if (isinstance(identity, dict) and identity.get("Account") != role_account) or \
+            (isinstance(known_role, Unread) and known_role.code == "NoSuchEntity"):
+        return
+    reader.warm(lambda: role_policies(reader, role_name))
+    location = reader.peek("s3", IAM_REGION, "get_bucket_location", Bucket=storage.bucket_name)
+    if isinstance(known_role, Unread) or policy_lists_unread(reader, role_name) or \
+            (isinstance(location, Unread) and location.code == "NoSuchBucket"):
+        return
+    reader.warm(lambda: organization_policies(reader, rules.arn_account(storage.assume_role_arn) or ""),
+                lambda: _key_policy_read(reader, storage.bucket_name, storage.bucket_region, managed))
+    role = reader.call("iam", IAM_REGION, "get_role", RoleName=role_name)
+    if not isinstance(role, Unread):
+        permissions_boundary(reader, role["Role"])
+
+
+def _key_policy_read(reader: Reader, bucket: str, expected_region: str, managed: bool) -> None:
+    """The key policy the write check reads, as soon as the bucket's encryption names a key (for `Reader.warm`)."""
+    location = reader.call("s3", IAM_REGION, "get_bucket_location", Bucket=bucket)
+    if isinstance(location, Unread) and location.code == "NoSuchBucket":
+        return
+    region = expected_region if isinstance(location, Unread) else region_of(location.get("LocationConstraint"))
+    key = check_encryption(reader, region, bucket, managed)[1]
+    if isinstance(key, str):
+        read_key_policy(reader, region, key)
 
 
 def _policy_checks(

@@ -8,9 +8,11 @@ into an unknown, never a pass.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import boto3
 from botocore.config import Config
@@ -19,12 +21,15 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from tavus_recording.rules.aws import PolicyDoc
 from tavus_recording.rules.iam import load_policy_document
+from tavus_recording.verify.together import together
+
+T = TypeVar("T")
 
 # IAM and Organizations are global; their API lives in us-east-1 (aws partition).
 IAM_REGION = "us-east-1"
-# Short timeouts and one retry: an unreachable endpoint turns into "unknown" within seconds.
-# "standard" mode counts max_attempts as total attempts (legacy mode would add them as retries).
-CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+# Short timeouts and one retry: an unreachable endpoint turns into "unknown" within seconds. total_max_attempts
+# counts the first attempt; botocore reads a Config's max_attempts as retries, adding one (botocore/args.py).
+CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"total_max_attempts": 2, "mode": "standard"})
 
 # Which IAM action each API call verify makes needs (the service authorization reference's names,
 # which are not always the API's: GetPublicAccessBlock needs s3:GetBucketPublicAccessBlock).
@@ -90,14 +95,90 @@ class Unread:
     unreachable: bool = False
 
 
+_Key = tuple[str, str, str, str]
+# A read a prefetch left out: another read of its round found its endpoint unreachable.
+_SKIPPED = object()
+# A read the rounds did not fetch.
+_MISSING = object()
+# Rounds planned at most; any read still unfetched after them is made when the checks ask for it.
+MAX_ROUNDS = 40
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """What a fetched read raised, kept to be judged when the checks ask for it, as if raised then."""
+
+    error: Exception
+
+
+class _Pending(BaseException):
+    """Planning reached a read not fetched yet: that line of reads stops until its round brings the answer.
+    A BaseException, so that no `except Exception` in a check can take it for an answer."""
+
+
+def _key(service: str, region: str, operation: str, kwargs: dict[str, Any]) -> _Key:
+    return service, region, operation, json.dumps(kwargs, sort_keys=True, default=str)
+
+
+def _fetch(client: Any, operation: str, kwargs: dict[str, Any]) -> Any:
+    """The API's answer, or what it raised."""
+    try:
+        return getattr(client, operation)(**kwargs)
+    except Exception as error:  # noqa: BLE001 - judged by `_unread` when the checks ask for it
+        return _Raised(error)
+
+
+def _unread(error: Exception, action: str) -> Unread:
+    if isinstance(error, ClientError):
+        return _client_error(error, action)
+    if isinstance(error, (BotoConnectionError, HTTPClientError)):
+        return Unread(f"{action} not answered: {error}", NETWORK_FIX, unreachable=True)
+    if isinstance(error, BotoCoreError):  # no credentials, bad profile, SSO token expired...
+        return Unread(f"{action} not attempted: {error}", CREDENTIALS_FIX, unreachable=True)
+    # verify must report, never crash, whatever the SDK raises
+    return Unread(f"{action} failed: {type(error).__name__}: {error}")
+
+
+def _no_answer(error: Exception) -> bool:
+    return isinstance(error, (BotoConnectionError, HTTPClientError))
+
+
 class Reader:
-    """boto3 clients with short timeouts; each call returns the response or an `Unread`, never raises."""
+    """boto3 clients with short timeouts; each call returns the response or an `Unread`, never raises.
+
+    `in_rounds(run)` runs `run` (the checks, reading through `call`) with its independent reads fetched together.
+    It first follows `run` in planning passes: a read not fetched yet is noted and stops its line of code, while
+    the reads `warm` names (those that need nothing the code before them learns) are followed on their own; the
+    reads noted in one pass are fetched together (a round), and the next pass plans with their answers, until `run`
+    needs nothing more. Then `run` runs for real, one read after another in its own order, answered from what was
+    fetched (a read nothing fetched is made then, as before). What is judged, and every detail, including which read
+    found an endpoint unreachable and which were then not attempted, is what reading one after another gives.
+    """
 
     def __init__(self, session: boto3.Session) -> None:
         self._session = session
         self._clients: dict[tuple[str, str], Any] = {}
         # An endpoint that could not be reached once is not tried again: one wait per endpoint.
         self._unreachable: dict[str, str] = {}
+        # What the rounds fetched, by read; the endpoints a fetched read could not reach.
+        self._fetched: dict[_Key, Any] = {}
+        self._dead: dict[str, str] = {}
+        # While planning: the reads the pass needs and that are not fetched yet (None: not planning).
+        self._wanted: Optional[dict[_Key, tuple[str, str, str, dict[str, Any]]]] = None
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the clients' connections now (reads in rounds open several per endpoint), not when they are collected."""
+        for client in self._clients.values():
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing is tidying; a client that cannot close holds nothing verify needs
+                pass
 
     def _client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -107,22 +188,94 @@ class Reader:
 
     def call(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
         action = ACTIONS[operation]
-        endpoint = service
         try:
             client = self._client(service, region)
-            endpoint = str(client.meta.endpoint_url)
-            if endpoint in self._unreachable:
-                return Unread(f"{action} not attempted: {endpoint} did not answer ({self._unreachable[endpoint]})", NETWORK_FIX, unreachable=True)
-            return getattr(client, operation)(**kwargs)
-        except ClientError as error:
-            return _client_error(error, action)
-        except (BotoConnectionError, HTTPClientError) as error:
-            self._unreachable[endpoint] = str(error)
-            return Unread(f"{action} not answered: {error}", NETWORK_FIX, unreachable=True)
-        except BotoCoreError as error:  # no credentials, bad profile, SSO token expired...
-            return Unread(f"{action} not attempted: {error}", CREDENTIALS_FIX, unreachable=True)
-        except Exception as error:  # noqa: BLE001 - verify must report, never crash, whatever the SDK raises
-            return Unread(f"{action} failed: {type(error).__name__}: {error}")
+        except Exception as error:  # noqa: BLE001 - e.g. an unknown region: judged as a failed read
+            return _unread(error, action)
+        endpoint = str(client.meta.endpoint_url)
+        planning = self._wanted is not None
+        if endpoint in self._unreachable or (planning and endpoint in self._dead):
+            why = self._unreachable.get(endpoint) or self._dead.get(endpoint)
+            return Unread(f"{action} not attempted: {endpoint} did not answer ({why})", NETWORK_FIX, unreachable=True)
+        key = _key(service, region, operation, kwargs)
+        outcome = self._fetched.get(key, _MISSING)
+        if outcome is _MISSING:
+            if self._wanted is not None:
+                self._wanted.setdefault(key, (service, region, operation, kwargs))
+                raise _Pending
+            outcome = _fetch(client, operation, kwargs)
+        elif not isinstance(outcome, _Raised):
+            outcome = copy.deepcopy(outcome)  # each reader of an answer gets its own, as a fresh read would give
+        if not isinstance(outcome, _Raised):
+            return outcome
+        if _no_answer(outcome.error) and not planning:
+            self._unreachable[endpoint] = str(outcome.error)
+        return _unread(outcome.error, action)
+
+    # --- reading in rounds -------------------------------------------------------------------------------------
+
+    def warm(self, *reads: Callable[[], Any]) -> None:
+        """While planning, follow each of `reads` now, on its own: their reads need nothing the code between here and
+        where they are made learns, so they join this round. Outside planning, nothing: the code asks for them in
+        its own order."""
+        if self._wanted is None:
+            return
+        for read in reads:
+            try:
+                read()
+            except _Pending:
+                pass
+            except Exception:  # noqa: BLE001 - planning only notes reads; the real run reports what it finds
+                pass
+
+    def peek(self, service: str, region: str, operation: str, **kwargs: Any) -> Any:
+        """While planning, what `call` would answer if that read is fetched already; None when it is not (and it is
+        not asked for). For a warm-up to stop where an answer already in shows the code will not go."""
+        if self._wanted is None:
+            return None
+        wanted, self._wanted = self._wanted, {}
+        try:
+            return self.call(service, region, operation, **kwargs)
+        except _Pending:
+            return None
+        finally:
+            self._wanted = wanted
+
+    def in_rounds(self, run: Callable[[], T]) -> T:
+        """`run`'s answer, read one after another, with its reads fetched beforehand in dependency rounds."""
+        for _ in range(MAX_ROUNDS):
+            self._wanted = {}
+            try:
+                run()
+                done = True
+            except _Pending:
+                done = False
+            except Exception:  # noqa: BLE001 - e.g. CannotVerify: the real run below raises it where it would have
+                done = True
+            finally:
+                wanted, self._wanted = self._wanted, None
+            if done or not wanted:
+                break
+            self._prefetch(wanted)
+        return run()
+
+    def _prefetch(self, wanted: dict[_Key, tuple[str, str, str, dict[str, Any]]]) -> None:
+        # The clients are made here, in this thread: a boto3 Session is not thread-safe; its clients are.
+        jobs = [(key, self._client(service, region), operation, kwargs) for key, (service, region, operation, kwargs) in wanted.items()]
+        outcomes = together([functools.partial(self._fetch_once, client, operation, kwargs) for _, client, operation, kwargs in jobs])
+        for (key, *_), outcome in zip(jobs, outcomes):
+            if outcome is not _SKIPPED:
+                self._fetched[key] = outcome
+
+    def _fetch_once(self, client: Any, operation: str, kwargs: dict[str, Any]) -> Any:
+        """One read of a round; none once another read of the round found its endpoint unreachable."""
+        endpoint = str(client.meta.endpoint_url)
+        if endpoint in self._dead or endpoint in self._unreachable:
+            return _SKIPPED
+        outcome = _fetch(client, operation, kwargs)
+        if isinstance(outcome, _Raised) and _no_answer(outcome.error):
+            self._dead.setdefault(endpoint, str(outcome.error))
+        return outcome
 
 
 def _client_error(error: ClientError, action: str) -> Unread:
@@ -175,21 +328,42 @@ def managed_policy(reader: Reader, arn: str, label: str) -> PolicyDoc:
     return _document(version["PolicyVersion"]["Document"], label)
 
 
-def role_policies(reader: Reader, role_name: str) -> Union[list[PolicyDoc], Unread]:
-    """Every policy on the role: inline ones, and the default version of each attached managed one."""
-    docs: list[PolicyDoc] = []
-    names = _paged(reader, "list_role_policies", "PolicyNames", RoleName=role_name)
-    if isinstance(names, Unread):
-        return names
-    for name in names:
-        inline = reader.call("iam", IAM_REGION, "get_role_policy", RoleName=role_name, PolicyName=name)
-        label = f"inline policy {name}"
-        docs.append(unread(label, inline) if isinstance(inline, Unread) else _document(inline["PolicyDocument"], label))
+def _inline_policy(reader: Reader, role_name: str, name: str) -> PolicyDoc:
+    inline = reader.call("iam", IAM_REGION, "get_role_policy", RoleName=role_name, PolicyName=name)
+    label = f"inline policy {name}"
+    return unread(label, inline) if isinstance(inline, Unread) else _document(inline["PolicyDocument"], label)
+
+
+def _attached_policies(reader: Reader, role_name: str) -> Union[list[PolicyDoc], Unread]:
     attached = _paged(reader, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name)
     if isinstance(attached, Unread):
         return attached
-    docs += [managed_policy(reader, entry["PolicyArn"], f"attached policy {entry['PolicyArn']}") for entry in attached]
-    return docs
+    reads = [functools.partial(managed_policy, reader, entry["PolicyArn"], f"attached policy {entry['PolicyArn']}") for entry in attached]
+    reader.warm(*reads)
+    return [read() for read in reads]
+
+
+def policy_lists_unread(reader: Reader, role_name: str) -> bool:
+    """While planning: the role's policy lists are fetched and one could not be read (so `role_policies` is an Unread)."""
+    return any(isinstance(reader.peek("iam", IAM_REGION, operation, RoleName=role_name), Unread)
+               for operation in ("list_role_policies", "list_attached_role_policies"))
+
+
+def role_policies(reader: Reader, role_name: str) -> Union[list[PolicyDoc], Unread]:
+    """Every policy on the role: inline ones, and the default version of each attached managed one."""
+    # The attached policies need nothing the inline ones say: read in the same rounds (the first list of them
+    # wasted when the inline list turns out unreadable, which ends this before them).
+    if not isinstance(reader.peek("iam", IAM_REGION, "list_role_policies", RoleName=role_name), Unread):
+        reader.warm(lambda: _attached_policies(reader, role_name))
+    names = _paged(reader, "list_role_policies", "PolicyNames", RoleName=role_name)
+    if isinstance(names, Unread):
+        return names
+    reader.warm(*[functools.partial(_inline_policy, reader, role_name, name) for name in names])
+    docs = [_inline_policy(reader, role_name, name) for name in names]
+    attached = _attached_policies(reader, role_name)
+    if isinstance(attached, Unread):
+        return attached
+    return docs + attached
 
 
 # Organization policies that can stop Tavus's writes in the account: SCPs (what its principals may do) and
@@ -216,9 +390,15 @@ def _chain(reader: Reader, account: str, policy_type: str) -> list[PolicyDoc]:
     seen: set[str] = set()
     while target and target not in seen and len(seen) < 10:
         seen.add(target)
-        attached = reader.call("organizations", IAM_REGION, "list_policies_for_target", TargetId=target, Filter=policy_type)
+        # The level's parent needs nothing its policies say: read with them (wasted when they turn out unreadable).
+        level = {"TargetId": target, "Filter": policy_type}
+        if not isinstance(reader.peek("organizations", IAM_REGION, "list_policies_for_target", **level), Unread):
+            reader.warm(functools.partial(reader.call, "organizations", IAM_REGION, "list_parents", ChildId=target))
+        attached = reader.call("organizations", IAM_REGION, "list_policies_for_target", **level)
         if isinstance(attached, Unread):
             return [unread(f"the organization's {kind}", attached)]
+        reader.warm(*[functools.partial(reader.call, "organizations", IAM_REGION, "describe_policy", PolicyId=summary["Id"])
+                      for summary in attached.get("Policies", [])])
         statements: list[Any] = []
         for summary in attached.get("Policies", []):
             policy = reader.call("organizations", IAM_REGION, "describe_policy", PolicyId=summary["Id"])
@@ -250,4 +430,6 @@ def organization_policies(reader: Reader, account: str) -> list[PolicyDoc]:
     enabled = _enabled_types(reader, organization.get("Organization", {}))
     if isinstance(enabled, Unread):
         return [unread("the organization's SCPs and RCPs", enabled)]
-    return [doc for policy_type in sorted(enabled) for doc in _chain(reader, account, policy_type)]
+    chains = [functools.partial(_chain, reader, account, policy_type) for policy_type in sorted(enabled)]
+    reader.warm(*chains)
+    return [doc for chain in chains for doc in chain()]

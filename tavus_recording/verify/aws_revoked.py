@@ -11,7 +11,8 @@ still checked: a revoked stack keeps every recording and every setting.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+import functools
+from typing import Any, Mapping, Optional, Union
 
 import boto3
 
@@ -21,7 +22,16 @@ from tavus_recording.rules.aws.grants import PolicyDoc
 from tavus_recording.rules.findings import Finding
 from tavus_recording.rules.iam import load_policy_document
 from tavus_recording.verify import aws as verify_aws
-from tavus_recording.verify.aws_reads import IAM_REGION, Reader, Unread, _paged, managed_policy, organization_policies, role_policies
+from tavus_recording.verify.aws_reads import (
+    IAM_REGION,
+    Reader,
+    Unread,
+    _paged,
+    managed_policy,
+    organization_policies,
+    policy_lists_unread,
+    role_policies,
+)
 from tavus_recording.verify.outputs import OutputsError
 from tavus_recording.verify.report import CannotVerify, Check, from_findings, storage_managed
 
@@ -58,28 +68,54 @@ def _trusting_role(reader: Reader, role: Mapping[str, Any]) -> Optional[rules.Tr
         return None
     if trust is None:  # a trust nobody can read strictly: it may admit Tavus
         return rules.TrustingRole(arn, None, reason="its trust policy is not a JSON policy document")
+    # The role's policies need nothing GetRole says: read with it (their lists wasted when GetRole turns out to fail).
+    if not isinstance(reader.peek("iam", IAM_REGION, "get_role", RoleName=name), Unread):
+        reader.warm(lambda: role_policies(reader, name))
     # ListRoles leaves out the permissions boundary: GetRole has it.
     full = reader.call("iam", IAM_REGION, "get_role", RoleName=name)
     if isinstance(full, Unread):
         return rules.TrustingRole(arn, None, reason=full.detail, fix=full.fix)
+    boundary_arn = str((full["Role"].get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") or "")
+    read_boundary = functools.partial(managed_policy, reader, boundary_arn, f"permissions boundary {boundary_arn}")
+    if boundary_arn and not policy_lists_unread(reader, name):  # needs nothing the policies say
+        reader.warm(read_boundary)
     docs = role_policies(reader, name)
     if isinstance(docs, Unread):
         return rules.TrustingRole(arn, None, reason=docs.detail, fix=docs.fix)
-    boundary_arn = (full["Role"].get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-    boundary = managed_policy(reader, boundary_arn, f"permissions boundary {boundary_arn}") if boundary_arn else None
+    boundary = read_boundary() if boundary_arn else None
     return rules.TrustingRole(arn, docs, boundary if boundary and boundary.document is not None else None, full["Role"].get("RoleId"))
+
+
+def _may_trust_tavus(role: Mapping[str, Any]) -> bool:
+    """`_trusting_role` gives a role for it (from ListRoles' answer alone)."""
+    try:
+        return rules.trusts_tavus(load_policy_document(role.get("AssumeRolePolicyDocument") or {}))
+    except ValueError:
+        return True
+
+
+def _trusting_roles(reader: Reader, caller_region: Optional[str] = None) -> tuple[Union[list[Any], Unread], list[rules.TrustingRole]]:
+    """The account's roles (or why they could not be listed), and those whose trust admits Tavus's account, read.
+    With `caller_region` (while planning), also the organization's policies `check_access_revoked` reads when one does."""
+    roles = _paged(reader, "list_roles", "Roles")
+    if isinstance(roles, Unread):
+        return roles, []
+    # Each role's reads need nothing another's say: read together.
+    reads = [functools.partial(_trusting_role, reader, role) for role in roles]
+    reader.warm(*reads)
+    identity = reader.peek("sts", caller_region, "get_caller_identity") if caller_region else None
+    if isinstance(identity, dict) and identity.get("Account") and any(_may_trust_tavus(role) for role in roles):
+        reader.warm(functools.partial(organization_policies, reader, identity["Account"]))
+    return roles, [t for read in reads if (t := read()) is not None]
 
 
 def check_access_revoked(reader: Reader, account: Optional[str], bucket: str, policy: Optional[PolicyDoc]) -> Check:
     """aws.access.revoked: no role trusting Tavus's account can reach the bucket (rules.REACH) or assume another role;
     the bucket policy grants it nothing."""
     found: list[Finding] = []
-    roles = _paged(reader, "list_roles", "Roles")
-    trusting: list[rules.TrustingRole] = []
+    roles, trusting = _trusting_roles(reader)
     if isinstance(roles, Unread):
         found.append(Finding(ACCESS_REVOKED, f"the account's roles could not be listed: {roles.detail}", roles.fix, unknown=True))
-    else:
-        trusting = [t for role in roles if (t := _trusting_role(reader, role)) is not None]
     guardrails = organization_policies(reader, account) if trusting and account else []
     resource_policies = [policy] if policy is not None and policy.document is not None else []
     for role in trusting:
@@ -98,14 +134,23 @@ def check_access_revoked(reader: Reader, account: Optional[str], bucket: str, po
 def verify_revoked(storage: tavus.S3RecordingStorageConfig, outputs: Mapping[str, Any], session: Optional[boto3.Session] = None) -> list[Check]:
     """Every check in REVOKED_CHECK_IDS, in that order; `CannotVerify` when AWS cannot be read at all."""
     session = verify_aws._session(session)
-    reader = Reader(session)
+    with Reader(session) as reader:
+        # The checks read one after another, in this order; their independent reads are fetched together beforehand.
+        return reader.in_rounds(lambda: _revoked_checks(reader, session, storage, outputs))
+
+
+def _revoked_checks(reader: Reader, session: boto3.Session, storage: tavus.S3RecordingStorageConfig,
+                    outputs: Mapping[str, Any]) -> list[Check]:
     region = session.region_name or IAM_REGION
+    bucket = storage.bucket_name
+    expected = storage.bucket_region if storage.bucket_region != UNKNOWN_REGION else region
+    # The bucket's reads and the roles' need nothing the caller's identity says: they start with it.
+    reader.warm(lambda: verify_aws.check_bucket(reader, bucket, f"arn:aws:s3:::{bucket}", expected, set(), outputs, storage_managed(outputs)),
+                lambda: _trusting_roles(reader, region))
     identity = reader.call("sts", region, "get_caller_identity")
     if isinstance(identity, Unread) and identity.unreachable:
         raise CannotVerify(f"cannot reach AWS with these credentials: {identity.detail}; {identity.fix}")
     account = None if isinstance(identity, Unread) else identity.get("Account")
-    bucket = storage.bucket_name
-    expected = storage.bucket_region if storage.bucket_region != UNKNOWN_REGION else region
     facts = verify_aws.check_bucket(reader, bucket, f"arn:aws:s3:::{bucket}", expected, {account} if account else set(), outputs,
                                     storage_managed(outputs))
     checks = [check_access_revoked(reader, account, bucket, facts.policy if facts.exists else None), *facts.checks]

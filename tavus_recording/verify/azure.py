@@ -13,12 +13,16 @@ subscription (the stack's outputs name every resource).
 A read the caller may not make (HTTP 403) makes only the checks that depend on it unknown, never
 passing; a resource that is missing fails its own check and skips those that need it. No credential
 at all, or no Resource Manager to reach, is `CannotVerify`.
+
+The reads go out together in dependency rounds (`_read_ahead`), through one client per service; the
+checks then take each answer in their own order, so the report is exactly what reading one after another gives.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, TypeVar
 
 from azure.core.credentials import TokenCredential
@@ -639,8 +643,8 @@ def _outcome(check_ids: Sequence[str], result: Read[T], judge: Callable[[T], lis
     return judge(result)
 
 
-def _definitions(arm: Arm, *listings: Listing) -> rules.Definitions:
-    """The definitions of every role the listings name that is not built in: read once each."""
+def _custom_roles(*listings: Any) -> dict[str, str]:
+    """The roles the listings name that are not built in, by guid: the id each is first named by."""
     ids: dict[str, str] = {}
     for listing in listings:
         if isinstance(listing, list):
@@ -648,8 +652,13 @@ def _definitions(arm: Arm, *listings: Listing) -> rules.Definitions:
                 guid = role_guid(assignment.role)
                 if guid and guid not in BUILTIN_ROLES:
                     ids.setdefault(guid, str(assignment.role))
+    return ids
+
+
+def _definitions(arm: Arm, *listings: Listing) -> rules.Definitions:
+    """The definitions of every role the listings name that is not built in: read once each."""
     found: dict[str, Role | str] = {}
-    for guid, role_id in ids.items():
+    for guid, role_id in _custom_roles(*listings).items():
         result = arm.role(role_id)
         found[guid] = result if isinstance(result, Role) else (result.reason if isinstance(result, Unreadable)
                                                                else f"its definition was not found: {result.message}")
@@ -773,6 +782,58 @@ def _rbac_checks(dest: Destination, arm: Arm, principal_id: Optional[str], own: 
     return checks
 
 
+Ahead = Callable[[Arm], Any]
+
+
+def _read_ahead(dest: Destination, arm: Arm, revoked: bool) -> None:
+    """Issue the reads the checks below make, a round at a time: a read goes out once the reads that decide whether (and
+    what) it reads have answered, and each round lists its reads in the order the checks ask for them.
+
+    Round 1: the identity and the account. Round 2: what the identity decides (its credentials; with a principal id,
+    its assignments, those over it and its attachments, a revoked stack's its own assignments only) and what the
+    account decides (blob service, lifecycle, replication, diagnostic settings and the log account's lifecycle when
+    audit logs are asked for, the container). Round 3: the custom roles of the identity's listings (a revoked stack
+    reads these before the account's), and what the container decides (immutability, the assignments over it).
+    Round 4: the custom roles only the container's listing names (a revoked stack reads all of its again, as its
+    checks ask twice)."""
+    ref, group, account = dest.identity, dest.resource_group, dest.account
+    identity, found = arm.issue([lambda a: a.identity(ref.resource_group, ref.name), lambda a: a.account(group, account)])
+    second: list[Ahead] = []
+    principal: Optional[str] = None
+    if not isinstance(identity, NotFound):
+        second.append(lambda a: a.credentials(ref.resource_group, ref.name))
+        if not isinstance(identity, Unreadable) and identity.principal_id:
+            principal = str(identity.principal_id)
+            second.append(lambda a: a.assignments_of(str(principal)))
+            if not revoked:
+                second += [lambda a: a.assignments_over(ref.id), lambda a: a.associated(ref.resource_group, ref.name, associated_fix(dest))]
+    under: list[Ahead] = []
+    if not isinstance(found, NotFound):
+        under += [lambda a: a.versioning(group, account), lambda a: a.lifecycle_rules(group, account), lambda a: a.replication(group, account)]
+        if dest.audit_logs:
+            under.append(lambda a: a.diagnostic_settings(f"{dest.account_id}/blobServices/default"))
+        if dest.audit_logs and dest.audit_log_account:
+            under.append(lambda a: a.lifecycle_rules(group, str(dest.audit_log_account)))
+        under.append(lambda a: a.container(group, account, dest.container))
+    answers = arm.issue(second + under)
+    # The role assignments among them: the identity's own, and (granted) those over it.
+    listings = answers[1:2 if revoked else 3] if principal else []
+    container = answers[-1] if under else NotFound("")
+    first_roles = _custom_roles(*listings)
+    roles: list[Ahead] = [partial(Arm.role, role_id=role_id) for role_id in first_roles.values()]
+    contained: list[Ahead] = []
+    if not isinstance(container, NotFound):
+        if dest.immutable_days:
+            contained.append(lambda a: a.immutability(group, account, dest.container))
+        contained.append(lambda a: a.assignments_over(dest.container_scope))
+    answers = arm.issue(roles + contained if revoked else contained + roles)
+    if contained:
+        over_container = answers[-1] if revoked else answers[len(contained) - 1]
+        later = (_custom_roles(over_container) if revoked
+                 else {g: r for g, r in _custom_roles(*listings, over_container).items() if g not in first_roles})
+        arm.issue([partial(Arm.role, role_id=role_id) for role_id in later.values()])
+
+
 def _token_problem(credential: TokenCredential, scope: str) -> Optional[str]:
     """Ask for a token once up front, so a missing login is one clear answer instead of eighteen."""
     try:
@@ -834,6 +895,8 @@ def _read_and_judge(
         raise CannotVerify(f"verify could not set up the Azure clients: {type(exc).__name__}: {short(exc)}") from None
     with msi, msi_associated, authorization, storage:
         arm = Arm(reads, msi, authorization, storage, msi_associated)
+        _read_ahead(dest, arm, revoked)
+        # What was read ahead is taken below, one read after another, as if read then.
         if revoked:
             # tavus_access: revoked: nothing may let Tavus in (azure_revoked), then the storage's own checks.
             from tavus_recording.verify.azure_revoked import REVOKED_CHECK_IDS, judge_access_revoked

@@ -8,9 +8,10 @@ or an `Unreadable` (denied, unreachable, refused credential) or a `NotFound`. Th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Callable, Optional, TypeVar, Union
+from functools import partial
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -30,6 +31,7 @@ from azure.mgmt.storage import StorageManagementClient
 
 from tavus_recording.rules.azure import Assignment, Attached, Credential, DiagnosticSetting, Replication
 from tavus_recording.rules.azure_rbac import Role, role_from_permissions
+from tavus_recording.verify.together import together
 
 # The ARM actions verify reads with. The built-in Reader role (acdd72a7-3385-48ef-bd42-f606fba81ae7)
 # grants `*/read`, which covers all of them.
@@ -120,6 +122,19 @@ def _error_text(exc: HttpResponseError) -> str:
     return str(error.message) if error is not None and error.message else str(exc.message)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One read's own answer, before what the reads made before it decide (an endpoint found unreachable)."""
+
+    result: Any
+    answered: bool = False
+    """ARM answered (an error is an answer)."""
+    down: Optional[Unreadable] = None
+    """The endpoint did not answer: every later read is this."""
+    made: bool = True
+    """False: issued ahead but not made, the endpoint having already failed to answer in this run."""
+
+
 class Reads:
     """Runs each read, turning SDK errors into `NotFound` or `Unreadable`; never raises."""
 
@@ -130,32 +145,54 @@ class Reads:
         self.down: Optional[Unreadable] = None
         # Whether ARM answered anything at all (an error is an answer): if not, verify cannot run.
         self.answered = False
+        # The endpoint as a round of reads issued ahead found it: a read issued after that is not made.
+        self.seen_down: Optional[Unreadable] = None
 
     def run(self, action: str, call: Callable[[], T], denied_fix: Optional[str] = None) -> Read[T]:
         """`call`'s answer; a denial's fix is `denied_fix` (an action Reader lacks), else the Reader one."""
         if self.down is not None:
             return self.down
+        return self.settle(self.attempt(action, call, denied_fix))
+
+    def settle(self, outcome: Outcome) -> Any:
+        """`outcome` taken as if its read were made now (after the endpoint was found unreachable, it is that)."""
+        if self.down is not None:
+            return self.down
+        if outcome.down is not None:
+            self.down = outcome.down
+        if outcome.answered:
+            self.answered = True
+        return outcome.result
+
+    def ahead(self, action: str, call: Callable[[], T], denied_fix: Optional[str] = None) -> Outcome:
+        """A read of a round, made on its own thread ahead of its turn, unless the endpoint already failed to answer."""
+        known = self.down or self.seen_down
+        if known is not None:
+            return Outcome(known, made=False)
+        outcome = self.attempt(action, call, denied_fix)
+        if outcome.down is not None and self.seen_down is None:
+            self.seen_down = outcome.down
+        return outcome
+
+    def attempt(self, action: str, call: Callable[[], T], denied_fix: Optional[str] = None) -> Outcome:
+        """The read itself: its answer, with nothing recorded."""
         try:
             result = call()
         except ResourceNotFoundError as exc:
-            self.answered = True
-            return NotFound(short(_error_text(exc)), _error_code(exc) or "")
+            return Outcome(NotFound(short(_error_text(exc)), _error_code(exc) or ""), answered=True)
         except ClientAuthenticationError as exc:
-            self.answered = True
-            return Unreadable(f"{action}: Azure refused the credential ({short(_error_text(exc))})", LOGIN_FIX)
+            return Outcome(Unreadable(f"{action}: Azure refused the credential ({short(_error_text(exc))})", LOGIN_FIX), answered=True)
         except HttpResponseError as exc:
-            self.answered = True
-            return self._http_error(action, exc, denied_fix)
+            return Outcome(self._http_error(action, exc, denied_fix), answered=True)
         except (ServiceRequestError, ServiceResponseError) as exc:
-            self.down = Unreadable(
+            down = Unreadable(
                 f"{self.endpoint} unreachable ({short(exc.message)})",
                 f"check that {self.endpoint} is reachable from here (network, proxy, DNS), then run verify again",
             )
-            return self.down
+            return Outcome(down, down=down)
         except Exception as exc:  # noqa: BLE001 (no SDK error may end verify)
-            return Unreadable(f"{action} failed: {type(exc).__name__}: {short(exc)}")
-        self.answered = True
-        return result
+            return Outcome(Unreadable(f"{action} failed: {type(exc).__name__}: {short(exc)}"))
+        return Outcome(result, answered=True)
 
     def _http_error(self, action: str, exc: HttpResponseError, denied_fix: Optional[str] = None) -> Unreadable:
         if exc.status_code == 403:
@@ -223,9 +260,17 @@ def _assignment(found: Any) -> Assignment:
     return Assignment(found.role_definition_id or "", found.scope or "", found.principal_id or "", found.name or "", found.id or "")
 
 
+# A read's key while it waits for its turn: the Arm method and its arguments.
+Key = tuple[str, ...]
+
+
 @dataclass
 class Arm:
-    """The management clients verify reads through, and the reads' runner."""
+    """The management clients verify reads through, and the reads' runner.
+
+    `issue` makes a round of reads at once, ahead of their turn (each client is shared by the round's threads); each
+    answer waits until verify asks for that read, one after another in its own order, and is taken then as if just
+    made: after the endpoint was found unreachable, it is that, exactly as reading one after another would give."""
 
     reads: Reads
     msi: ManagedServiceIdentityClient
@@ -233,18 +278,44 @@ class Arm:
     storage: StorageManagementClient
     msi_associated: Optional[ManagedServiceIdentityClient] = None
     """A client at ASSOCIATED_RESOURCES_API_VERSION."""
+    early: dict[Key, list[Outcome]] = field(default_factory=dict)
+    """Answers issued ahead, waiting for verify to ask (a read asked twice waits twice)."""
+    sink: Optional[list[tuple[Key, Outcome]]] = field(default=None, repr=False)
+    """Set on the copy one thread of a round reads through: where its answer goes instead."""
+
+    def issue(self, reads: Sequence[Callable[["Arm"], Any]]) -> list[Any]:
+        """Make `reads` at once (none may need another's answer), in the order verify will ask for them; their answers
+        as made, for deciding the next round (verify's own checks take them when they ask, as said above)."""
+        views = [replace(self, sink=[]) for _ in reads]
+        answers = together([partial(read, view) for read, view in zip(reads, views)])
+        for view in views:
+            for key, outcome in view.sink or []:
+                self.early.setdefault(key, []).append(outcome)
+        return answers
+
+    def _run(self, key: Key, action: str, call: Callable[[], T], denied_fix: Optional[str] = None) -> Read[T]:
+        if self.sink is not None:
+            outcome = self.reads.ahead(action, call, denied_fix)
+            self.sink.append((key, outcome))
+            return outcome.result
+        waiting = self.early.get(key)
+        outcome = waiting.pop(0) if waiting else None
+        if outcome is not None and outcome.made:
+            return self.reads.settle(outcome)
+        # Not issued, or not made then: read it now (at once the endpoint's failure, if it already failed).
+        return self.reads.run(action, call, denied_fix)
 
     def identity(self, group: str, name: str) -> Read[IdentityFacts]:
         def call() -> IdentityFacts:
             found = self.msi.user_assigned_identities.get(group, name)
             return IdentityFacts(found.client_id, found.tenant_id, found.principal_id)
 
-        return self.reads.run(IDENTITY_READ, call)
+        return self._run(("identity", group, name), IDENTITY_READ, call)
 
     def credentials(self, group: str, name: str) -> Read[list[Credential]]:
         # The SDK's api-version predates claimsMatchingExpression: a flexible credential reads as one
         # without a subject, which the rules never pass either.
-        return self.reads.run(FEDERATED_CREDENTIALS_READ, lambda: [
+        return self._run(("credentials", group, name), FEDERATED_CREDENTIALS_READ, lambda: [
             Credential(c.name or "", c.issuer, c.subject, list(c.audiences) if c.audiences is not None else None, ref=c.id)
             for c in self.msi.federated_identity_credentials.list(group, name)
         ])
@@ -254,7 +325,7 @@ class Arm:
         it is a member of: ARM's `assignedTo('{objectId}')` filter is transitive over group membership, where
         `principalId eq` lists direct assignments only (Azure RBAC docs, "List Azure role assignments using
         the REST API")."""
-        return self.reads.run(ROLE_ASSIGNMENTS_READ, lambda: [
+        return self._run(("assignments_of", principal_id), ROLE_ASSIGNMENTS_READ, lambda: [
             _assignment(a) for a in _role_assignments(self.authorization).list_for_subscription(filter=f"assignedTo('{principal_id}')")
         ])
 
@@ -266,11 +337,12 @@ class Arm:
             return [Attached(r.name or r.id or "", r.type or "", r.id or "")
                     for r in _associated(self.msi_associated).list_associated_resources(group, name)]
 
-        return self.reads.run(ASSOCIATED_RESOURCES_LIST, call, denied_fix)
+        return self._run(("associated", group, name), ASSOCIATED_RESOURCES_LIST, call, denied_fix)
 
     def assignments_over(self, scope: str) -> Read[list[Assignment]]:
         """Every principal's assignments at, above and below `scope`."""
-        return self.reads.run(ROLE_ASSIGNMENTS_READ, lambda: [_assignment(a) for a in _role_assignments(self.authorization).list_for_scope(scope)])
+        return self._run(("assignments_over", scope), ROLE_ASSIGNMENTS_READ,
+                         lambda: [_assignment(a) for a in _role_assignments(self.authorization).list_for_scope(scope)])
 
     def role(self, role_id: str) -> Union[Role, Unreadable, NotFound]:
         def call() -> Role:
@@ -281,7 +353,7 @@ class Arm:
                            for p in found.permissions or []]
             return role_from_permissions(found.role_name or role_id, permissions)
 
-        return self.reads.run(ROLE_DEFINITIONS_READ, call)
+        return self._run(("role", role_id), ROLE_DEFINITIONS_READ, call)
 
     def account(self, group: str, name: str) -> Read[AccountSettings]:
         def call() -> AccountSettings:
@@ -297,10 +369,10 @@ class Arm:
                 found.encryption.as_dict() if found.encryption is not None else None,
             )
 
-        return self.reads.run(ACCOUNT_READ, call)
+        return self._run(("account", group, name), ACCOUNT_READ, call)
 
     def versioning(self, group: str, name: str) -> Read[Optional[bool]]:
-        return self.reads.run(BLOB_SERVICE_READ, lambda: self.storage.blob_services.get_service_properties(group, name).is_versioning_enabled)
+        return self._run(("versioning", group, name), BLOB_SERVICE_READ, lambda: self.storage.blob_services.get_service_properties(group, name).is_versioning_enabled)
 
     def container(self, group: str, account: str, container: str) -> Read[ContainerFacts]:
         def call() -> ContainerFacts:
@@ -308,7 +380,7 @@ class Arm:
             versions = getattr(found, "immutable_storage_with_versioning", None)
             return ContainerFacts(text(found.public_access), getattr(versions, "enabled", None) is True)
 
-        return self.reads.run(CONTAINER_READ, call)
+        return self._run(("container", group, account, container), CONTAINER_READ, call)
 
     def lifecycle_rules(self, group: str, account: str) -> Read[list[Any]]:
         """The account's management policy rules, as ARM's JSON."""
@@ -318,10 +390,10 @@ class Arm:
             rules = found.as_dict().get("properties", {}).get("policy", {}).get("rules")
             return rules if isinstance(rules, list) else []
 
-        return self.reads.run(MANAGEMENT_POLICY_READ, call)
+        return self._run(("lifecycle_rules", group, account), MANAGEMENT_POLICY_READ, call)
 
     def replication(self, group: str, account: str) -> Read[list[Replication]]:
-        return self.reads.run(OBJECT_REPLICATION_READ, lambda: [
+        return self._run(("replication", group, account), OBJECT_REPLICATION_READ, lambda: [
             Replication(p.source_account, p.destination_account, [r.as_dict() for r in p.rules or []], p.policy_id or p.name or "", p.id)
             for p in self.storage.object_replication_policies.list(group, account)
         ])
@@ -340,7 +412,7 @@ class Arm:
             properties = found.as_dict().get("properties")
             return ImmutabilityFacts(properties if isinstance(properties, dict) else {}, found.etag)
 
-        return self.reads.run(IMMUTABILITY_POLICY_READ, call)
+        return self._run(("immutability", group, account, container), IMMUTABILITY_POLICY_READ, call)
 
     def diagnostic_settings(self, resource_id: str) -> Read[list[DiagnosticSetting]]:
         """The diagnostic settings of a resource (the account's blob service), as ARM's JSON."""
@@ -356,4 +428,4 @@ class Arm:
             return [DiagnosticSetting(str(v.get("name") or ""), v.get("properties"), v.get("id"))
                     for v in values or [] if isinstance(v, dict)]
 
-        return self.reads.run(DIAGNOSTIC_SETTINGS_READ, call)
+        return self._run(("diagnostic_settings", resource_id), DIAGNOSTIC_SETTINGS_READ, call)

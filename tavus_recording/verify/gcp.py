@@ -12,6 +12,9 @@ the project they are in).
 A read the caller may not make (HTTP 403) makes only the checks that depend on it unknown; a
 resource that is missing fails its own check and skips those that need it. With no credentials at
 all, or no cloud to reach on the first read, verify cannot run (`CannotVerify`).
+
+After that first read, the reads go out together in dependency rounds (`_read_ahead`); the checks
+then take each answer in their own order, so the report is exactly what reading one after another gives.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import google.auth.exceptions
@@ -790,6 +794,40 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _kms_key(outputs: Mapping[str, Any]) -> Optional[str]:
+    key = outputs.get("kms_key_name")
+    return key if isinstance(key, str) and key else None
+
+
+def _read_ahead(reader: Reader, dest: Destination, outputs: Mapping[str, Any], revoked: bool) -> None:
+    """Issue the reads `verify` makes after the pool's, a round at a time: a read goes out once the reads that decide
+    whether (and what) it reads have answered. Round 2: the ten reads the stack's outputs name; round 3: each managed
+    folder's policy, the kms key's (it needs nothing, but a round sends ten at once and verify asks for it after the
+    folders') and (revoked) the policies of the other service accounts the bucket's own policy names; round 4 (revoked,
+    only with folders): those of the accounts only a folder's policy names."""
+    answers = reader.issue([
+        Reader.provider, Reader.providers, Reader.account, Reader.account_policy, Reader.keys, Reader.hmac_keys,
+        Reader.project_policy, Reader.bucket, Reader.bucket_policy, Reader.managed_folders,
+    ])
+    bucket_policy, folders = answers[8], answers[9]
+    names = _folder_names(folders)
+    third: list[Callable[[Reader], Read]] = [partial(Reader.managed_folder_policy, folder=name) for name in names]
+    if (key := _kms_key(outputs)) is not None:
+        third.append(partial(Reader.key_policy, key=key))
+    if not revoked:
+        reader.issue(third)
+        return
+    from tavus_recording.verify.gcp_revoked import MAX_OTHER_ACCOUNTS, bucket_accounts
+
+    # With no folder policy in yet, the accounts the bucket's policy names: the first of the list verify reads.
+    early = bucket_accounts(bucket_policy, folders, {}, dest)[:MAX_OTHER_ACCOUNTS]
+    answers = reader.issue(third + [partial(Reader.other_account_policy, email=email) for email in early])
+    if names:
+        policies = dict(zip(names, answers))
+        later = [e for e in bucket_accounts(bucket_policy, folders, policies, dest)[:MAX_OTHER_ACCOUNTS] if e not in early]
+        reader.issue([partial(Reader.other_account_policy, email=email) for email in later])
+
+
 def verify(
     storage: tavus.GcsRecordingStorageConfig,
     outputs: Mapping[str, Any],
@@ -815,6 +853,9 @@ def verify(
         pool = reader.pool()
         if isinstance(pool, Unreadable) and pool.kind in ("unreachable", "credentials"):
             raise CannotVerify(_one_line(f"{pool.detail}; {pool.fix}"))
+        revoked = outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED
+        _read_ahead(reader, dest, outputs, revoked)
+        # What was read ahead is taken here, one read after another, as if read now.
         reads = Reads(
             pool=pool,
             provider=reader.provider(),
@@ -828,9 +869,8 @@ def verify(
             bucket_policy=reader.bucket_policy(),
             managed_folders=(folders := reader.managed_folders()),
             folder_policies={name: reader.managed_folder_policy(name) for name in _folder_names(folders)},
-            key_policy=reader.key_policy(key) if isinstance(key := outputs.get("kms_key_name"), str) and key else None,
+            key_policy=reader.key_policy(key) if (key := _kms_key(outputs)) is not None else None,
         )
-        revoked = outputs.get("tavus_access") == tavus.TAVUS_ACCESS_REVOKED
         if revoked:
             # Only a revoked stack asks who can act as the other service accounts with a bucket role (gcp_revoked).
             from tavus_recording.verify.gcp_revoked import MAX_OTHER_ACCOUNTS, bucket_accounts

@@ -8,11 +8,13 @@ what it does not know, such as a lifecycle action newer than itself).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Optional, Union
+from functools import partial
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union
 from urllib.parse import quote
 
 import google.auth
@@ -23,6 +25,7 @@ from google.auth.transport.requests import AuthorizedSession
 
 from components import gcp_policy, tavus
 from tavus_recording.verify.outputs import OutputsError
+from tavus_recording.verify.together import together
 
 IAM_URL = "https://iam.googleapis.com"
 STORAGE_URL = "https://storage.googleapis.com"
@@ -239,8 +242,25 @@ def _status_problem(status: int, message: str, permission: str, what: str, dest:
     return Unreadable("error", f"HTTP {status} when reading {what}: {message}", "run verify again; if it persists, check Google Cloud's status page")
 
 
+@dataclass(frozen=True)
+class _Early:
+    """A read issued in a round, ahead of its turn: its answer, or (`made` False) the failure that kept it from being
+    made, its endpoint (or the credentials) having already failed in this run."""
+
+    answer: Read
+    made: bool
+
+
+# A read's key while it waits for its turn: its permission and what it reads (the second names the resource).
+_Key = tuple[str, str]
+
+
 class Reader:
-    """Every read verify makes; each returns the API's JSON or an `Unreadable`, never raises."""
+    """Every read verify makes; each returns the API's JSON or an `Unreadable`, never raises.
+
+    `issue` makes a round of reads at once, ahead of their turn; each answer waits until verify asks for that read,
+    one after another in its own order, and is taken then as if just made: after an endpoint failed to answer, or the
+    credentials failed, it is that failure, exactly as reading one after another would give."""
 
     def __init__(self, session: AuthorizedSession, dest: Destination, iam_url: str, storage_url: str, crm_url: str,
                  kms_url: str = KMS_URL) -> None:
@@ -252,28 +272,84 @@ class Reader:
         self._kms_url = kms_url.rstrip("/")
         # An endpoint that failed to answer, or credentials that failed, are not tried again.
         self._blocked: dict[str, Unreadable] = {}
+        # The same, as the rounds found them: a read issued after is not made (a round's threads share this).
+        self._seen: dict[str, Unreadable] = {}
+        # Answers issued ahead, waiting for verify to ask (a read asked twice waits twice).
+        self._early: dict[_Key, list[_Early]] = {}
+        # Set on the copy one thread of a round reads through: where its answer goes instead.
+        self._sink: Optional[list[tuple[_Key, _Early]]] = None
+
+    def issue(self, reads: Sequence[Callable[["Reader"], Read]]) -> list[Read]:
+        """Make `reads` at once (none may need another's answer), in the order verify will ask for them; their answers
+        as made, for deciding the next round (verify's own checks take them when they ask, as said above)."""
+        answers: list[Read] = []
+        if reads and not self._session.credentials.valid:
+            # google-auth refreshes an invalid token in whichever request finds it so, with no lock (credentials.py,
+            # _blocking_refresh): the first read goes alone and refreshes it once, as reading one after another would.
+            answers, reads = self._issue(reads[:1]), reads[1:]
+        return answers + self._issue(reads)
+
+    def _issue(self, reads: Sequence[Callable[["Reader"], Read]]) -> list[Read]:
+        views = [self._view() for _ in reads]
+        answers = together([partial(read, view) for read, view in zip(reads, views)])
+        for view in views:
+            for key, early in view._sink or []:
+                self._early.setdefault(key, []).append(early)
+        return answers
+
+    def _view(self) -> "Reader":
+        """A copy for one thread of a round: the same session and failures seen, its own sink."""
+        view = copy.copy(self)
+        view._sink = []
+        return view
 
     def _guarded(self, endpoint: str, permission: str, what: str, call: Callable[[], Json]) -> Read:
-        blocked = self._blocked.get(endpoint) or self._blocked.get("credentials")
+        key = (permission, what)
+        if self._sink is not None:
+            # A round's read, on its own thread: made now unless its endpoint (or the credentials) already failed.
+            seen = self._blocked_for(endpoint, self._seen) or self._blocked_for(endpoint, self._blocked)
+            early = _Early(seen, made=False) if seen is not None else _Early(self._attempt(endpoint, permission, what, call), made=True)
+            if early.made and isinstance(early.answer, Unreadable):
+                self._note(endpoint, early.answer, self._seen)
+            self._sink.append((key, early))
+            return early.answer
+        waiting = self._early.get(key)
+        early = waiting.pop(0) if waiting else None
+        blocked = self._blocked_for(endpoint, self._blocked)
         if blocked is not None:
             return blocked
+        # Not issued, or not made then because of a failure that (in verify's order) comes after it: read it now.
+        answer = early.answer if early is not None and early.made else self._attempt(endpoint, permission, what, call)
+        if isinstance(answer, Unreadable):
+            self._note(endpoint, answer, self._blocked)
+        return answer
+
+    @staticmethod
+    def _blocked_for(endpoint: str, failed: Mapping[str, Unreadable]) -> Optional[Unreadable]:
+        return failed.get(endpoint) or failed.get("credentials")
+
+    @staticmethod
+    def _note(endpoint: str, problem: Unreadable, failed: dict[str, Unreadable]) -> None:
+        """Remember an endpoint that did not answer, or credentials that failed (the first such answer stays)."""
+        if problem.kind == "unreachable":
+            failed.setdefault(endpoint, problem)
+        elif problem.kind == "credentials":
+            failed.setdefault("credentials", problem)
+
+    def _attempt(self, endpoint: str, permission: str, what: str, call: Callable[[], Json]) -> Read:
+        """`call`'s JSON, or why there is none: the read itself, with no bookkeeping."""
         try:
             return call()
         except _HttpStatus as exc:
-            problem = _status_problem(exc.status, exc.message, permission, what, self._dest)
+            return _status_problem(exc.status, exc.message, permission, what, self._dest)
         except google.auth.exceptions.GoogleAuthError as exc:
-            problem = Unreadable("credentials", f"could not get an access token to read {what}: {str(exc)[:MAX_MESSAGE]}", LOGIN_FIX)
+            return Unreadable("credentials", f"could not get an access token to read {what}: {str(exc)[:MAX_MESSAGE]}", LOGIN_FIX)
         except requests.exceptions.Timeout:
-            problem = self._unreachable(endpoint, what, f"no answer within {TIMEOUT_SECONDS:g} s")
+            return self._unreachable(endpoint, what, f"no answer within {TIMEOUT_SECONDS:g} s")
         except requests.exceptions.RequestException as exc:
-            problem = self._unreachable(endpoint, what, f"connection failed: {type(exc).__name__}")
+            return self._unreachable(endpoint, what, f"connection failed: {type(exc).__name__}")
         except Exception as exc:  # noqa: BLE001 (a surprise must not end verify; the check says what it was)
-            problem = Unreadable("error", f"reading {what} failed: {type(exc).__name__}: {str(exc)[:MAX_MESSAGE]}")
-        if problem.kind == "unreachable":
-            self._blocked[endpoint] = problem
-        elif problem.kind == "credentials":
-            self._blocked["credentials"] = problem
-        return problem
+            return Unreadable("error", f"reading {what} failed: {type(exc).__name__}: {str(exc)[:MAX_MESSAGE]}")
 
     def _unreachable(self, endpoint: str, what: str, reason: str) -> Unreadable:
         return Unreadable(

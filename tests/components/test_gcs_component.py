@@ -58,13 +58,26 @@ def test_apis_are_enabled_and_left_enabled_on_destroy(default_run):
         assert service.inputs["disableDependentServices"] is False
 
 
-def test_trust_waits_for_the_apis(default_run):
+def test_each_resource_waits_for_the_apis_its_create_calls_and_no_other(default_run):
+    # Pools, providers and service accounts are created through the IAM API; STS and IAM Credentials are only
+    # called at run time (token exchange, impersonation), so waiting for them would only lengthen the chain.
     run, _ = default_run
-    needed = {"gcp:projects/service:Service::rec-iam", "gcp:projects/service:Service::rec-sts",
-              "gcp:projects/service:Service::rec-iamcredentials"}
-    for type_ in ("gcp:iam/workloadIdentityPool:WorkloadIdentityPool", "gcp:serviceaccount/account:Account"):
-        assert needed <= set(run.one(type_).depends_on), type_
-    assert "gcp:projects/service:Service::rec-storage" in run.one("gcp:storage/bucket:Bucket").depends_on
+    services = {f"gcp:projects/service:Service::rec-{s}" for s in ("iam", "sts", "iamcredentials", "storage")}
+    waits = {type_: set(run.one(type_).depends_on) & services for type_ in (
+        "gcp:iam/workloadIdentityPool:WorkloadIdentityPool",
+        "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",
+        "gcp:serviceaccount/account:Account",
+        "gcp:storage/bucket:Bucket",
+    )}
+    assert waits == {
+        "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": {"gcp:projects/service:Service::rec-iam"},
+        "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": {"gcp:projects/service:Service::rec-iam"},
+        "gcp:serviceaccount/account:Account": {"gcp:projects/service:Service::rec-iam"},
+        "gcp:storage/bucket:Bucket": {"gcp:projects/service:Service::rec-storage"},
+    }
+    # Nothing at all waits for the run-time APIs: they are enabled beside the rest.
+    runtime = {"gcp:projects/service:Service::rec-sts", "gcp:projects/service:Service::rec-iamcredentials"}
+    assert not any(runtime & set(r.depends_on) for r in run.registrations)
 
 
 def test_bucket_is_private_versioned_kept_and_never_force_destroyed(default_run):

@@ -15,6 +15,7 @@ MAX_REQUESTS = 60
 SOCKET_TIMEOUT_SECONDS = 5
 # A server a test forgot to stop still stops.
 LIFETIME_SECONDS = 120
+LISTEN_BACKLOG = 64
 
 
 class TlsServer(ThreadingHTTPServer):
@@ -46,6 +47,9 @@ class TlsServer(ThreadingHTTPServer):
 def serving(server: ThreadingHTTPServer) -> Iterator[int]:
     """Run `server` (bound to 127.0.0.1) in a daemon thread until the block ends; yields its port."""
     assert server.server_address[0] == "127.0.0.1", "fakes listen on loopback only"
+    # socketserver listens with a backlog of 5: a client's reads issued together (ten connects at once) would see some
+    # connects dropped and retried a second later. Listening again sets the backlog.
+    server.socket.listen(LISTEN_BACKLOG)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     stopper = threading.Timer(LIFETIME_SECONDS, server.shutdown)

@@ -1,18 +1,12 @@
-"""`tavus-recording plan`, as a platform engineer runs it."""
+"""`tavus-recording plan`, as a platform engineer runs it: what it prints and its exit code. In the test's process
+(bounded_cli.cli_in_process); test_plan.py and test_layout.py run the command as a process of its own."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
+from bounded_cli import cli_in_process as cli
 from tavus_recording.stack_files import PROJECT_DIR
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tavus_recording", *args], cwd=PROJECT_DIR, capture_output=True, text=True
-    )
 
 
 def test_plan_text_shows_resources_documents_and_outputs():

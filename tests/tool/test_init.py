@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from bounded_cli import cli_in_process
 from tavus_recording import cli
 from tavus_recording.stack_files import PROJECT_DIR
 
@@ -45,14 +44,8 @@ def written(project: Path, stack: str) -> dict:
 
 
 def plan(project: Path, stack: str) -> dict:
-    """What `make plan STACK=<stack>` runs, as a platform engineer would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "tavus_recording", "plan", "--stack", stack, "--project-dir", str(project), "--json"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """What `make plan STACK=<stack>` runs, as a platform engineer would (in this process: what it prints is the point)."""
+    result = cli_in_process("plan", "--stack", stack, "--project-dir", str(project), "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -7,7 +7,6 @@ what `pulumi package add` validates before generating an SDK.
 """
 
 import json
-import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _sync_await
 
+from bounded_cli import cli_in_process
 from tavus_recording.mock_engine import resolve, run_component
 from tavus_recording.package import package_schema, provider, schema_json
 from tavus_recording.stack_files import PROJECT_DIR
@@ -71,10 +71,8 @@ def test_plugin_started_as_the_cli_does_serves_package_schema(plugin_channel, sc
     served = stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=10).schema
     assert json.loads(served) == schema
     assert json.loads(schema_json()) == schema
-    # `tavus-recording schema` prints what the plugin serves.
-    printed = subprocess.run(
-        [sys.executable, "-m", "tavus_recording", "schema"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60
-    )
+    # `tavus-recording schema` prints what the plugin serves (in this process: the plugin above is the process of its own).
+    printed = cli_in_process("schema")
     assert printed.returncode == 0, printed.stderr
     assert json.loads(printed.stdout) == json.loads(served)
 

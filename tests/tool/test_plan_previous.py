@@ -1,26 +1,22 @@
 """`plan --previous FILE`: a WARNING when a change would replace storage kept on destroy.
 
 The previous plans are made in-process (`plan_document`, what `plan --json` prints) and edited as a
-reviewer's earlier stack would differ; a few runs of the command check what a user sees.
+reviewer's earlier stack would differ; a few runs of the command (in the test's process too) check what a
+user sees.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bounded_cli import cli_in_process as cli
 from tavus_recording.mock_engine import run_program
 from tavus_recording.plan import REPLACED_BY, compare_with_previous, plan_document
-from tavus_recording.stack_files import PROJECT_DIR, load_stack_config
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tavus_recording", *args], cwd=PROJECT_DIR, capture_output=True, text=True)
+from tavus_recording.stack_files import load_stack_config
 
 
 def document(stack: str, config: dict[str, str] | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bounded_cli import cli_in_process
 from components import tavus
 from tavus_recording.stack_files import PROJECT_DIR
 from tavus_recording.verify.report import Check, Report
@@ -34,6 +35,12 @@ def verify(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         env={**os.environ, **(env or {})},
         timeout=120,
     )
+
+
+def verify_here(*args: str) -> subprocess.CompletedProcess:
+    """`verify ARGS` in this process, for what it prints about its arguments and files; the tests of its environment
+    (PATH, the Pulumi CLI, TAVUS_API_KEY) and the end-to-end ones run it as a process of its own (`verify`)."""
+    return cli_in_process("verify", *args)
 
 
 def fake_pulumi(tmp_path: Path, stdout: str, code: int = 0) -> dict[str, str]:
@@ -86,7 +93,7 @@ def test_unusable_outputs_file_exits_2_naming_the_problem(tmp_path, content, mes
     path = tmp_path / "outputs.json"
     if content is not None:
         path.write_text(content)
-    result = verify("--outputs", str(path))
+    result = verify_here("--outputs", str(path))
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -94,7 +101,7 @@ def test_unusable_outputs_file_exits_2_naming_the_problem(tmp_path, content, mes
 def test_missing_fields_are_named(tmp_path):
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps({"recording_storage": {"provider": "s3", "bucket_name": "b"}}))
-    result = verify("--outputs", str(path))
+    result = verify_here("--outputs", str(path))
     assert "bucket_region: Field required" in result.stderr and "assume_role_arn: Field required" in result.stderr
 
 
@@ -119,7 +126,7 @@ def test_tavus_is_never_asked_about_a_revoked_stack(tmp_path):
 
 
 def test_stack_and_outputs_together_are_refused(tmp_path):
-    result = verify("--stack", "dev", "--outputs", str(tmp_path / "x.json"))
+    result = verify_here("--stack", "dev", "--outputs", str(tmp_path / "x.json"))
     assert result.returncode == 2 and "not both" in result.stderr
 
 

@@ -252,8 +252,9 @@ def test_the_kits_deployment_passes_every_check(kit: Kit, fake: api.FakeGcp):
 def test_reads_are_the_documented_calls_with_the_callers_token(kit: Kit, fake: api.FakeGcp):
     verify(kit, fake)
     account = f"/v1/projects/{kit.project}/serviceAccounts/{kit.email}"
-    assert [(r.method, r.path) for r in fake.received] == [
-        ("GET", f"/v1/{kit.pool}"),
+    # The pool first and alone (it decides whether verify can run); the rest go out together, so in no fixed order.
+    assert (fake.received[0].method, fake.received[0].path) == ("GET", f"/v1/{kit.pool}")
+    assert sorted((r.method, r.path) for r in fake.received[1:]) == sorted([
         ("GET", f"/v1/{kit.provider}"),
         ("GET", f"/v1/{kit.pool}/providers"),
         ("GET", account),
@@ -264,13 +265,15 @@ def test_reads_are_the_documented_calls_with_the_callers_token(kit: Kit, fake: a
         ("GET", f"/storage/v1/b/{kit.bucket}"),
         ("GET", f"/storage/v1/b/{kit.bucket}/iam"),
         ("GET", f"/storage/v1/b/{kit.bucket}/managedFolders"),
-    ]
+    ])
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in fake.received)
+    asked = {(r.method, r.path): r for r in fake.received}
     # Version 3, so conditional bindings come back with their conditions rather than an error.
-    assert fake.received[4].body == fake.received[7].body == {"options": {"requestedPolicyVersion": 3}}
-    assert fake.received[9].query["optionsRequestedPolicyVersion"] == ["3"]
+    assert (asked["POST", f"{account}:getIamPolicy"].body == asked["POST", f"/v1/projects/{kit.project}:getIamPolicy"].body
+            == {"options": {"requestedPolicyVersion": 3}})
+    assert asked["GET", f"/storage/v1/b/{kit.bucket}/iam"].query["optionsRequestedPolicyVersion"] == ["3"]
     # Only the writer's HMAC keys are asked for.
-    assert fake.received[6].query["serviceAccountEmail"] == [kit.email]
+    assert asked["GET", f"/storage/v1/projects/{kit.project}/hmacKeys"].query["serviceAccountEmail"] == [kit.email]
 
 
 def test_each_managed_folders_policy_is_read_with_its_name_escaped(kit: Kit, fake: api.FakeGcp):
@@ -279,11 +282,14 @@ def test_each_managed_folders_policy_is_read_with_its_name_escaped(kit: Kit, fak
     add_folder(kit, fake.state, "other/")
     assert all(check.ok for check in verify(kit, fake))
     reads = [r for r in fake.received if "managedFolders" in r.path]
-    assert [(r.path, r.query.get("pageToken")) for r in reads] == [
+    # The list's pages one after another; then the folders' policies, which go out together (so in no fixed order).
+    assert [(r.path, r.query.get("pageToken")) for r in reads[:2]] == [
         (f"/storage/v1/b/{kit.bucket}/managedFolders", None),
         (f"/storage/v1/b/{kit.bucket}/managedFolders", ["1"]),
-        (f"/storage/v1/b/{kit.bucket}/managedFolders/rec/2026//iam", None),
+    ]
+    assert sorted((r.path, r.query.get("pageToken")) for r in reads[2:]) == [
         (f"/storage/v1/b/{kit.bucket}/managedFolders/other//iam", None),
+        (f"/storage/v1/b/{kit.bucket}/managedFolders/rec/2026//iam", None),
     ]
     assert all(r.query.get("optionsRequestedPolicyVersion") == ["3"] for r in reads[2:])
 
