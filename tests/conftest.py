@@ -23,5 +23,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     which Hypothesis's terminal-summary hook imports when no collected test has) corrupts that
     parse's recursion count: "SystemError: AST constructor recursion depth mismatch" (CPython
     gh-106905, fixed in 3.11.8). Here no parse is under way, and pytest still captures the log.
+    Under pytest-xdist each worker runs this for its own tests' garbage.
     """
     gc.collect()

@@ -98,9 +98,10 @@ def test_text_without_the_key_is_unchanged():
 
 def test_redaction_is_fast_on_a_large_answer():
     text = ("%41&#x42;\\u0043 " * 5000) + echoes(ODD_KEY)["quote"]
-    started = time.monotonic()
+    # CPU time of this thread: redaction's own work, however busy the machine or the suite's other worker is.
+    started = time.thread_time()
     masked = redact(text, ODD_KEY)
-    assert time.monotonic() - started < 2.0 and leaked(masked, ODD_KEY) == []
+    assert time.thread_time() - started < 2.0 and leaked(masked, ODD_KEY) == []
 
 
 def _text_with_echoes(key: str):
@@ -234,11 +235,12 @@ WORST = {
 def test_redaction_of_a_worst_case_64_kib_answer_is_fast(name):
     text = WORST[name][:65536]
     for key in KEYS:
-        started = time.perf_counter()
+        # CPU time of this thread: redaction's own work, however busy the machine or the suite's other worker is.
+        started = time.thread_time()
         redact(text, key)
-        whole = time.perf_counter() - started
-        started = time.perf_counter()
+        whole = time.thread_time() - started
+        started = time.thread_time()
         excerpt(text, key, 300)
-        cut = time.perf_counter() - started
+        cut = time.thread_time() - started
         # Measured on a shared 2-core machine: about 0.2 s for the whole text at worst, 0.04 s for an excerpt.
         assert whole < 1.0 and cut < 0.5, (name, key, whole, cut)

@@ -704,9 +704,9 @@ def _headers(key: str):
 @example(status=200, headers={}, body=b'{"conversation_id": "' + ODD_KEY.encode() + b'"}')
 @example(status=400, headers={}, body=b"x" * 295 + echoes(ODD_KEY)["json-u-escapes"].encode())
 def test_fuzz_the_answer_handler(status, headers, body):
-    started = time.monotonic()
+    started = time.thread_time()  # the handler's own work (CPU), however busy the machine or the suite's other worker is
     check = tavus_api.judge(status, headers, body, ODD_KEY)
-    assert time.monotonic() - started < 0.25
+    assert time.thread_time() - started < 0.25
     assert check.id == "tavus.accepted" and check.ok in (True, False, None)
     assert clean(check)
     if check.ok is True:
