@@ -1,4 +1,5 @@
-"""WORM retention and the audit log as a component's args ask for them, read once for every cloud.
+"""WORM retention, the audit log and the other switches that decide which resources exist, as a component's args
+ask for them, read once for every cloud.
 
 Plain values only, read when the component is built: they decide which resources exist (and a compliance lock
 cannot be undone), so an Output known only later, or a value out of range, is refused in one line, never guessed at.
@@ -35,10 +36,15 @@ def worm(immutable_days: Any, immutable_mode: Any, max_days: int = MAX_WORM_DAYS
     return immutable_days, mode
 
 
+def plain_flag(arg: str, value: Any, default: bool) -> bool:
+    """A boolean arg that decides which resources exist: a plain bool (absent: `default`)."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        _refuse(arg, value, "a plain True or False")
+    return value
+
+
 def audit_on(audit_logs: Any) -> bool:
     """Whether the audit log is asked for: a plain bool (absent: off)."""
-    if audit_logs is None:
-        return False
-    if not isinstance(audit_logs, bool):
-        _refuse("audit_logs", audit_logs, "a plain True or False")
-    return audit_logs
+    return plain_flag("audit_logs", audit_logs, False)

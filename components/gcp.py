@@ -90,7 +90,7 @@ class GcsRecordingStorage(pulumi.ComponentResource):
         revoked = tavus.access_revoked(args.get("tavus_access"))  # a bad value fails before any resource
         worm_days, worm_mode = compliance.worm(args.get("immutable_days"), args.get("immutable_mode")) or (None, None)
         audit_logs = compliance.audit_on(args.get("audit_logs"))
-        manage_apis = _manage_apis(args.get("manage_apis"))
+        manage_apis = compliance.plain_flag("manage_apis", args.get("manage_apis"), True)
 
         stack = pulumi.get_stack()
         subject = pulumi.Output.from_input(args["tavus_oidc_subject"])
@@ -317,12 +317,3 @@ def _listed(resource: Optional[pulumi.Resource]) -> list[pulumi.Resource]:
     """A dependency that may not exist (the Storage API when manage_apis is false), as a depends_on list."""
     return [] if resource is None else [resource]
 
-
-def _manage_apis(value: object) -> bool:
-    """Whether the component enables the project's services: a plain bool (absent: true)."""
-    if value is None:
-        return True
-    if not isinstance(value, bool):
-        raise ValueError(f"manage_apis is {value!r}; expected a plain True or False, known when the component is built "
-                         "(it decides which resources exist)")
-    return value
