@@ -49,11 +49,7 @@ class RequestLog:
 
     def rounds(self) -> list[list[str]]:
         """The operations sent, grouped by how many round trips came before each (for a failing test's message)."""
-        spans = sorted(self.spans)
-        depth: list[int] = []
-        for index, (start, _, _) in enumerate(spans):
-            depth.append(1 + max((depth[j] for j in range(index) if spans[j][1] <= start), default=0))
-        return [[name for (_, _, name), d in zip(spans, depth) if d == level] for level in range(1, max(depth, default=0) + 1)]
+        return one_after_another(self.spans)
 
     def _send(self, event_name: str, **_: Any) -> None:
         with self._lock:
@@ -67,16 +63,30 @@ class RequestLog:
         return None  # botocore sends the request itself
 
 
+def one_after_another(spans: list[tuple[float, float, str]]) -> list[list[str]]:
+    """The names of (start, end, name) spans grouped by how many spans, one after another, ended before each began."""
+    spans = sorted(spans)
+    depth: list[int] = []
+    for index, (start, _, _) in enumerate(spans):
+        depth.append(1 + max((depth[j] for j in range(index) if spans[j][1] <= start), default=0))
+    return [[name for (_, _, name), d in zip(spans, depth) if d == level] for level in range(1, max(depth, default=0) + 1)]
+
+
 class DeadEndpoint:
     """An endpoint that never answers, as a firewall dropping packets makes one: each request the `dead(operation)`
     predicate picks waits `wait` seconds (the connect timeout) and fails with botocore's ConnectTimeoutError; the
-    others go out as usual. `waits` counts the requests that waited."""
+    others go out as usual. `waits` counts the requests that waited, `spans` holds when each wait began and ended."""
 
     def __init__(self, wait: float, dead: Any) -> None:
         self.wait = wait
         self.dead = dead
         self.waits = 0
+        self.spans: list[tuple[float, float, str]] = []
         self._lock = threading.Lock()
+
+    def waits_one_after_another(self) -> int:
+        """How many waits a run sat through one after another: 1 when every wait overlapped every other."""
+        return len(one_after_another(self.spans))
 
     def install(self, session: Any) -> "DeadEndpoint":
         session.events.register("before-send", self._send)
@@ -89,5 +99,8 @@ class DeadEndpoint:
             return None
         with self._lock:
             self.waits += 1
+        start = time.monotonic()
         time.sleep(self.wait)
+        with self._lock:
+            self.spans.append((start, time.monotonic(), event_name.rsplit(".", 1)[-1]))
         raise ConnectTimeoutError(endpoint_url=request.url)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -40,13 +41,19 @@ def malformed(result: tuple[str, Any]) -> bool:
     return result[0] == "refused" and result[1].startswith(f"{SOURCE} is not valid YAML")
 
 
+def without_columns(result: tuple[str, Any]) -> tuple[str, Any]:
+    return (result[0], re.sub(r", column \d+", "", result[1])) if result[0] == "refused" else result
+
+
 def same_outcome(text: str) -> None:
     """libyaml's outcome for `text` is PyYAML's, but where PyYAML finds the YAML itself malformed: the two word (and
     place) a syntax error differently, and libyaml reads some text PyYAML's scanner refuses (a tab inside a plain
-    scalar), as go-yaml, the Pulumi CLI's reader and a port of libyaml, does."""
-    c_loader = outcome(text)
+    scalar), as go-yaml, the Pulumi CLI's reader and a port of libyaml, does. A refusal is the same words at the
+    same line; the column is left out, as the two place some marks differently (PyYAML's reader skips a
+    byte-order mark inside the text where libyaml counts it; an empty key such as `[? ]` sits one column apart)."""
+    c_loader = without_columns(outcome(text))
     with pure_python():
-        python_loader = outcome(text)
+        python_loader = without_columns(outcome(text))
     if malformed(python_loader):
         return
     if malformed(c_loader):
@@ -151,5 +158,7 @@ def config_text(entries: list[tuple[str, str]], noise: str, at: int) -> str:
 @example([("a", "1"), ("a", "2")], "", 0)
 @example([("a", "[1, {b: c}]")], "&a ", 13)
 @example([("a", '"\\u00e9\\t"')], "", 0)
+@example([("aws:region", "{aws:region: true, aws:region: true}")], "\ufeff", 10)  # a BOM before a key, then a key twice
+@example([("'0'", "[]"), ("tags", "{true: '000'}")], "? ", 426)  # an empty key in a list
 def test_generated_stack_files_read_the_same_with_either_parser(entries, noise, at):
     same_outcome(config_text(entries, noise, at))

@@ -97,22 +97,26 @@ def timed(run: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def behind_a_slow_link(outputs: dict[str, Any]) -> tuple[float, RequestLog, list[Check]]:
-    """The seconds a delay of LINK_DELAY per request adds to verify (the best of two runs each way, after a warm-up
-    that loads the service models), and the log of the delayed run."""
+def behind_a_slow_link(outputs: dict[str, Any], round_trips: int) -> tuple[float, RequestLog, list[Check]]:
+    """The seconds a delay of LINK_DELAY per request adds to verify, and the log of the delayed run, after a warm-up
+    that loads the service models. A busy machine only adds time and splits batches (a thread started late), never
+    takes them away, so this is the best of up to three tries: the first within `round_trips` and ADDED_AT_MOST,
+    else the last. Reading one after another (17 round trips, 1.8 s added) fails every try."""
     session, log = logged_session()
     checks = verify(outputs, session)
-    direct = min(timed(lambda: verify(outputs, session)) for _ in range(2))
-    log.delay = LINK_DELAY
-    slow = []
-    for _ in range(2):
+    for _ in range(3):
+        log.delay = 0.0
+        direct = timed(lambda: verify(outputs, session))
+        log.delay = LINK_DELAY
         log.clear()
-        slow.append(timed(lambda: verify(outputs, session)))
-    return min(slow) - direct, log, checks
+        added = timed(lambda: verify(outputs, session)) - direct
+        if log.sequential_latencies() <= round_trips and added <= ADDED_AT_MOST:
+            break
+    return added, log, checks
 
 
 def test_a_healthy_stack_waits_for_two_round_trips(aws):
-    added, log, checks = behind_a_slow_link(deploy_destination(aws))
+    added, log, checks = behind_a_slow_link(deploy_destination(aws), round_trips=2)
     assert all(check.ok is True for check in checks), [c for c in checks if c.ok is not True]
     # Round 1: who the caller is, where the bucket is, the role and its policy lists, the organization; round 2: every
     # bucket setting in the bucket's region, the inline policy.
@@ -124,7 +128,7 @@ def test_a_healthy_stack_waits_for_two_round_trips(aws):
 def test_a_stack_with_every_option_waits_for_at_most_five(aws):
     key = aws.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
     outputs = deploy_destination(aws, kms_key_arn=key, retention_days=365, cold_after_days=30, immutable_days=30, audit_logs=True)
-    added, log, checks = behind_a_slow_link(outputs)
+    added, log, checks = behind_a_slow_link(outputs, round_trips=5)
     assert all(check.ok is True for check in checks), [c for c in checks if c.ok is not True]
     # Round 2 holds more reads than go out at once (together.MAX_AT_ONCE): two round trips (three, when moto's answers
     # spread out); round 3, the key and the trail's status, selectors and log bucket.
@@ -135,7 +139,7 @@ def test_a_stack_with_every_option_waits_for_at_most_five(aws):
 def test_a_revoked_stack_waits_for_two_round_trips(aws):
     outputs = revoked_base.revoke(deploy_destination(aws, retention_days=365))
     revoked_base.delete_role(aws)
-    added, log, checks = behind_a_slow_link(outputs)
+    added, log, checks = behind_a_slow_link(outputs, round_trips=2)
     assert all(check.ok is True for check in checks), [c for c in checks if c.ok is not True]
     assert log.sequential_latencies() == 2, log.rounds()
     assert added <= ADDED_AT_MOST, added
@@ -402,7 +406,8 @@ def test_a_dead_endpoint_is_waited_for_once_when_nothing_answers(outputs, one_at
     # The first round's reads wait together: one wait, as one after another the first read's wait ended verify too
     # (a second would mean a read waited after the first round).
     assert endpoint.waits >= 2
-    assert elapsed < 2 * WAIT, elapsed
+    assert endpoint.waits_one_after_another() == 1, endpoint.spans
+    assert elapsed < 4 * WAIT, elapsed  # and verify adds no wait of its own (a busy machine adds some seconds)
 
 
 def dead_bucket_settings(operation: str) -> bool:
@@ -420,7 +425,8 @@ def test_a_round_that_meets_a_dead_endpoint_waits_about_once(outputs, monkeypatc
     elapsed = time.monotonic() - started
     assert endpoint.waits <= at_once
     # One wait; the reads of the round sent one batch after another would wait three times with 3 at once.
-    assert elapsed < 2 * WAIT, elapsed
+    assert endpoint.waits_one_after_another() == 1, endpoint.spans
+    assert elapsed < 4 * WAIT, elapsed
     unknown = [check_id for check_id, ok, detail, _ in checks if ok is None and "did not answer" in detail]
     assert len(unknown) >= 8, checks
     # The same report as one read after another, which waits once and then tries that endpoint no more.
