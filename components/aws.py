@@ -5,7 +5,7 @@ The documents come from `components.aws_policy`; this module only wires them int
 """
 
 import json
-from typing import Any, Mapping, NamedTuple, Optional, TypedDict
+from typing import Any, Callable, Mapping, NamedTuple, Optional, TypedDict, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -61,6 +61,30 @@ def _json(document: Any) -> str:
     return json.dumps(document, indent=2)
 
 
+T = TypeVar("T")
+
+
+def _plain(value: Any) -> bool:
+    """Known when the program runs: no Output or awaitable anywhere in it."""
+    if value is None or isinstance(value, (str, int, float)):
+        return True
+    if isinstance(value, Mapping):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return isinstance(value, (list, tuple)) and all(_plain(item) for item in value)
+
+
+def _derived(build: Callable[..., T], *values: Any) -> pulumi.Input[T]:
+    """`build(*values)`: now when every value is plain, else an Output once they are known. Each Output is a task the
+    engine runs; in a program of many destinations, those for values known from the start were a share of its time."""
+    if all(_plain(value) for value in values):
+        return build(*values)
+    return pulumi.Output.all(*values).apply(lambda known: build(*known))
+
+
+def _tags(given: Optional[Mapping[str, pulumi.Input[str]]]) -> Mapping[str, pulumi.Input[str]]:
+    return with_default(given)
+
+
 class S3RecordingStorage(pulumi.ComponentResource):
     """An S3 destination for Tavus recordings, and the `recording_storage` object that points at it."""
 
@@ -90,9 +114,9 @@ class S3RecordingStorage(pulumi.ComponentResource):
         worm = compliance.worm(args.get("immutable_days"), args.get("immutable_mode"))
         audit_logs = compliance.audit_on(args.get("audit_logs"))
 
-        external_id = pulumi.Output.from_input(args.get("external_id") or tavus.DEFAULT_EXTERNAL_ID)
-        kms_key_arn = pulumi.Output.from_input(args.get("kms_key_arn"))
-        tags = pulumi.Output.from_input(args.get("tags")).apply(with_default)
+        external_id: pulumi.Input[str] = args.get("external_id") or tavus.DEFAULT_EXTERNAL_ID
+        kms_key_arn: pulumi.Input[Optional[str]] = args.get("kms_key_arn")
+        tags = _derived(_tags, args.get("tags"))
 
         # An empty name from another language's SDK means "not set", like an absent one.
         existing = args.get("existing_bucket") or None
@@ -145,9 +169,9 @@ class S3RecordingStorage(pulumi.ComponentResource):
         self,
         name: str,
         bucket: _Bucket,
-        external_id: pulumi.Output[str],
-        kms_key_arn: pulumi.Output[Optional[str]],
-        tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
+        external_id: pulumi.Input[str],
+        kms_key_arn: pulumi.Input[Optional[str]],
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]],
     ) -> tuple[pulumi.Output[str], pulumi.Output[dict[str, str]]]:
         """The role Tavus assumes, trusting Tavus's account with the ExternalId, and its writer policy on the
         bucket: (the role's ARN, the `recording_storage` object that names it)."""
@@ -155,7 +179,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-writer",
             description="Assumed by Tavus's recording service to write conversation recordings",
-            assume_role_policy=external_id.apply(lambda value: _json(aws_policy.trust_policy(value))),
+            assume_role_policy=_derived(lambda value: _json(aws_policy.trust_policy(value)), external_id),
             max_session_duration=tavus.MAX_SESSION_SECONDS,
             tags=tags,
             opts=child,
@@ -190,17 +214,13 @@ class S3RecordingStorage(pulumi.ComponentResource):
         self,
         name: str,
         args: S3RecordingStorageArgs,
-        kms_key_arn: pulumi.Output[Optional[str]],
-        tags: pulumi.Output[Mapping[str, pulumi.Input[str]]],
+        kms_key_arn: pulumi.Input[Optional[str]],
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]],
         worm: Optional[tuple[int, str]],
     ) -> _Bucket:
         """A new bucket, versioned, private, encrypted and TLS-only, with the lifecycle rules asked for, and Object
         Lock's default retention when `worm` is (days, mode)."""
-        retention_days = pulumi.Output.from_input(args.get("retention_days"))
-        noncurrent_days = pulumi.Output.from_input(
-            args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
-        )
-        cold_after_days = pulumi.Output.from_input(args.get("cold_after_days"))
+        noncurrent_days = args.get("noncurrent_version_days") or DEFAULT_NONCURRENT_VERSION_DAYS
         # The bucket and every setting on it outlive `pulumi destroy` (and any replacement):
         # recordings are customer data, and a retained bucket must stay hardened.
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
@@ -235,14 +255,12 @@ class S3RecordingStorage(pulumi.ComponentResource):
                 rule=aws_policy.object_lock_rule(*worm),
                 opts=kept.merge(pulumi.ResourceOptions(depends_on=[versioning])),
             )
-        self._harden(name, bucket.id, versioned, kms_key_arn.apply(aws_policy.encryption_rule), f"{name}-tls-only",
+        self._harden(name, bucket.id, versioned, _derived(aws_policy.encryption_rule, kms_key_arn), f"{name}-tls-only",
                      bucket.arn.apply(lambda arn: _json(aws_policy.tls_only_bucket_policy(arn))))
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=pulumi.Output.all(noncurrent_days, retention_days, cold_after_days).apply(
-                lambda days: aws_policy.lifecycle_rules(*days)
-            ),
+            rules=_derived(aws_policy.lifecycle_rules, noncurrent_days, args.get("retention_days"), args.get("cold_after_days")),
             # Versioning first, as the provider's own docs say ("Must have bucket versioning enabled first"): the
             # noncurrent-version rules act on versions. Nothing else: this create is the longest wait of a deploy (the
             # provider then reads the rules back until they agree, 55 s or more), so it starts as early as it may. A
@@ -292,7 +310,7 @@ class S3RecordingStorage(pulumi.ComponentResource):
         return aws.s3.BucketPolicy(policy_name, bucket=bucket_id, policy=policy,
                                    opts=kept.merge(pulumi.ResourceOptions(depends_on=[encryption])))
 
-    def _audit(self, name: str, bucket: _Bucket, tags: pulumi.Output[Mapping[str, pulumi.Input[str]]]) -> _Audit:
+    def _audit(self, name: str, bucket: _Bucket, tags: pulumi.Input[Mapping[str, pulumi.Input[str]]]) -> _Audit:
         """A CloudTrail trail logging every object read and write of `bucket` (data events), into a log bucket of
         its own, hardened like the recordings bucket and kept on destroy (the logs are evidence)."""
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)

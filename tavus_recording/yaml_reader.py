@@ -289,6 +289,12 @@ def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> InputFileError:
 def parse_yaml(text: str, source: str) -> Any:
     """The one YAML document in `text` as plain data (mappings with text keys, lists, text, numbers, true/false,
     null), or InputFileError naming `source`, the line and the key."""
+    if (at := text.find("\ufeff", 1)) != -1:
+        # YAML allows a byte-order mark only before a document. libyaml and go-yaml (the Pulumi CLI's reader) skip one
+        # at the start of any line, PyYAML's own parser reads it as text: refused, so no reader's choice decides.
+        line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        raise InputFileError(f"{source}: line {line}, column {column}: a byte-order mark (U+FEFF, invisible in most "
+                             "editors) inside the file: delete it (one is allowed only at the very start)")
     try:
         _check_events(text, source)
         loader = _Loader(text)

@@ -207,3 +207,27 @@ def test_named_bucket_retention_and_custom_external_id_reach_the_resources():
     trust = json.loads(run.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "acme-1"}}
     assert resolve(storage.recording_storage)["external_id"] == "acme-1"
+
+
+def registered(run: ProgramRun) -> list[tuple]:
+    return sorted((r.type, r.name, json.dumps(r.inputs, sort_keys=True), sorted(r.depends_on)) for r in run.registrations)
+
+
+PLAIN = {"external_id": "acme-ext", "kms_key_arn": KEY_ARN, "retention_days": 365, "noncurrent_version_days": 10,
+         "cold_after_days": 30, "tags": {"team": "media", "env": "prod"}}
+
+
+@pytest.mark.parametrize("given_late", [["external_id"], ["kms_key_arn"], ["retention_days", "cold_after_days"],
+                                        ["noncurrent_version_days"], ["tags"], list(PLAIN)])
+def test_values_given_as_outputs_register_what_plain_values_do(given_late):
+    # Plain values are built into the documents at once, outputs once they are known: the same resources either way.
+    import pulumi
+
+    def late(name: str):
+        return pulumi.Output.from_input(PLAIN[name]).apply(lambda value: value)
+
+    plain, plain_storage = build(**PLAIN)
+    outputs, outputs_storage = build(**{**PLAIN, **{name: late(name) for name in given_late}})
+    assert registered(outputs) == registered(plain)
+    assert resolve(outputs_storage.recording_storage) == resolve(plain_storage.recording_storage)
+    assert resolve(outputs_storage.recording_storage)["external_id"] == "acme-ext"

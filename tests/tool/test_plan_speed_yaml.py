@@ -1,5 +1,5 @@
 """Stack files are parsed by libyaml (C) when PyYAML has it, and libyaml reads them as PyYAML's own parser does
-(issue 20): the same values, or both refuse (for the same reason, unless one finds the YAML itself malformed)."""
+(issue 20): never a different value, and a refusal for the same reason where both refuse (see `same_outcome`)."""
 
 from __future__ import annotations
 
@@ -41,27 +41,41 @@ def malformed(result: tuple[str, Any]) -> bool:
     return result[0] == "refused" and result[1].startswith(f"{SOURCE} is not valid YAML")
 
 
-def without_columns(result: tuple[str, Any]) -> tuple[str, Any]:
+def alike(result: tuple[str, Any]) -> tuple[str, Any]:
+    """A refusal without its column, which the two parsers place differently for some events."""
     return (result[0], re.sub(r", column \d+", "", result[1])) if result[0] == "refused" else result
 
 
+def events(text: str) -> list[Any]:
+    """What the parser in use makes of `text`: each event's kind and contents, then "malformed" if it stops there."""
+    loader = yaml_reader._Loader(text)
+    found: list[Any] = []
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            found.append((type(event).__name__, getattr(event, "value", None), getattr(event, "tag", None),
+                          getattr(event, "anchor", None), getattr(event, "implicit", None)))
+    except yaml.YAMLError:
+        found.append("malformed")
+    finally:
+        loader.dispose()
+    return found
+
+
 def same_outcome(text: str) -> None:
-    """libyaml's outcome for `text` is PyYAML's, but where PyYAML finds the YAML itself malformed: the two word (and
-    place) a syntax error differently, and libyaml reads some text PyYAML's scanner refuses (a tab inside a plain
-    scalar), as go-yaml, the Pulumi CLI's reader and a port of libyaml, does. A refusal is the same words at the
-    same line; the column is left out, as the two place some marks differently (PyYAML's reader skips a
-    byte-order mark inside the text where libyaml counts it; an empty key such as `[? ]` sits one column apart)."""
-    c_loader = without_columns(outcome(text))
+    """PyYAML's own parser (the kit's fallback where PyYAML lacks libyaml) never reads a value libyaml does not: where
+    both read `text`, the values are equal. Where the two parsers see the same events, the outcome is the same: the
+    same value, or the same refusal at the same line, but for the column (an empty key such as `[? ]` sits one
+    column apart). Where they see different events, the scanners split the text differently, YAML 1.1 (PyYAML)
+    against 1.2 (libyaml, and go-yaml, the Pulumi CLI's reader, a port of it): a tab inside a plain scalar, `<<?` in
+    a flow mapping (one plain key to libyaml, the merge key `<<` then `?` to PyYAML), where a tag ends (`{a: !, b: c}`:
+    the tag `!,` to PyYAML, `!` to libyaml), a syntax error worded and placed differently. One may then refuse what
+    the other reads, or refuse it for another reason: a refusal is never a wrong value."""
+    c_loader, c_events = alike(outcome(text)), events(text)
     with pure_python():
-        python_loader = without_columns(outcome(text))
-    if malformed(python_loader):
-        return
-    if malformed(c_loader):
-        # libyaml refuses as malformed only what PyYAML refuses too (an escaped lone surrogate, which the checks
-        # after PyYAML's parser refuse).
-        assert python_loader[0] == "refused", text
-        return
-    assert c_loader == python_loader, text
+        python_loader, python_events = alike(outcome(text)), events(text)
+    if c_loader[0] == python_loader[0] == "read" or (c_events == python_events and "malformed" not in c_events):
+        assert c_loader == python_loader, text
 
 
 @needs_libyaml
@@ -106,10 +120,23 @@ def test_every_example_stack_reads_the_same_with_either_parser(stack):
     "config:\n  a: \"\\ud800\"\n",  # a lone surrogate
     "config: [\n",  # malformed
     "config:\n\ta: 1\n",  # a tab for indentation
+    "config:\n\ufeff  a: []\n",  # a byte-order mark inside the file (libyaml skips it, PyYAML reads it as text)
 ])
 def test_each_refusal_is_the_same_with_either_parser(text):
     assert outcome(text)[0] == "refused"
     same_outcome(text)
+
+
+@pytest.mark.parametrize("text, where", [
+    ("config:\n\ufeff  a: []\n", "line 2, column 1"),
+    ("config:\n  a: b\ufeff\n", "line 2, column 7"),
+    ("config:\n  a: 'b\ufeff'\n", "line 2, column 8"),
+])
+def test_a_byte_order_mark_inside_the_file_is_refused_where_it_is(text, where):
+    # One at the very start is what Windows editors write, and is read (input_files.decode drops it first).
+    assert outcome("\ufeff" + "config:\n  a: b\n") == ("read", {"config": {"a": "b"}})
+    assert outcome(text) == ("refused", f"{SOURCE}: {where}: a byte-order mark (U+FEFF, invisible in most editors) "
+                                        "inside the file: delete it (one is allowed only at the very start)")
 
 
 # Plain scalars that go-yaml (the Pulumi CLI) and YAML 1.1 (PyYAML's default) read differently, and spellings
@@ -160,5 +187,8 @@ def config_text(entries: list[tuple[str, str]], noise: str, at: int) -> str:
 @example([("a", '"\\u00e9\\t"')], "", 0)
 @example([("aws:region", "{aws:region: true, aws:region: true}")], "\ufeff", 10)  # a BOM before a key, then a key twice
 @example([("'0'", "[]"), ("tags", "{true: '000'}")], "? ", 426)  # an empty key in a list
+@example([("a", "{b: !, c: true}")], "", 0)  # a tag that ends at a flow indicator
+@example([("a", "[{b: c, <<: d}]")], "? ", 23)  # `<<?`: one plain key to libyaml, the merge key and `?` to PyYAML
+@example([("aws:region", "{'true': true, ~: []}"), ("aws:region", "[]")], "? ", 38)  # `~?` alike
 def test_generated_stack_files_read_the_same_with_either_parser(entries, noise, at):
     same_outcome(config_text(entries, noise, at))
