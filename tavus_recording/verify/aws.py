@@ -542,6 +542,7 @@ def _tiering_configurations(reader: Reader, region: str, bucket: str) -> Union[l
     """Every Intelligent-Tiering configuration of the bucket (ListBucketIntelligentTieringConfigurations, by pages)."""
     found: list[Any] = []
     token: Optional[str] = None
+    seen: set[str] = set()
     for _ in range(TIERING_PAGES):
         page = {"ContinuationToken": token} if token else {}
         answer = reader.call("s3", region, "list_bucket_intelligent_tiering_configurations", Bucket=bucket, **page)
@@ -551,6 +552,9 @@ def _tiering_configurations(reader: Reader, region: str, bucket: str) -> Union[l
         token = answer.get("NextContinuationToken")
         if not (answer.get("IsTruncated") and token):
             return found
+        if token in seen:
+            return Unread("ListBucketIntelligentTieringConfigurations gave the same page token twice: a listing that never ends")
+        seen.add(token)
     return Unread(f"more than {TIERING_PAGES} pages of Intelligent-Tiering configurations")
 
 

@@ -292,10 +292,17 @@ def _client_error(error: ClientError, action: str) -> Unread:
     return Unread(f"{action} failed: {code or status}: {message}".rstrip(": "), code=code)
 
 
+# IAM answers at most 100 items a page by default, and an account holds at most 5,000 roles (the raised quota): 50 pages.
+IAM_PAGES = 100
+
+
 def _paged(reader: Reader, operation: str, key: str, **kwargs: Any) -> Union[list[Any], Unread]:
+    """Every item of an IAM listing; unread if it does not end within IAM_PAGES pages or gives a page marker twice
+    (an endpoint that would otherwise be read for ever, or, with the rounds' answers at hand, looped over)."""
     items: list[Any] = []
     marker: Optional[str] = None
-    while True:
+    seen: set[str] = set()
+    for _ in range(IAM_PAGES):
         page = reader.call("iam", IAM_REGION, operation, **kwargs, **({"Marker": marker} if marker else {}))
         if isinstance(page, Unread):
             return page
@@ -303,6 +310,10 @@ def _paged(reader: Reader, operation: str, key: str, **kwargs: Any) -> Union[lis
         marker = page.get("Marker") if page.get("IsTruncated") else None
         if not marker:
             return items
+        if marker in seen:
+            return Unread(f"{ACTIONS[operation]} gave the same page marker twice: a listing that never ends")
+        seen.add(marker)
+    return Unread(f"{ACTIONS[operation]} did not end within {IAM_PAGES} pages")
 
 
 def unread(label: str, why: Unread) -> PolicyDoc:

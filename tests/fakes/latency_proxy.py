@@ -33,6 +33,8 @@ from types import TracebackType
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from fakes.loopback import handle_over_tls
+
 SOCKET_TIMEOUT_SECONDS = 5
 # A proxy a benchmark or test forgot to stop still stops.
 LIFETIME_SECONDS = 300
@@ -81,18 +83,7 @@ class _Server(ThreadingHTTPServer):
             if self.proxy.server_context is None:
                 self.RequestHandlerClass(request, client_address, self)
                 return
-            # The handshake happens in the connection's own thread, so a stalled client cannot block accept().
-            try:
-                tls = self.proxy.server_context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-            try:
-                self.RequestHandlerClass(tls, client_address, self)
-            finally:
-                try:
-                    tls.close()
-                except OSError:
-                    pass
+            handle_over_tls(self.proxy.server_context, request, lambda tls: self.RequestHandlerClass(tls, client_address, self))
         finally:
             with self.lock:
                 self.open.discard(request)

@@ -9,7 +9,7 @@ import ssl
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 MAX_REQUESTS = 60
 SOCKET_TIMEOUT_SECONDS = 5
@@ -28,19 +28,24 @@ class TlsServer(ThreadingHTTPServer):
         self.context = context
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        # The TLS handshake happens here, in the request's own thread, so a stalled client cannot block accept().
         request.settimeout(SOCKET_TIMEOUT_SECONDS)
+        handle_over_tls(self.context, request, lambda tls: self.RequestHandlerClass(tls, client_address, self))
+
+
+def handle_over_tls(context: ssl.SSLContext, request: socket.socket, handle: Callable[[ssl.SSLSocket], Any]) -> None:
+    """`handle` the connection once its TLS handshake is done, then close it; a failed handshake ends it. Called in
+    the connection's own thread, so a stalled client cannot block accept()."""
+    try:
+        tls = context.wrap_socket(request, server_side=True)
+    except (ssl.SSLError, OSError):
+        return
+    try:
+        handle(tls)
+    finally:
         try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
+            tls.close()
+        except OSError:
+            pass
 
 
 @contextmanager
@@ -91,3 +96,12 @@ def closed_port() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         yield probe.getsockname()[1]
+
+
+@contextmanager
+def silent_listener(backlog: int = 32) -> Iterator[int]:
+    """A loopback port that accepts connections and never answers (a black-holed endpoint)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(backlog)
+        yield listener.getsockname()[1]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import socket
 import sys
 import time
 import typing
@@ -29,7 +28,7 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage import models as storage_models
 from azure.mgmt.storage._utils.model_base import Model as TypeSpecModel
 from fakes import azure_api as arm
-from fakes import deployed
+from fakes import deployed, loopback
 from fakes.loopback import closed_port
 from typer.testing import CliRunner
 
@@ -859,11 +858,8 @@ def test_an_unreachable_endpoint_cannot_be_verified_quickly(kit, tmp_path, ca):
 
 @contextmanager
 def silent_listener() -> Iterator[str]:
-    """A port that accepts connections and never answers (a black-holed endpoint)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    with loopback.silent_listener() as port:
+        yield f"https://127.0.0.1:{port}"
 
 
 def test_an_endpoint_that_never_answers_is_given_up_on_once(kit):

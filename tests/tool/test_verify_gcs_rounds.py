@@ -14,7 +14,6 @@ detail, fix, order) must be identical, and so must the requests made, but where 
 from __future__ import annotations
 
 import copy
-import socket
 import time
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
@@ -25,6 +24,7 @@ import pytest
 import test_verify_gcs as tv  # module objects only: its tests are not collected here
 from fakes import gcp_api as api
 from fakes.read_rounds import MODES, Traffic, mode, requests_made
+from fakes import loopback
 from fakes.loopback import serving
 from google.oauth2.credentials import Credentials
 
@@ -290,11 +290,8 @@ OVER = 0.8
 
 @contextmanager
 def silent_listener() -> Iterator[str]:
-    """A loopback port that accepts connections and never answers (a black-holed endpoint)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(32)
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with loopback.silent_listener() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_a_storage_and_a_resource_manager_endpoint_that_never_answer_cost_one_timeout_together(kit: Kit, monkeypatch: pytest.MonkeyPatch):
