@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from before import before_tree  # noqa: E402
+from figures import spread  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SIZES = (100, 400)
@@ -190,10 +191,6 @@ def _same_resources(tree: Path) -> Optional[str]:
     return f"only in kit: {json.dumps(only_kit)[:1500]}\nonly in bare: {json.dumps(only_bare)[:1500]}"
 
 
-def _spread(values: list[float], digits: int = 3) -> str:
-    return f"min {min(values):.{digits}f}  median {statistics.median(values):.{digits}f}  max {max(values):.{digits}f}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
@@ -235,11 +232,11 @@ def main() -> int:
         for n in SIZES:
             for name, measure in (("cpu", cpu), ("wall", wall)):
                 kit, bare = measure[(label, n, "kit")], measure[(label, n, "bare")]
-                print(f"  N={n:<4} {name:4s} kit/bare {_spread([k / b for k, b in zip(kit, bare)], 2)}")
+                print(f"  N={n:<4} {name:4s} kit/bare {spread([k / b for k, b in zip(kit, bare)], 2)}")
             for kind in ("kit", "bare"):
                 per = [1000 * c / n for c in cpu[(label, n, kind)]]
-                print(f"  N={n:<4} {kind:4s} cpu s {_spread(cpu[(label, n, kind)])}   per destination ms {_spread(per, 2)}"
-                      f"   wall s {_spread(wall[(label, n, kind)])}")
+                print(f"  N={n:<4} {kind:4s} cpu s {spread(cpu[(label, n, kind)])}   per destination ms {spread(per, 2)}"
+                      f"   wall s {spread(wall[(label, n, kind)])}")
         growth = {kind: (statistics.median(cpu[(label, large, kind)]) / large)
                   / (statistics.median(cpu[(label, small, kind)]) / small) for kind in ("kit", "bare")}
         ratio = statistics.median(k / b for k, b in zip(cpu[(label, large, "kit")], cpu[(label, large, "bare")]))

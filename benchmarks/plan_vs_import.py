@@ -33,6 +33,7 @@ from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from before import before_tree  # noqa: E402
+from figures import spread  # noqa: E402
 
 from tavus_recording.collector import GEN0_THRESHOLD  # noqa: E402
 
@@ -108,10 +109,6 @@ def timed(command: list[str], tree: Path) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def spread(values: list[float], digits: int = 2) -> str:
-    return f"min {min(values):.{digits}f}  median {statistics.median(values):.{digits}f}  max {max(values):.{digits}f}"
-
-
 def measure(trees: dict[str, Path], floors: dict[str, list[str]], rounds: int) -> dict[str, list[tuple[float, float]]]:
     """Per label (each floor, each tree's plan): one (wall, cpu) per round, interleaved."""
     jobs: list[tuple[str, list[str], Path]] = [(label, command, PROJECT_DIR) for label, command in floors.items()]
@@ -152,7 +149,7 @@ def main() -> int:
         for floor_label in floors:
             wall = [p[0] / f[0] for p, f in zip(plan, times[floor_label])]
             cpu = [p[1] / f[1] for p, f in zip(plan, times[floor_label])]
-            print(f"  plan {label} / {floor_label:12s} wall {spread(wall)}   cpu {spread(cpu)}")
+            print(f"  plan {label} / {floor_label:12s} wall {spread(wall, 2)}   cpu {spread(cpu, 2)}")
             if label == "after" and floor_label == "floor":
                 after_ratio = statistics.median(wall)
     assert after_ratio is not None

@@ -41,6 +41,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_DIR / "tests"), str(PROJECT_DIR / "tests" / "tool")]
 
 from before import before_tree  # noqa: E402
+from figures import slashed  # noqa: E402
 from fakes import azure_api, gcp_api  # noqa: E402
 from fakes.aws_destination import deploy_destination, running_moto  # noqa: E402
 from fakes.latency_proxy import LatencyProxy  # noqa: E402
@@ -181,10 +182,6 @@ class Figures:
         return [proxied - baseline for proxied in self.proxied]
 
 
-def spread(values: list[float], unit: str = " s", digits: int = 3) -> str:
-    return f"{min(values):.{digits}f}/{statistics.median(values):.{digits}f}/{max(values):.{digits}f}{unit}"
-
-
 def measure(cloud: str, trees: dict[str, Path], rounds: int, scratch: Path) -> dict[str, Figures]:
     started = time.perf_counter()
     with ExitStack() as stack:
@@ -234,13 +231,13 @@ def report(cloud: str, figures: dict[str, Figures]) -> None:
         requests = sorted(set(figure.requests))
         count = str(requests[0]) if len(requests) == 1 else f"{requests[0]}-{requests[-1]}"
         print(f"{cloud:6} {code:6} {count:>8}  {statistics.median(figure.direct):7.3f} s  {statistics.median(figure.proxied):7.3f} s"
-              f"  {spread(figure.added):>20}  {statistics.median(figure.added) / DELAY_SECONDS:5.1f}")
+              f"  {slashed(figure.added):>20}  {statistics.median(figure.added) / DELAY_SECONDS:5.1f}")
     if {"before", "after"} <= figures.keys():
         pairs = list(zip(figures["before"].added, figures["after"].added))
         ratios = [b / a for b, a in pairs if a > 0]
         before, after = statistics.median(figures["before"].added), statistics.median(figures["after"].added)
         median_ratio = f"{before / after:.2f}x" if after > 0 else "n/a (after added nothing)"
-        per_round = f"per round min/median/max {spread(ratios, 'x', 2)}" if ratios else "no round added time after"
+        per_round = f"per round min/median/max {slashed(ratios, 'x', 2)}" if ratios else "no round added time after"
         skipped = f" ({len(pairs) - len(ratios)} rounds that added nothing after left out)" if len(ratios) < len(pairs) else ""
         print(f"{cloud:6} before/after added time: {median_ratio} (medians); {per_round}{skipped}")
 

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import pytest
 from fakes.aws_request_log import one_after_another
@@ -21,6 +21,14 @@ from fakes.aws_request_log import one_after_another
 from tavus_recording.verify import together
 
 MODES = ("one after another", "rounds on one thread", "rounds")
+T = TypeVar("T")
+
+
+def timed(run: Callable[[], T]) -> tuple[T, float]:
+    """What `run` returned, and the seconds it took."""
+    started = time.monotonic()
+    value = run()
+    return value, time.monotonic() - started
 
 
 @contextmanager
@@ -69,6 +77,11 @@ class Traffic:
     def round_trips(self) -> int:
         """The longest chain of requests each of which arrived after the one before it was answered."""
         return len(one_after_another(self.spans))
+
+    def assert_rounds(self, most: int, round_trips: int) -> None:
+        """`most` requests were held at once, and `round_trips` came one after another."""
+        assert self.most == most, self.most
+        assert self.round_trips() == round_trips, self.rounds()
 
     def rounds(self) -> list[list[str]]:
         """The paths asked, by round trip (for a failing test's message)."""

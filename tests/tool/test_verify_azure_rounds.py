@@ -26,7 +26,7 @@ import pytest
 import test_verify_azure as tv  # module objects only: its tests are not collected here
 import trustme
 from fakes import azure_api as arm
-from fakes.read_rounds import MODES, Traffic, mode, requests_made
+from fakes.read_rounds import MODES, Traffic, mode, requests_made, timed
 from fakes.loopback import TlsServer, serving
 
 from stack_configs import azure_config
@@ -201,14 +201,11 @@ STATES: dict[str, Optional[Drift]] = {
 
 def test_a_healthy_verify_takes_three_round_trips_not_eleven(kit: Kit, tmp_path: Path, ca: trustme.CA):
     with served(kit.state(), tmp_path, ca, delay=DELAY) as (fake, traffic):
-        started = time.monotonic()
-        checks = verify(kit, fake)
-        seconds = time.monotonic() - started
+        checks, seconds = timed(lambda: verify(kit, fake))
     assert [c for c in checks if c.ok is not True] == []
     # The identity and the account; the eight reads they decide; the assignments over the container.
     assert len(fake.received) == 11
-    assert traffic.most == 8
-    assert traffic.round_trips() == 3, traffic.rounds()
+    traffic.assert_rounds(most=8, round_trips=3)
     assert seconds < 11 * DELAY / 2, seconds  # half of one after another, however busy the machine
 
 
@@ -216,16 +213,13 @@ def test_a_worm_and_audit_stack_with_custom_roles_takes_four_round_trips(worm_ki
     state = worm_kit.state()
     custom_roles(state, worm_kit)
     with served(state, tmp_path, ca, delay=DELAY) as (fake, traffic):
-        started = time.monotonic()
-        checks = verify(worm_kit, fake)
-        seconds = time.monotonic() - started
+        checks, seconds = timed(lambda: verify(worm_kit, fake))
     found = {c.id: c for c in checks}
     assert found["azure.container.access"].ok is False and "recordings-reader" in found["azure.container.access"].detail
     # 2; 10 (the diagnostic settings and the log account's lifecycle too); immutability, over the container and the
     # identity's custom role; the stranger's custom role.
     assert len(fake.received) == 2 + 10 + 3 + 1
-    assert traffic.most == 10
-    assert traffic.round_trips() == 4, traffic.rounds()
+    traffic.assert_rounds(most=10, round_trips=4)
     assert seconds < 16 * DELAY / 2, seconds
 
 
@@ -277,9 +271,7 @@ def test_an_endpoint_lost_after_the_first_round_stops_every_later_read(kit: Kit,
     state = kit.state()
     tv.custom_role([f"{tv.BLOBS}/*"])(state, kit)
     with served(state, tmp_path, ca, hang=lambda path: path.lower() not in first_round) as (fake, traffic):
-        started = time.monotonic()
-        checks = verify(kit, fake, read_timeout=TIMEOUT)
-        seconds = time.monotonic() - started
+        checks, seconds = timed(lambda: verify(kit, fake, read_timeout=TIMEOUT))
     assert seconds < TIMEOUT + OVER, seconds
     assert len(traffic.paths) == 2 + 8  # the first round, then the second round's eight: nothing after
     # The identity's own read answered; the account's, in verify's order after the identity's credentials, is unknown too.

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import test_verify_gcs as tv  # module objects only: its tests are not collected here
 from fakes import gcp_api as api
-from fakes.read_rounds import MODES, Traffic, mode, requests_made
+from fakes.read_rounds import MODES, Traffic, mode, requests_made, timed
 from fakes import loopback
 from fakes.loopback import serving
 from google.oauth2.credentials import Credentials
@@ -200,14 +200,11 @@ STATES: dict[str, Optional[Drift]] = {
 def test_a_healthy_verify_takes_two_round_trips_not_eleven(kit: Kit):
     fake = api.FakeGcp(copy.deepcopy(kit.state), delay=DELAY)
     with served(fake) as traffic:
-        started = time.monotonic()
-        checks = verify(kit, fake)
-        seconds = time.monotonic() - started
+        checks, seconds = timed(lambda: verify(kit, fake))
     assert [c for c in checks if c.ok is not True] == []
     # The pool, then the ten reads the outputs name (no managed folder, no key): all ten in flight at once.
     assert len(fake.received) == 11
-    assert traffic.most == 10
-    assert traffic.round_trips() == 2, traffic.rounds()
+    traffic.assert_rounds(most=10, round_trips=2)
     assert seconds < 11 * DELAY / 2, seconds  # half of one after another, however busy the machine
 
 
@@ -217,14 +214,11 @@ def test_a_kms_key_and_folders_take_three_round_trips(kit: Kit):
     tv.add_folder(kit, fake.state, "a/")
     tv.add_folder(kit, fake.state, "b/")
     with served(fake) as traffic:
-        started = time.monotonic()
-        checks = verify(kit, fake, outputs)
-        seconds = time.monotonic() - started
+        checks, seconds = timed(lambda: verify(kit, fake, outputs))
     assert [c for c in checks if c.ok is not True] == []
     # The pool; the ten the outputs name; the two folders' policies with the key's (a round sends at most ten at once).
     assert len(fake.received) == 1 + 10 + 3
-    assert traffic.most == 10
-    assert traffic.round_trips() == 3, traffic.rounds()
+    traffic.assert_rounds(most=10, round_trips=3)
     assert seconds < 14 * DELAY / 2, seconds
 
 
@@ -232,15 +226,12 @@ def test_a_revoked_stack_with_folders_takes_four_round_trips(revoked_kit: Kit):
     fake = api.FakeGcp(copy.deepcopy(revoked_kit.state), delay=DELAY)
     folders_and_accounts(revoked_kit, fake)
     with served(fake) as traffic:
-        started = time.monotonic()
-        checks = verify(revoked_kit, fake)
-        seconds = time.monotonic() - started
+        checks, seconds = timed(lambda: verify(revoked_kit, fake))
     cut = checks[0]
     assert cut.ok is False and "sa3@" in cut.detail and revoked_kit.pool_set in cut.detail
     # Pool; the outputs' ten; two folder policies and sa2's (the bucket's policy names it); sa3's (only a folder names it).
     assert len(fake.received) == 1 + 10 + 3 + 1
-    assert traffic.most == 10
-    assert traffic.round_trips() == 4, traffic.rounds()
+    traffic.assert_rounds(most=10, round_trips=4)
     assert seconds < 15 * DELAY / 2, seconds
 
 
