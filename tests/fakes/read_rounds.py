@@ -43,6 +43,17 @@ def mode(name: str, verifier: ModuleType) -> Iterator[None]:
         yield
 
 
+def assert_same(found: dict[str, tuple[Any, Any, float]], requests: bool = True) -> Any:
+    """`found`: each mode's (report, requests, seconds). Every way gave the same report (and, unless an endpoint
+    failed mid-run, made the same requests); that report."""
+    first = found["one after another"]
+    for name in MODES:
+        assert found[name][0] == first[0], name
+        if requests:
+            assert found[name][1] == first[1], name
+    return first[0]
+
+
 def requests_made(received: Iterable[Any], fold_case: bool = False) -> list[tuple[str, str, str]]:
     """The requests, as a sorted list (rounds change their order, never which they are); ARM's paths case-folded."""
     return sorted((r.method, r.path.lower() if fold_case else r.path, repr(sorted(r.query.items()))) for r in received)

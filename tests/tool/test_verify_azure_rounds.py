@@ -26,7 +26,7 @@ import pytest
 import test_verify_azure as tv  # module objects only: its tests are not collected here
 import trustme
 from fakes import azure_api as arm
-from fakes.read_rounds import MODES, Traffic, mode, requests_made, timed
+from fakes.read_rounds import MODES, Traffic, assert_same, mode, requests_made, timed
 from fakes.loopback import TlsServer, serving
 
 from stack_configs import azure_config
@@ -106,16 +106,6 @@ def each_way(kit: Kit, workdir: Path, ca: trustme.CA, drift: Optional[Drift] = N
             checks = verify(kit, fake, outputs, **client)
             found[name] = (report(checks, fake), requests_made(fake.received, fold_case=True), time.monotonic() - started)
     return found
-
-
-def assert_same(found: dict[str, tuple[Report, Requests, float]], requests: bool = True) -> Report:
-    """Every way gave the same report (and, unless the endpoint failed mid-run, made the same requests); that report."""
-    first = found["one after another"]
-    for name in MODES:
-        assert found[name][0] == first[0], name
-        if requests:
-            assert found[name][1] == first[1], name
-    return first[0]
 
 
 @pytest.fixture(scope="module")

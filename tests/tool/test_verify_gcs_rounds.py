@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import test_verify_gcs as tv  # module objects only: its tests are not collected here
 from fakes import gcp_api as api
-from fakes.read_rounds import MODES, Traffic, mode, requests_made, timed
+from fakes.read_rounds import MODES, Traffic, assert_same, mode, requests_made, timed
 from fakes import loopback
 from fakes.loopback import serving
 from google.oauth2.credentials import Credentials
@@ -236,16 +236,6 @@ def test_a_revoked_stack_with_folders_takes_four_round_trips(revoked_kit: Kit):
 
 
 # --- (b) the same report, and the same requests, however the reads are issued
-
-
-def assert_same(found: dict[str, tuple[Report, list[tuple[str, str, str]], float]], requests: bool = True) -> Report:
-    """Every way gave the same report (and, unless an endpoint failed mid-run, made the same requests); that report."""
-    first = found["one after another"]
-    for name in MODES:
-        assert found[name][0] == first[0], name
-        if requests:
-            assert found[name][1] == first[1], name
-    return first[0]
 
 
 @pytest.mark.parametrize("state", list(STATES))
