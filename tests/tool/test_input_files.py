@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 
+from cpu_clock import own_cpu
 from bounded_cli import assert_one_line_refusal, run_cli
 from tavus_recording.input_files import (
     MAX_DEPTH,
@@ -40,13 +40,6 @@ HINT = "give it what `plan --json` printed"
 FAST_SECONDS = 0.5
 
 
-def cpu_seconds() -> float:
-    """This thread's CPU time: what a reader's own work costs, however busy the machine (other processes, or the
-    suite's other worker) is. Every reader timed here works on bytes it already has or a file it stats; one that
-    waits instead of working is what `without_blocking` catches."""
-    return time.thread_time()
-
-
 def billion_laughs(levels: int = 12, width: int = 10) -> str:
     """The classic: each anchor a list of `width` aliases of the one before, 10**12 leaves once expanded."""
     lines = ['a0: &a0 ["lol"]']
@@ -64,9 +57,11 @@ def refusal(call: Callable[[], Any]) -> str:
 
 
 def timed_refusal(call: Callable[[], Any], seconds: float = FAST_SECONDS) -> str:
-    start = cpu_seconds()
-    message = refusal(call)
-    assert cpu_seconds() - start < seconds, f"took {cpu_seconds() - start:.2f} s of CPU"
+    # CPU time: every reader timed here works on bytes it has or a file it stats; one that waits instead of
+    # working is what `without_blocking` catches.
+    with own_cpu() as spent:
+        message = refusal(call)
+    assert spent.seconds < seconds, f"took {spent.seconds:.2f} s of CPU"
     return message
 
 
@@ -524,10 +519,10 @@ def test_a_long_key_over_a_long_list_costs_no_memory_per_item():
     # The outputs shape: a 1,000,000-character key over 1.4 million items, one of them a surrogate (1.4 TB before).
     key = "k" * 1_000_000
     json_text = '{"' + key + '": [' + "0," * 1_400_000 + '"\\ud800"]}'
-    start = cpu_seconds()
-    message, peak = peak_memory(lambda: parse_json(json_text, "outputs.json", HINT))
+    with own_cpu() as spent:
+        message, peak = peak_memory(lambda: parse_json(json_text, "outputs.json", HINT))
     assert isinstance(message, InputFileError) and "surrogate" in str(message), message
-    assert cpu_seconds() - start < 10 and peak < 400 << 20, (cpu_seconds() - start, peak >> 20)
+    assert spent.seconds < 10 and peak < 400 << 20, (spent.seconds, peak >> 20)
     assert len(str(message)) < 500 and "[1400000]" in str(message) and "…" in str(message)
 
 
@@ -549,12 +544,12 @@ def test_a_long_key_over_a_long_list_costs_no_memory_per_item():
 def test_a_4mib_string_full_of_escapes_is_refused_or_read_fast(text):
     # The old string pattern rescanned an unterminated string from each escaped quote: 120 KB took over a minute.
     text = text[:MAX_JSON_BYTES]  # the most the reader takes
-    start = cpu_seconds()
-    try:
-        parse_json(text, "outputs.json", HINT)
-    except InputFileError as exc:
-        assert "\n" not in str(exc) and len(str(exc)) < 500
-    assert cpu_seconds() - start < 2, f"took {cpu_seconds() - start:.2f} s of CPU"
+    with own_cpu() as spent:
+        try:
+            parse_json(text, "outputs.json", HINT)
+        except InputFileError as exc:
+            assert "\n" not in str(exc) and len(str(exc)) < 500
+    assert spent.seconds < 2, f"took {spent.seconds:.2f} s of CPU"
 
 
 def test_a_string_with_escapes_still_hides_its_brackets_from_the_depth_check():
