@@ -5,7 +5,7 @@ The documents come from `components.aws_policy`; this module only wires them int
 """
 
 import json
-from typing import Any, Callable, Mapping, NamedTuple, Optional, TypedDict, TypeVar
+from typing import Any, Callable, Mapping, NamedTuple, Optional, TypedDict, TypeVar, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -74,11 +74,22 @@ def _plain(value: Any) -> bool:
 
 
 def _derived(build: Callable[..., T], *values: Any) -> pulumi.Input[T]:
-    """`build(*values)`: now when every value is plain, else an Output once they are known. Each Output is a task the
-    engine runs; in a program of many destinations, those for values known from the start were a share of its time."""
-    if all(_plain(value) for value in values):
+    """`build(*values)`: now when every value is plain, else an Output once the others are known. Each Output is a task
+    the engine runs; in a program of many destinations, those for values known from the start were a share of its
+    time, so plain values are never wrapped, and one Output is applied to directly."""
+    pending = [index for index, value in enumerate(values) if not _plain(value)]
+    if not pending:
         return build(*values)
-    return pulumi.Output.all(*values).apply(lambda known: build(*known))
+
+    def complete(known: Any) -> T:
+        full = list(values)
+        for index, value in zip(pending, known):
+            full[index] = value
+        return build(*full)
+
+    if len(pending) == 1 and isinstance(values[pending[0]], pulumi.Output):
+        return values[pending[0]].apply(lambda value: complete([value]))
+    return pulumi.Output.all(*(values[index] for index in pending)).apply(complete)
 
 
 def _tags(given: Optional[Mapping[str, pulumi.Input[str]]]) -> Mapping[str, pulumi.Input[str]]:
@@ -133,19 +144,20 @@ class S3RecordingStorage(pulumi.ComponentResource):
 
         self.bucket_name = bucket.name
         self.bucket_arn = bucket.arn
+        # Every absent output is this one Output: each Output is a task the engine runs.
+        absent: pulumi.Output[Any] = pulumi.Output.from_input(None)
         if revoked:
             # Revoked: no role and no role policy. AWS evaluates a session's permissions on every request, so
             # deleting the role's policy (Pulumi deletes it before the role) fails the sessions Tavus already
             # holds at their next request; removing only the trust would leave them working for up to
             # MAX_SESSION_SECONDS. A role cannot exist without a trust policy, so the role goes too; a re-grant
             # creates a new one (auto-named: a new ARN, so a new recording_storage).
-            self.role_arn = pulumi.Output.from_input(None)  # type: ignore[assignment]
-            self.recording_storage = pulumi.Output.from_input(None)  # type: ignore[assignment]
+            self.role_arn = self.recording_storage = absent
         else:
             self.role_arn, self.recording_storage = self._grant(name, bucket, external_id, kms_key_arn, tags)
         self.tavus_access = pulumi.Output.from_input(tavus.TAVUS_ACCESS_REVOKED if revoked else tavus.TAVUS_ACCESS_GRANTED)
-        self.audit_trail_arn = pulumi.Output.from_input(audit.trail_arn if audit else None)
-        self.audit_log_bucket = pulumi.Output.from_input(audit.log_bucket if audit else None)
+        self.audit_trail_arn = audit.trail_arn if audit else absent
+        self.audit_log_bucket = audit.log_bucket if audit else absent
         self.register_outputs(
             {
                 "recording_storage": self.recording_storage,
@@ -187,20 +199,19 @@ class S3RecordingStorage(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-writer-policy",
             role=role.id,
-            policy=pulumi.Output.all(bucket.arn, kms_key_arn).apply(
-                lambda values: _json(aws_policy.writer_policy(*values))
-            ),
+            policy=_derived(lambda arn, key: _json(aws_policy.writer_policy(arn, key)), bucket.arn, kms_key_arn),
             opts=child,
         )
-        recording_storage = pulumi.Output.all(bucket.name, bucket.region, role.arn, external_id).apply(
-            lambda values: tavus.S3RecordingStorageConfig(
-                bucket_name=values[0],
-                bucket_region=values[1],
-                assume_role_arn=values[2],
-                external_id=values[3],
-            ).model_dump()
+        recording_storage = _derived(
+            lambda bucket_name, region, role_arn, external: tavus.S3RecordingStorageConfig(
+                bucket_name=bucket_name, bucket_region=region, assume_role_arn=role_arn, external_id=external
+            ).model_dump(),
+            bucket.name,
+            bucket.region,
+            role.arn,
+            external_id,
         )
-        return role.arn, recording_storage
+        return role.arn, cast(pulumi.Output[dict[str, str]], recording_storage)  # an Output: bucket.name is one
 
     def _find_bucket(self, existing: pulumi.Input[str], region: Optional[pulumi.Input[str]]) -> _Bucket:
         """An existing bucket, read and never managed: looked up in its own region (the data source's
