@@ -28,6 +28,29 @@ def test_each_of_many_components_keeps_its_own_registered_outputs():
         assert component.outputs["tavus_access"] == "granted"
 
 
+class AskedMocks(PlanMocks):
+    """Records every resource type the engine asked the mocks to make."""
+
+    def __init__(self, config: dict[str, str]) -> None:
+        super().__init__(config)
+        self.asked: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Any, dict]:
+        self.asked.append(args.typ)
+        return super().new_resource(args)
+
+
+def test_the_engine_answers_a_component_itself_and_the_mocks_every_resource(dev_config):
+    mocks = AskedMocks(dev_config)
+    run = run_program(dev_config, monitor=RecordingMonitor(mocks))
+    component = run.one(COMPONENT)
+    # As a real engine: no provider makes a component, so it has no id and no provider state, only what it registered.
+    assert COMPONENT not in mocks.asked and component.id == ""
+    assert component.outputs["tavus_access"] == "granted" and component.outputs["recording_storage"]["external_id"] == "tavus"
+    custom = [r.type for r in run.registrations if r.custom]
+    assert len(custom) >= 9 and sorted(mocks.asked) == sorted(custom)
+
+
 class WatchingMonitor(RecordingMonitor):
     """Records how many stack frames the SDK sent with each registration."""
 
